@@ -1,0 +1,58 @@
+// tensorforge: tensors, reverse-mode autograd and native kernels for Node.js.
+import './tensor_methods';
+import { native } from './native';
+
+export { Tensor, isTensor, type GradNode, type NestedArray } from './tensor';
+export type { DType, Device, TypedArray } from './dtype';
+export { promoteTypes } from './dtype';
+export { tidy, keep, dispose, memory } from './memory';
+export { noGrad, enableGrad, isGradEnabled, backward, type BackwardOptions } from './autograd';
+export { gradcheck, type GradcheckOptions } from './gradcheck';
+
+export {
+  tensor, zeros, ones, full, empty, arange, linspace, eye, zerosLike, onesLike, fullLike, emptyLike,
+  type CreateOptions, type TensorOptions,
+} from './ops/creation';
+export { Generator, manualSeed, rand, randn, randint, randLike, randnLike, uniform, normal, randperm, type RandomOptions } from './ops/random';
+export {
+  neg, abs, exp, log, log1p, expm1, sqrt, rsqrt, square, reciprocal, sin, cos, tanh, sigmoid, relu, gelu, silu,
+  leakyRelu, sign, floor, ceil, round, clamp, logicalNot,
+} from './ops/unary';
+export {
+  add, sub, mul, div, pow, remainder, atan2, maximum, minimum, eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, where,
+  type Operand,
+} from './ops/binary';
+export {
+  sum, mean, prod, max, min, amax, amin, argmax, argmin, variance as var, std, logsumexp, any, all,
+  type ReduceOptions, type VarOptions,
+} from './ops/reduce';
+export { softmax, logSoftmax } from './ops/softmax';
+export { matmul, mm, bmm } from './ops/matmul';
+export {
+  reshape, view, contiguous, clone, permute, transpose, t, narrow, slice, select, expand, squeeze, unsqueeze, flatten,
+  unflatten,
+} from './ops/views';
+export { expand as broadcastTo } from './ops/views';
+export { cat, stack, split, chunk, unbind } from './ops/join';
+export { gather, indexSelect, scatterAdd, indexAdd } from './ops/indexing';
+
+/** Threads in the native pool (default: all cores, or TENSORFORGE_NUM_THREADS). */
+export function getNumThreads(): number {
+  return native.getNumThreads();
+}
+export function setNumThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
+  native.setNumThreads(n);
+}
+/** The CPU kernel variant in use: 'avx512', 'avx2' or 'generic' (TENSORFORGE_CPU_ARCH pins one). */
+export function cpuKernelLevel(): string {
+  return native.cpuLevel();
+}
+/** Variants this build has and this CPU runs, best first. */
+export function cpuKernelLevels(): string[] {
+  return native.cpuLevels();
+}
+/** Switches the CPU kernel variant (for testing every variant on one machine). */
+export function setCpuKernelLevel(level: string): void {
+  native.setCpuLevel(level);
+}

@@ -1,0 +1,53 @@
+// softmax / logSoftmax along one dim (native/kernels/softmax.cpp computes forward and backward on
+// the contiguous [outer, n, inner] layout).
+import { record } from '../autograd';
+import { isFloating } from '../dtype';
+import { meta, metaNum, native } from '../native';
+import { normalizeDim } from '../shape';
+import { Tensor } from '../tensor';
+import { empty } from './util';
+import { contiguousRaw } from './views';
+
+function split(x: Tensor, d: number): [number, number, number] {
+  let outer = 1, inner = 1;
+  for (let i = 0; i < d; i++) outer *= x._shape[i];
+  for (let i = d + 1; i < x.ndim; i++) inner *= x._shape[i];
+  return [outer, x.ndim === 0 ? 1 : x._shape[d], inner];
+}
+
+function softmaxImpl(log: boolean, op: string, x: Tensor, dim: number): Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor`);
+  x._check(op);
+  if (dim === undefined) throw new Error(`${op}: dim is required`);
+  const d = normalizeDim(op, dim, x.ndim);
+  const src = isFloating(x.dtype) ? (x.isContiguous() ? x : contiguousRaw(x)) : x.to('float32');
+  const [outer, n, inner] = split(src, d);
+  const out = empty(src._shape.slice(), src.dtype);
+  meta();
+  out._meta();
+  src._meta();
+  metaNum(outer, n, inner);
+  native.softmax(log, out._storage.native, src._storage.native);
+  if (src !== x) src.dispose();
+  return record(
+    out,
+    log ? 'LogSoftmaxBackward' : 'SoftmaxBackward',
+    [x],
+    (g) => {
+      const gc = g.isContiguous() ? g : contiguousRaw(g);
+      const dx = empty(out._shape.slice(), out.dtype);
+      meta();
+      dx._meta();
+      gc._meta();
+      out._meta();
+      metaNum(outer, n, inner);
+      native.softmaxBackward(log, dx._storage.native, gc._storage.native, out._storage.native);
+      if (gc !== g) gc.dispose();
+      return [dx];
+    },
+    [out],
+  );
+}
+
+export const softmax = (x: Tensor, dim: number): Tensor => softmaxImpl(false, 'softmax', x, dim);
+export const logSoftmax = (x: Tensor, dim: number): Tensor => softmaxImpl(true, 'logSoftmax', x, dim);

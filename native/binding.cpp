@@ -1,0 +1,531 @@
+// The N-API surface of the addon. Each entry point decodes its tensors, checks everything a kernel
+// relies on (dtypes, shapes, that every reachable element lies inside its storage, index bounds),
+// then calls the kernel. lib/ validates first and words the user-facing errors; these checks are the
+// second line, so no call from JS can make a kernel touch memory it does not own.
+//
+// Tensor arguments travel as a Storage object plus a descriptor in the shared metadata buffer (a
+// Float64Array registered once by setMeta), so a call costs no JS array traversal:
+//   descriptor = [offset, ndim, shape[0..ndim), strides[0..ndim)]     (elements, not bytes)
+// followed by the op's scalar parameters.
+#include <napi.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "kernels.h"
+#include "parallel.h"
+#include "storage.h"
+
+namespace tf {
+namespace {
+
+double* g_meta = nullptr;
+size_t g_meta_len = 0;
+Napi::Reference<Napi::Float64Array>* g_meta_ref = nullptr;
+
+[[noreturn]] void fail(Napi::Env env, const std::string& op, const std::string& msg) {
+  throw Napi::Error::New(env, op + ": " + msg);
+}
+
+std::string shape_str(const TensorView& v) {
+  std::string s = "[";
+  for (int d = 0; d < v.ndim; ++d) s += (d ? ", " : "") + std::to_string(v.shape[d]);
+  return s + "]";
+}
+
+const char* dtype_name(int32_t d) {
+  switch (d) {
+    case kFloat32: return "float32";
+    case kFloat64: return "float64";
+    case kInt32: return "int32";
+    case kBool: return "bool";
+    default: return "unknown";
+  }
+}
+
+// Reads metadata in order, failing cleanly past the end of the buffer.
+struct Meta {
+  Napi::Env env;
+  const char* op;
+  size_t pos = 0;
+  double next() {
+    if (!g_meta || pos >= g_meta_len) fail(env, op, "metadata buffer overrun");
+    return g_meta[pos++];
+  }
+  int64_t next_int() {
+    double v = next();
+    if (!(v >= -9007199254740992.0 && v <= 9007199254740992.0) || v != std::floor(v))
+      fail(env, op, "non-integer metadata value");
+    return int64_t(v);
+  }
+};
+
+Storage* unwrap(Napi::Env env, const char* op, Napi::Value v) {
+  if (!Storage::IsStorage(env, v)) fail(env, op, "expected a Storage");
+  Storage* s = Napi::ObjectWrap<Storage>::Unwrap(v.As<Napi::Object>());
+  if (s->freed()) fail(env, op, "tensor storage was already freed (the tensor was disposed)");
+  return s;
+}
+
+// Decodes one tensor and proves that every element it can address lies inside its storage.
+TensorView view(Napi::Env env, Meta& m, Napi::Value storage) {
+  Storage* s = unwrap(env, m.op, storage);
+  TensorView v{};
+  const int64_t offset = m.next_int();
+  const int64_t ndim = m.next_int();
+  if (ndim < 0 || ndim > kMaxDims) fail(env, m.op, "tensors may have at most 16 dims, got " + std::to_string(ndim));
+  v.ndim = int32_t(ndim);
+  v.dtype = s->dtype();
+  for (int d = 0; d < v.ndim; ++d) v.shape[d] = m.next_int();
+  for (int d = 0; d < v.ndim; ++d) v.strides[d] = m.next_int();
+  bool empty = false;
+  int64_t last = offset;  // highest element offset reached
+  if (offset < 0) fail(env, m.op, "negative storage offset");
+  for (int d = 0; d < v.ndim; ++d) {
+    if (v.shape[d] < 0) fail(env, m.op, "negative dimension in shape " + shape_str(v));
+    if (v.strides[d] < 0) fail(env, m.op, "negative stride");
+    if (v.shape[d] == 0) empty = true;
+  }
+  if (!empty) {
+    for (int d = 0; d < v.ndim; ++d) {
+      // (shape-1)*stride fits: shape < 2^53 and stride < 2^53 are checked as doubles, so bound it.
+      if (v.strides[d] > 0 && v.shape[d] - 1 > (INT64_MAX / 4 - last) / v.strides[d])
+        fail(env, m.op, "tensor extent overflows");
+      last += (v.shape[d] - 1) * v.strides[d];
+    }
+    if (last >= s->numel())
+      fail(env, m.op, "view " + shape_str(v) + " at offset " + std::to_string(offset) +
+                          " reaches past the end of its storage (" + std::to_string(s->numel()) + " elements)");
+  }
+  v.data = static_cast<char*>(s->data()) + offset * dtype_size(v.dtype);
+  return v;
+}
+
+void same_shape(Napi::Env env, const char* op, const TensorView& a, const TensorView& b) {
+  bool ok = a.ndim == b.ndim;
+  for (int d = 0; ok && d < a.ndim; ++d) ok = a.shape[d] == b.shape[d];
+  if (!ok) fail(env, op, "shapes " + shape_str(a) + " and " + shape_str(b) + " differ");
+}
+void want_dtype(Napi::Env env, const char* op, const TensorView& v, int32_t dtype) {
+  if (v.dtype != dtype)
+    fail(env, op, std::string("expected ") + dtype_name(dtype) + ", got " + dtype_name(v.dtype));
+}
+void want_float(Napi::Env env, const char* op, const TensorView& v) {
+  if (v.dtype != kFloat32 && v.dtype != kFloat64)
+    fail(env, op, std::string("expected a floating-point tensor, got ") + dtype_name(v.dtype));
+}
+// Output tensors must not overlap themselves (a stride-0 dim would make two threads write one place).
+void want_writable(Napi::Env env, const char* op, const TensorView& v) {
+  for (int d = 0; d < v.ndim; ++d)
+    if (v.strides[d] == 0 && v.shape[d] > 1) fail(env, op, "output has a broadcast (stride 0) dim");
+}
+template <class E> E want_enum(Napi::Env env, const char* op, Napi::Value v) {
+  if (!v.IsNumber()) fail(env, op, "expected an op code");
+  int32_t code = v.As<Napi::Number>().Int32Value();
+  if (code < 0 || code >= int32_t(E::Count)) fail(env, op, "unknown op code " + std::to_string(code));
+  return E(code);
+}
+void check_index(Napi::Env env, const char* op, const TensorView& index, int64_t size) {
+  want_dtype(env, op, index, kInt32);
+  const TensorView* views[1] = {&index};
+  (void)views;
+  // Walk every element (index tensors are small next to the data they address).
+  int64_t n = index.numel(), idx[kMaxDims] = {0};
+  for (int64_t t = 0; t < n; ++t) {
+    int64_t off = 0;
+    for (int d = 0; d < index.ndim; ++d) off += idx[d] * index.strides[d];
+    const int32_t v = index.ptr<int32_t>()[off];
+    if (v < 0 || v >= size)
+      fail(env, op, "index " + std::to_string(v) + " is out of bounds for dimension of size " + std::to_string(size));
+    for (int d = index.ndim - 1; d >= 0; --d) {
+      if (++idx[d] < index.shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+// ---- entry points ---------------------------------------------------------------------------------
+
+Napi::Value SetMeta(const Napi::CallbackInfo& info) {
+  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+    throw Napi::TypeError::New(info.Env(), "setMeta: expected a Float64Array");
+  auto arr = info[0].As<Napi::Float64Array>();
+  delete g_meta_ref;
+  g_meta_ref = new Napi::Reference<Napi::Float64Array>(Napi::Persistent(arr));
+  g_meta = arr.Data();
+  g_meta_len = arr.ElementLength();
+  return info.Env().Undefined();
+}
+
+// unary(op, out, x) meta: out, x, p0, p1
+Napi::Value Unary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "unary"};
+  UnaryOp op = want_enum<UnaryOp>(env, m.op, info[0]);
+  TensorView out = view(env, m, info[1]), x = view(env, m, info[2]);
+  double p[2] = {m.next(), m.next()};
+  same_shape(env, m.op, out, x);
+  want_writable(env, m.op, out);
+  want_dtype(env, m.op, out, op == UnaryOp::LogicalNot ? int32_t(kBool) : x.dtype);
+  kernels().unary(op, out, x, p);
+  return env.Undefined();
+}
+
+// unaryBackward(op, dx, g, x, y) meta: dx, g, x, y, p0, p1
+Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "unaryBackward"};
+  UnaryOp op = want_enum<UnaryOp>(env, m.op, info[0]);
+  TensorView dx = view(env, m, info[1]), g = view(env, m, info[2]), x = view(env, m, info[3]),
+             y = view(env, m, info[4]);
+  double p[2] = {m.next(), m.next()};
+  want_float(env, m.op, dx);
+  for (const TensorView* t : {&g, &x, &y}) {
+    same_shape(env, m.op, dx, *t);
+    want_dtype(env, m.op, *t, dx.dtype);
+  }
+  want_writable(env, m.op, dx);
+  kernels().unary_backward(op, dx, g, x, y, p);
+  return env.Undefined();
+}
+
+bool is_comparison(BinaryOp op) {
+  return op == BinaryOp::Eq || op == BinaryOp::Ne || op == BinaryOp::Lt || op == BinaryOp::Le || op == BinaryOp::Gt ||
+         op == BinaryOp::Ge || op == BinaryOp::LogicalAnd || op == BinaryOp::LogicalOr;
+}
+
+// binary(op, out, a, b) meta: out, a, b
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "binary"};
+  BinaryOp op = want_enum<BinaryOp>(env, m.op, info[0]);
+  TensorView out = view(env, m, info[1]), a = view(env, m, info[2]), b = view(env, m, info[3]);
+  same_shape(env, m.op, out, a);
+  same_shape(env, m.op, out, b);
+  want_dtype(env, m.op, b, a.dtype);
+  want_dtype(env, m.op, out, is_comparison(op) ? int32_t(kBool) : a.dtype);
+  want_writable(env, m.op, out);
+  kernels().binary(op, out, a, b);
+  return env.Undefined();
+}
+
+// where(out, cond, a, b) meta: out, cond, a, b
+Napi::Value Where(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "where"};
+  TensorView out = view(env, m, info[0]), c = view(env, m, info[1]), a = view(env, m, info[2]),
+             b = view(env, m, info[3]);
+  for (const TensorView* t : {&c, &a, &b}) same_shape(env, m.op, out, *t);
+  want_dtype(env, m.op, c, kBool);
+  want_dtype(env, m.op, a, out.dtype);
+  want_dtype(env, m.op, b, out.dtype);
+  want_writable(env, m.op, out);
+  kernels().where(out, c, a, b);
+  return env.Undefined();
+}
+
+// copy(out, x) meta: out, x
+Napi::Value Copy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "copy"};
+  TensorView out = view(env, m, info[0]), x = view(env, m, info[1]);
+  same_shape(env, m.op, out, x);
+  want_writable(env, m.op, out);
+  kernels().copy(out, x);
+  return env.Undefined();
+}
+
+// fill(out) meta: out, value
+Napi::Value Fill(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "fill"};
+  TensorView out = view(env, m, info[0]);
+  const double value = m.next();
+  want_writable(env, m.op, out);
+  kernels().fill(out, value);
+  return env.Undefined();
+}
+
+// reduce(op, out, x) meta: out, x, nreduce, correction
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "reduce"};
+  ReduceOp op = want_enum<ReduceOp>(env, m.op, info[0]);
+  TensorView out = view(env, m, info[1]), x = view(env, m, info[2]);
+  const int64_t nreduce = m.next_int();
+  const double correction = m.next();
+  if (nreduce < 0 || nreduce > x.ndim) fail(env, m.op, "bad number of reduced dims");
+  const int nout = x.ndim - int(nreduce);
+  bool ok = out.ndim == nout && out.is_contiguous();
+  for (int d = 0; ok && d < nout; ++d) ok = out.shape[d] == x.shape[d];
+  if (!ok) fail(env, m.op, "output " + shape_str(out) + " does not match input " + shape_str(x));
+  int64_t inner = 1;
+  for (int d = nout; d < x.ndim; ++d) inner *= x.shape[d];
+  const bool extreme = op == ReduceOp::Max || op == ReduceOp::Min || op == ReduceOp::ArgMax || op == ReduceOp::ArgMin;
+  if (extreme && inner == 0 && out.numel() > 0) fail(env, m.op, "cannot take max/min/argmax/argmin of an empty dim");
+  const int32_t want = (op == ReduceOp::ArgMax || op == ReduceOp::ArgMin) ? int32_t(kInt32)
+                       : (op == ReduceOp::Any || op == ReduceOp::All) ? int32_t(kBool)
+                                                                      : x.dtype;
+  want_dtype(env, m.op, out, want);
+  kernels().reduce(op, out, x, int(nreduce), correction);
+  return env.Undefined();
+}
+
+void want_contiguous(Napi::Env env, const char* op, const TensorView& v) {
+  if (!v.is_contiguous()) fail(env, op, "expected a contiguous tensor");
+}
+
+// softmax(log, out, x) meta: out, x, outer, n, inner
+Napi::Value Softmax(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "softmax"};
+  const bool log = info[0].ToBoolean().Value();
+  TensorView out = view(env, m, info[1]), x = view(env, m, info[2]);
+  const int64_t outer = m.next_int(), n = m.next_int(), inner = m.next_int();
+  same_shape(env, m.op, out, x);
+  want_float(env, m.op, x);
+  want_dtype(env, m.op, out, x.dtype);
+  want_contiguous(env, m.op, out);
+  want_contiguous(env, m.op, x);
+  if (outer < 0 || n < 0 || inner < 0 || outer * n * inner != x.numel()) fail(env, m.op, "bad [outer, n, inner] split");
+  kernels().softmax(log, out.data, x.data, x.dtype, outer, n, inner);
+  return env.Undefined();
+}
+
+// softmaxBackward(log, dx, g, y) meta: dx, g, y, outer, n, inner
+Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "softmaxBackward"};
+  const bool log = info[0].ToBoolean().Value();
+  TensorView dx = view(env, m, info[1]), g = view(env, m, info[2]), y = view(env, m, info[3]);
+  const int64_t outer = m.next_int(), n = m.next_int(), inner = m.next_int();
+  want_float(env, m.op, dx);
+  for (const TensorView* t : {&dx, &g, &y}) {
+    same_shape(env, m.op, dx, *t);
+    want_dtype(env, m.op, *t, dx.dtype);
+    want_contiguous(env, m.op, *t);
+  }
+  if (outer < 0 || n < 0 || inner < 0 || outer * n * inner != dx.numel()) fail(env, m.op, "bad [outer, n, inner] split");
+  kernels().softmax_backward(log, dx.data, g.data, y.data, dx.dtype, outer, n, inner);
+  return env.Undefined();
+}
+
+// gemm(c, a, b) meta: c, a, b, alpha, beta
+Napi::Value Gemm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "matmul"};
+  TensorView c = view(env, m, info[0]), a = view(env, m, info[1]), b = view(env, m, info[2]);
+  const double alpha = m.next(), beta = m.next();
+  want_float(env, m.op, c);
+  want_dtype(env, m.op, a, c.dtype);
+  want_dtype(env, m.op, b, c.dtype);
+  if (c.ndim < 2 || a.ndim != c.ndim || b.ndim != c.ndim) fail(env, m.op, "expected equal-rank operands of rank >= 2");
+  const int nb = c.ndim - 2;
+  for (int d = 0; d < nb; ++d)
+    if (a.shape[d] != c.shape[d] || b.shape[d] != c.shape[d]) fail(env, m.op, "batch dims differ");
+  if (a.shape[nb] != c.shape[nb] || b.shape[nb + 1] != c.shape[nb + 1] || a.shape[nb + 1] != b.shape[nb])
+    fail(env, m.op, "shapes " + shape_str(a) + " @ " + shape_str(b) + " -> " + shape_str(c) + " do not agree");
+  want_writable(env, m.op, c);
+  kernels().gemm(c, a, b, alpha, beta);
+  return env.Undefined();
+}
+
+int64_t want_dim(Napi::Env env, Meta& m, int ndim) {
+  int64_t dim = m.next_int();
+  if (dim < 0 || dim >= ndim) fail(env, m.op, "dim " + std::to_string(dim) + " out of range");
+  return dim;
+}
+
+// indexSelect(out, x, index) meta: out, x, index, dim
+Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "indexSelect"};
+  TensorView out = view(env, m, info[0]), x = view(env, m, info[1]), index = view(env, m, info[2]);
+  const int dim = int(want_dim(env, m, x.ndim));
+  if (index.ndim != 1 || out.ndim != x.ndim || out.shape[dim] != index.shape[0]) fail(env, m.op, "bad index shape");
+  for (int d = 0; d < x.ndim; ++d)
+    if (d != dim && out.shape[d] != x.shape[d]) fail(env, m.op, "output shape mismatch");
+  want_dtype(env, m.op, out, x.dtype);
+  want_writable(env, m.op, out);
+  check_index(env, m.op, index, x.shape[dim]);
+  kernels().index_select(out, x, dim, index);
+  return env.Undefined();
+}
+
+// indexAdd(out, index, src) meta: out, index, src, dim, alpha   (out modified in place)
+Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "indexAdd"};
+  TensorView out = view(env, m, info[0]), index = view(env, m, info[1]), src = view(env, m, info[2]);
+  const int dim = int(want_dim(env, m, out.ndim));
+  const double alpha = m.next();
+  if (index.ndim != 1 || src.ndim != out.ndim || src.shape[dim] != index.shape[0]) fail(env, m.op, "bad index shape");
+  for (int d = 0; d < out.ndim; ++d)
+    if (d != dim && out.shape[d] != src.shape[d]) fail(env, m.op, "source shape mismatch");
+  want_dtype(env, m.op, src, out.dtype);
+  want_writable(env, m.op, out);
+  check_index(env, m.op, index, out.shape[dim]);
+  kernels().index_add(out, dim, index, src, alpha);
+  return env.Undefined();
+}
+
+// gather(out, x, index) meta: out, x, index, dim
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "gather"};
+  TensorView out = view(env, m, info[0]), x = view(env, m, info[1]), index = view(env, m, info[2]);
+  const int dim = int(want_dim(env, m, x.ndim));
+  same_shape(env, m.op, out, index);
+  if (index.ndim != x.ndim) fail(env, m.op, "index and input must have the same number of dims");
+  for (int d = 0; d < x.ndim; ++d)
+    if (d != dim && index.shape[d] > x.shape[d]) fail(env, m.op, "index is larger than the input outside dim");
+  want_dtype(env, m.op, out, x.dtype);
+  want_writable(env, m.op, out);
+  check_index(env, m.op, index, x.shape[dim]);
+  kernels().gather(out, x, dim, index);
+  return env.Undefined();
+}
+
+// scatterAdd(out, index, src) meta: out, index, src, dim   (out modified in place)
+Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "scatterAdd"};
+  TensorView out = view(env, m, info[0]), index = view(env, m, info[1]), src = view(env, m, info[2]);
+  const int dim = int(want_dim(env, m, out.ndim));
+  same_shape(env, m.op, index, src);
+  if (index.ndim != out.ndim) fail(env, m.op, "index and self must have the same number of dims");
+  for (int d = 0; d < out.ndim; ++d)
+    if (d != dim && index.shape[d] > out.shape[d]) fail(env, m.op, "index is larger than self outside dim");
+  want_dtype(env, m.op, src, out.dtype);
+  want_writable(env, m.op, out);
+  check_index(env, m.op, index, out.shape[dim]);
+  kernels().scatter_add(out, dim, index, src);
+  return env.Undefined();
+}
+
+uint64_t seed_from(Meta& m) {
+  const uint64_t hi = uint64_t(m.next_int()), lo = uint64_t(m.next_int());
+  return (hi << 32) | (lo & 0xffffffffull);
+}
+
+// uniform/normal(out) meta: out, seed_hi, seed_lo, offset, a, b ; randint same with integer a, b
+Napi::Value Random(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "random"};
+  const int32_t kind = info[0].ToNumber().Int32Value();
+  TensorView out = view(env, m, info[1]);
+  const uint64_t seed = seed_from(m);
+  const int64_t offset = m.next_int();
+  const double a = m.next(), b = m.next();
+  want_contiguous(env, m.op, out);
+  if (kind == 2) {
+    if (out.dtype == kBool) fail(env, m.op, "randint cannot fill a bool tensor");
+    if (!(b > a)) fail(env, m.op, "randint needs low < high");
+    kernels().randint(out, seed, uint64_t(offset), int64_t(a), int64_t(b));
+  } else {
+    want_float(env, m.op, out);
+    if (kind == 0) kernels().uniform(out, seed, uint64_t(offset), a, b);
+    else kernels().normal(out, seed, uint64_t(offset), a, b);
+  }
+  return env.Undefined();
+}
+
+// read(storage, offset, count) -> a new typed array with a copy of those elements
+Napi::Value Read(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Storage* s = unwrap(env, "read", info[0]);
+  const double off = info[1].ToNumber().DoubleValue(), cnt = info[2].ToNumber().DoubleValue();
+  if (!(off >= 0 && cnt >= 0 && off + cnt <= double(s->numel()))) fail(env, "read", "range outside the storage");
+  const size_t n = size_t(cnt), es = size_t(dtype_size(s->dtype()));
+  const char* src = static_cast<const char*>(s->data()) + size_t(off) * es;
+  switch (s->dtype()) {
+    case kFloat32: { auto a = Napi::Float32Array::New(env, n); std::memcpy(a.Data(), src, n * es); return a; }
+    case kFloat64: { auto a = Napi::Float64Array::New(env, n); std::memcpy(a.Data(), src, n * es); return a; }
+    case kInt32: { auto a = Napi::Int32Array::New(env, n); std::memcpy(a.Data(), src, n * es); return a; }
+    default: { auto a = Napi::Uint8Array::New(env, n); std::memcpy(a.Data(), src, n * es); return a; }
+  }
+}
+
+// write(storage, offset, typedArray): copies the array's elements in, starting at offset
+Napi::Value Write(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Storage* s = unwrap(env, "write", info[0]);
+  const double off = info[1].ToNumber().DoubleValue();
+  if (!info[2].IsTypedArray()) fail(env, "write", "expected a typed array");
+  auto ta = info[2].As<Napi::TypedArray>();
+  napi_typedarray_type want = s->dtype() == kFloat32   ? napi_float32_array
+                              : s->dtype() == kFloat64 ? napi_float64_array
+                              : s->dtype() == kInt32   ? napi_int32_array
+                                                       : napi_uint8_array;
+  if (ta.TypedArrayType() != want) fail(env, "write", std::string("typed array does not match dtype ") + dtype_name(s->dtype()));
+  const size_t n = ta.ElementLength(), es = size_t(dtype_size(s->dtype()));
+  if (!(off >= 0 && off + double(n) <= double(s->numel()))) fail(env, "write", "range outside the storage");
+  const char* src = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
+  std::memcpy(static_cast<char*>(s->data()) + size_t(off) * es, src, n * es);
+  return env.Undefined();
+}
+
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("storages", double(Storage::live_storages()));
+  o.Set("bytes", double(Storage::live_bytes()));
+  return o;
+}
+
+Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  const int n = info[0].ToNumber().Int32Value();
+  if (n < 1 || n > 1024) fail(info.Env(), "setNumThreads", "expected 1..1024 threads, got " + std::to_string(n));
+  set_num_threads(n);
+  return info.Env().Undefined();
+}
+Napi::Value CpuLevel(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), kernels().level); }
+Napi::Value CpuLevels(const Napi::CallbackInfo& info) {
+  const char* names[8];
+  int n = available_kernel_levels(names, 8);
+  Napi::Array a = Napi::Array::New(info.Env(), n);
+  for (int i = 0; i < n; ++i) a.Set(uint32_t(i), names[i]);
+  return a;
+}
+Napi::Value SetCpuLevel(const Napi::CallbackInfo& info) {
+  const std::string name = info[0].ToString().Utf8Value();
+  if (!select_kernel_level(name.c_str()))
+    fail(info.Env(), "setCpuLevel", "level '" + name + "' is not available on this CPU or in this build");
+  return info.Env().Undefined();
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("Storage", Storage::Init(env));
+  exports.Set("setMeta", Napi::Function::New(env, SetMeta));
+  exports.Set("unary", Napi::Function::New(env, Unary));
+  exports.Set("unaryBackward", Napi::Function::New(env, UnaryBackward));
+  exports.Set("binary", Napi::Function::New(env, Binary));
+  exports.Set("where", Napi::Function::New(env, Where));
+  exports.Set("copy", Napi::Function::New(env, Copy));
+  exports.Set("fill", Napi::Function::New(env, Fill));
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("softmax", Napi::Function::New(env, Softmax));
+  exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));
+  exports.Set("gemm", Napi::Function::New(env, Gemm));
+  exports.Set("indexSelect", Napi::Function::New(env, IndexSelect));
+  exports.Set("indexAdd", Napi::Function::New(env, IndexAdd));
+  exports.Set("gather", Napi::Function::New(env, Gather));
+  exports.Set("scatterAdd", Napi::Function::New(env, ScatterAdd));
+  exports.Set("random", Napi::Function::New(env, Random));
+  exports.Set("read", Napi::Function::New(env, Read));
+  exports.Set("write", Napi::Function::New(env, Write));
+  exports.Set("stats", Napi::Function::New(env, Stats));
+  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
+  exports.Set("cpuLevel", Napi::Function::New(env, CpuLevel));
+  exports.Set("cpuLevels", Napi::Function::New(env, CpuLevels));
+  exports.Set("setCpuLevel", Napi::Function::New(env, SetCpuLevel));
+  return exports;
+}
+
+}  // namespace
+}  // namespace tf
+
+static Napi::Object InitTensorforge(Napi::Env env, Napi::Object exports) { return tf::Init(env, exports); }
+NODE_API_MODULE(tensorforge, InitTensorforge)

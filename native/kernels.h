@@ -1,0 +1,90 @@
+// The kernel table: every CPU kernel the binding can call, as function pointers. native/kernels/*.cpp
+// are compiled once per CPU level (see CMakeLists.txt); each copy fills a table, and cpu_dispatch.cpp
+// picks the table of the best level the CPU supports.
+//
+// Conventions shared by all kernels:
+//  - `out` views are written, never read (except `accumulate` / beta flags that say so);
+//  - inputs of elementwise kernels already have `out`'s ndim and shape (broadcast dims have stride 0);
+//  - kernels never allocate tensors and never throw: the binding validated shapes, dtypes and bounds.
+#pragma once
+#include <cstdint>
+#include "tensor_view.h"
+
+namespace tf {
+
+// Elementwise ops on one tensor. Enum values are shared with lib/native.ts (UnaryOp).
+enum class UnaryOp : int32_t {
+  Neg, Abs, Exp, Log, Log1p, Sqrt, Rsqrt, Sin, Cos, Tanh, Sigmoid, Relu, Gelu, GeluTanh, Silu,
+  Clamp,      // params: lo, hi (NaN means unbounded on that side)
+  PowScalar,  // params: exponent
+  LeakyRelu,  // params: negative slope
+  Sign, Expm1, Square, Reciprocal, Floor, Ceil, Round, LogicalNot,
+  Count
+};
+
+// Elementwise ops on two tensors; comparison ops write bool. Shared with lib/native.ts (BinaryOp).
+enum class BinaryOp : int32_t {
+  Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, Remainder,
+  Atan2, Count
+};
+
+// Reductions over the trailing `nreduce` dims of the input. Shared with lib/native.ts (ReduceOp).
+enum class ReduceOp : int32_t { Sum, Mean, Max, Min, Prod, ArgMax, ArgMin, Var, LogSumExp, Any, All, Count };
+
+struct KernelTable {
+  const char* level;  // "avx512", "avx2" or "generic"
+
+  // out = op(x) elementwise (same dtype, except LogicalNot which writes bool).
+  void (*unary)(UnaryOp op, const TensorView& out, const TensorView& x, const double* params);
+  // dx = dL/dx given g = dL/dy, the input x and the output y of op (all of one float dtype).
+  void (*unary_backward)(UnaryOp op, const TensorView& dx, const TensorView& g, const TensorView& x,
+                         const TensorView& y, const double* params);
+  // out = a op b (a and b of one dtype; out of that dtype or bool for comparisons).
+  void (*binary)(BinaryOp op, const TensorView& out, const TensorView& a, const TensorView& b);
+  // out = cond ? a : b
+  void (*where)(const TensorView& out, const TensorView& cond, const TensorView& a, const TensorView& b);
+  // out = x, converting between any two dtypes.
+  void (*copy)(const TensorView& out, const TensorView& x);
+  // out[...] = value
+  void (*fill)(const TensorView& out, double value);
+
+  // out (ndim = x.ndim - nreduce, contiguous) = op over the last nreduce dims of x.
+  // ArgMax/ArgMin write int32 indices into the flattened reduced dims; Var uses `correction`.
+  void (*reduce)(ReduceOp op, const TensorView& out, const TensorView& x, int nreduce, double correction);
+
+  // Softmax along the middle dim of a contiguous [outer, n, inner] tensor.
+  void (*softmax)(bool log, void* out, const void* x, int32_t dtype, int64_t outer, int64_t n, int64_t inner);
+  // dx from y (the softmax / logSoftmax output) and g = dL/dy, same layout.
+  void (*softmax_backward)(bool log, void* dx, const void* g, const void* y, int32_t dtype, int64_t outer,
+                           int64_t n, int64_t inner);
+
+  // Batched GEMM: C[b] = alpha * A[b] @ B[b] + beta * C[b]. A is [..., M, K], B is [..., K, N], C is
+  // [..., M, N], with one batch shape (broadcast batch dims have stride 0 in A or B, never in C).
+  // Any strides; beta == 0 never reads C.
+  void (*gemm)(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta);
+
+  // Indexing. `index` is int32 and already bounds-checked against x.shape[dim].
+  // out[..., i, ...] = x[..., index[i], ...]                       (index 1-D, out.shape[dim] = len)
+  void (*index_select)(const TensorView& out, const TensorView& x, int dim, const TensorView& index);
+  // out[..., i, ...] += src[..., i, ...] at row index[i] of dim    (out is written in place)
+  void (*index_add)(const TensorView& out, int dim, const TensorView& index, const TensorView& src, double alpha);
+  // out[i][j][k] = x[i][index[i][j][k]][k]  (dim = 1 shown; index has out's shape)
+  void (*gather)(const TensorView& out, const TensorView& x, int dim, const TensorView& index);
+  // out[i][index[i][j][k]][k] += src[i][j][k]  (in place; index and src share a shape)
+  void (*scatter_add)(const TensorView& out, int dim, const TensorView& index, const TensorView& src);
+
+  // Random numbers from the counter-based generator: element i of `out` (contiguous, float) gets
+  // draw number offset + i of stream `seed`, so results do not depend on the thread count.
+  void (*uniform)(const TensorView& out, uint64_t seed, uint64_t offset, double lo, double hi);
+  void (*normal)(const TensorView& out, uint64_t seed, uint64_t offset, double mean, double stddev);
+  void (*randint)(const TensorView& out, uint64_t seed, uint64_t offset, int64_t lo, int64_t hi);
+};
+
+// The table in use (chosen once at load; see cpu_dispatch.cpp).
+const KernelTable& kernels();
+// Pin a level by name ("avx512", "avx2", "generic"); returns false when this CPU or build lacks it.
+bool select_kernel_level(const char* name);
+// Levels this build has and this CPU can run, best first.
+int available_kernel_levels(const char** names, int max);
+
+}  // namespace tf

@@ -1,0 +1,233 @@
+// Batched GEMM, BLIS-style:  C[b] = alpha * A[b] @ B[b] + beta * C[b]
+//
+//   A: [batch..., M, K]   B: [batch..., K, N]   C: [batch..., M, N]   any strides (transposes are
+//   just strides: packing reads them, nothing is copied beforehand).
+//
+// Five loops around a register micro-kernel:
+//   jc (NC columns of B) -> pc (KC of K: pack B[pc, jc] into NR-wide panels, shared by all threads)
+//     -> ic (MC rows of A: pack A[ic, pc] into MR-tall panels, one per task)
+//       -> jr (NR) -> ir (MR): micro-kernel keeps an MR x NR tile of C in vector registers.
+// Tasks are (MC block of M) x (column group of the packed B panel), so small-M shapes still use
+// every thread. The vector width comes from the CPU level this file is compiled for (GCC vector
+// extensions: 64 bytes on AVX-512, 32 on AVX2, 16 otherwise). Peak tuning is a later issue; this
+// entry point stays.
+#include <cstdlib>
+
+#include "common.h"
+
+TF_KERNEL_NAMESPACE_BEGIN
+namespace {
+
+#if defined(TF_CPU_LEVEL_avx512)
+constexpr int kVecBytes = 64;
+constexpr int kMR = 12;
+#elif defined(TF_CPU_LEVEL_avx2)
+constexpr int kVecBytes = 32;
+constexpr int kMR = 6;
+#else
+constexpr int kVecBytes = 16;
+constexpr int kMR = 4;
+#endif
+constexpr int64_t kKC = 256;
+constexpr int64_t kMC = kMR * 8;
+constexpr int64_t kNC = 4096;
+
+template <class T> struct Vec { typedef T type __attribute__((vector_size(kVecBytes))); };
+
+// Scratch memory that a thread keeps between calls (no std containers in kernel files: their
+// out-of-line instantiations would be shared across CPU levels).
+struct Scratch {
+  void* p = nullptr;
+  size_t cap = 0;
+  ~Scratch() { std::free(p); }
+  void* get(size_t bytes) {
+    if (bytes > cap) {
+      std::free(p);
+      p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
+      cap = p ? bytes : 0;
+    }
+    return p;
+  }
+};
+
+template <class T>
+struct Gemm {
+  typedef typename Vec<T>::type V;
+  static constexpr int W = kVecBytes / sizeof(T);
+  static constexpr int NR = 2 * W;
+  static constexpr int MR = kMR;
+
+  // Pack rows [i0, i0+mc) x cols [p0, p0+kc) of A into MR-tall panels: panel r holds, for each k,
+  // the MR values A[i0 + r*MR + 0..MR-1, p0 + k] (zero-padded past M).
+  static void pack_a(T* dst, const T* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc) {
+    for (int64_t r = 0; r < mc; r += MR) {
+      const int64_t mr = mc - r < MR ? mc - r : MR;
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* src = a + r * rs + k * cs;
+        for (int i = 0; i < mr; ++i) dst[i] = src[i * rs];
+        for (int i = mr; i < MR; ++i) dst[i] = T(0);
+        dst += MR;
+      }
+    }
+  }
+
+  // Pack rows [p0, p0+kc) x cols [j0 + panel*NR ...) of B into NR-wide panels (zero-padded past N).
+  static void pack_b_panel(T* dst, const T* b, int64_t rs, int64_t cs, int64_t nr, int64_t kc) {
+    if (cs == 1 && nr == NR) {
+      for (int64_t k = 0; k < kc; ++k) {
+        const T* src = b + k * rs;
+        for (int j = 0; j < NR; ++j) dst[j] = src[j];
+        dst += NR;
+      }
+      return;
+    }
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* src = b + k * rs;
+      for (int j = 0; j < nr; ++j) dst[j] = src[j * cs];
+      for (int j = nr; j < NR; ++j) dst[j] = T(0);
+      dst += NR;
+    }
+  }
+
+  // C[0:mr, 0:nr] = alpha * (Ap @ Bp) + beta * C   (beta == 0: C is not read)
+  static void micro(int64_t kc, const T* ap, const T* bp, T* c, int64_t rsc, int64_t csc, int mr, int nr, T alpha,
+                    T beta) {
+    V acc[MR][2];
+    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = V{};
+    for (int64_t k = 0; k < kc; ++k) {
+      V b0, b1;
+      __builtin_memcpy(&b0, bp, sizeof(V));
+      __builtin_memcpy(&b1, bp + W, sizeof(V));
+#pragma GCC unroll 16
+      for (int i = 0; i < MR; ++i) {
+        const T av = ap[i];
+        acc[i][0] += av * b0;
+        acc[i][1] += av * b1;
+      }
+      ap += MR;
+      bp += NR;
+    }
+    T tile[MR][NR];
+    for (int i = 0; i < MR; ++i) {
+      __builtin_memcpy(&tile[i][0], &acc[i][0], sizeof(V));
+      __builtin_memcpy(&tile[i][W], &acc[i][1], sizeof(V));
+    }
+    for (int i = 0; i < mr; ++i) {
+      T* ci = c + i * rsc;
+      if (beta == T(0)) {
+        for (int j = 0; j < nr; ++j) ci[j * csc] = alpha * tile[i][j];
+      } else {
+        for (int j = 0; j < nr; ++j) ci[j * csc] = alpha * tile[i][j] + beta * ci[j * csc];
+      }
+    }
+  }
+
+  static void zero_k(T* c, int64_t M, int64_t N, int64_t rsc, int64_t csc, T beta) {
+    // K == 0: C = beta * C
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) c[i * rsc + j * csc] = beta == T(0) ? T(0) : beta * c[i * rsc + j * csc];
+  }
+
+  static void run(int64_t M, int64_t N, int64_t K, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
+                  int64_t csb, T* c, int64_t rsc, int64_t csc, T alpha, T beta) {
+    if (M == 0 || N == 0) return;
+    if (K == 0) {
+      zero_k(c, M, N, rsc, csc, beta);
+      return;
+    }
+    static thread_local Scratch b_scratch;
+    for (int64_t jc = 0; jc < N; jc += kNC) {
+      const int64_t nc = N - jc < kNC ? N - jc : kNC;
+      const int64_t npanels = (nc + NR - 1) / NR;
+      for (int64_t pc = 0; pc < K; pc += kKC) {
+        const int64_t kc = K - pc < kKC ? K - pc : kKC;
+        const T beta_here = pc == 0 ? beta : T(1);
+        T* bpack = static_cast<T*>(b_scratch.get(sizeof(T) * npanels * NR * kc));
+        if (!bpack) return;
+        const T* bsrc = b + pc * rsb + jc * csb;
+        parallel_for(0, npanels, 16, [&](int64_t lo, int64_t hi) {
+          for (int64_t p = lo; p < hi; ++p) {
+            const int64_t nr = nc - p * NR < NR ? nc - p * NR : NR;
+            pack_b_panel(bpack + p * NR * kc, bsrc + p * NR * csb, rsb, csb, nr, kc);
+          }
+        });
+        // Tasks: M blocks x groups of B panels.
+        const int64_t mblocks = (M + kMC - 1) / kMC;
+        int64_t groups = 1;
+        const int64_t want = 4 * num_threads();
+        while (mblocks * groups < want && groups * 2 <= npanels && npanels / (groups * 2) >= 4) groups *= 2;
+        const int64_t panels_per_group = (npanels + groups - 1) / groups;
+        const int64_t flops_per_task = 2 * kMC * kc * panels_per_group * NR;
+        const int64_t grain = flops_per_task > (1 << 20) ? 1 : (1 << 20) / (flops_per_task + 1) + 1;
+        parallel_for(0, mblocks * groups, grain, [&](int64_t lo, int64_t hi) {
+          static thread_local Scratch a_scratch;
+          T* apack = static_cast<T*>(a_scratch.get(sizeof(T) * kMC * kc));
+          if (!apack) return;
+          int64_t packed_block = -1;
+          for (int64_t task = lo; task < hi; ++task) {
+            const int64_t mb = task / groups, g = task % groups;
+            const int64_t ic = mb * kMC;
+            const int64_t mc = M - ic < kMC ? M - ic : kMC;
+            if (packed_block != mb) {
+              pack_a(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc);
+              packed_block = mb;
+            }
+            const int64_t p_end = (g + 1) * panels_per_group < npanels ? (g + 1) * panels_per_group : npanels;
+            for (int64_t p = g * panels_per_group; p < p_end; ++p) {
+              const int64_t jr = p * NR;
+              const int nr = int(nc - jr < NR ? nc - jr : NR);
+              for (int64_t ir = 0; ir < mc; ir += MR) {
+                const int mr = int(mc - ir < MR ? mc - ir : MR);
+                micro(kc, apack + ir * kc, bpack + p * NR * kc, c + (ic + ir) * rsc + (jc + jr) * csc, rsc, csc,
+                      mr, nr, alpha, beta_here);
+              }
+            }
+          }
+        });
+      }
+    }
+  }
+};
+
+template <class T>
+void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta) {
+  const int nb = c.ndim - 2;
+  const int64_t M = c.shape[nb], N = c.shape[nb + 1], K = a.shape[nb + 1];
+  int64_t batch = 1;
+  for (int d = 0; d < nb; ++d) batch *= c.shape[d];
+  auto offsets = [&](int64_t bi, int64_t& oa, int64_t& ob, int64_t& oc) {
+    oa = ob = oc = 0;
+    for (int d = nb - 1; d >= 0; --d) {
+      const int64_t i = bi % c.shape[d];
+      bi /= c.shape[d];
+      oa += i * a.strides[d];
+      ob += i * b.strides[d];
+      oc += i * c.strides[d];
+    }
+  };
+  auto one = [&](int64_t bi) {
+    int64_t oa, ob, oc;
+    offsets(bi, oa, ob, oc);
+    Gemm<T>::run(M, N, K, a.ptr<T>() + oa, a.strides[nb], a.strides[nb + 1], b.ptr<T>() + ob, b.strides[nb],
+                 b.strides[nb + 1], c.ptr<T>() + oc, c.strides[nb], c.strides[nb + 1], T(alpha), T(beta));
+  };
+  const double flops = 2.0 * double(M) * double(N) * double(K);
+  if (batch > 1 && (flops < 4e6 || batch >= 4 * num_threads())) {
+    // Many small products: one thread per matrix (the inner parallel_for then runs inline).
+    parallel_for(0, batch, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t bi = lo; bi < hi; ++bi) one(bi);
+    });
+  } else {
+    for (int64_t bi = 0; bi < batch; ++bi) one(bi);
+  }
+}
+
+void gemm(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta) {
+  TF_DISPATCH_FLOAT(c.dtype, T, gemm_t<T>(c, a, b, alpha, beta));
+}
+
+}  // namespace
+
+void register_gemm(KernelTable& t) { t.gemm = gemm; }
+
+TF_KERNEL_NAMESPACE_END

@@ -1,0 +1,50 @@
+// TensorView: what a kernel sees of a tensor. A plain struct (no std types) so it can cross from the
+// binding into the per-CPU-level kernel copies without ODR surprises.
+//
+//   element (i0, ..., i{ndim-1}) lives at  data + sum_d i_d * strides[d]   (strides in elements)
+//
+// Strides are >= 0; a stride of 0 repeats an element (broadcasting / expand). The binding checks that
+// every reachable element lies inside the storage before any kernel runs.
+#pragma once
+#include <cstdint>
+
+namespace tf {
+
+constexpr int kMaxDims = 16;
+
+enum DType : int32_t { kFloat32 = 0, kFloat64 = 1, kInt32 = 2, kBool = 3, kNumDTypes = 4 };
+
+inline int64_t dtype_size(int32_t dtype) {
+  switch (dtype) {
+    case kFloat32: return 4;
+    case kFloat64: return 8;
+    case kInt32: return 4;
+    case kBool: return 1;
+    default: return 0;
+  }
+}
+
+struct TensorView {
+  void* data;  // element (0, ..., 0)
+  int32_t dtype;
+  int32_t ndim;
+  int64_t shape[kMaxDims];
+  int64_t strides[kMaxDims];
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int d = 0; d < ndim; ++d) n *= shape[d];
+    return n;
+  }
+  bool is_contiguous() const {
+    int64_t expected = 1;
+    for (int d = ndim - 1; d >= 0; --d) {
+      if (shape[d] != 1 && strides[d] != expected) return false;
+      expected *= shape[d];
+    }
+    return true;
+  }
+  template <class T> T* ptr() const { return static_cast<T*>(data); }
+};
+
+}  // namespace tf

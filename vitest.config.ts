@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  // Node 20 has Symbol.dispose but no `using` syntax: have esbuild lower it.
+  esbuild: { target: 'node20' },
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 60_000,
+    // One worker: the native pool already uses every core.
+    pool: 'forks',
+    poolOptions: { forks: { singleFork: true } },
+  },
+});
