@@ -34,7 +34,10 @@ class ThreadPool {
     stop_workers();
     nthreads_ = n;
     stop_ = false;
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    // Workers start from the current generation: one that starts after the first job was published
+    // must still run it.
+    const uint64_t gen = generation_.load();
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, gen] { worker_loop(i, gen); });
   }
 
   void run(int64_t begin, int64_t end, int64_t grain, RangeFn fn, void* ctx) {
@@ -84,9 +87,8 @@ class ThreadPool {
     if (lo < hi) job_.fn(job_.ctx, lo, hi);
   }
 
-  void worker_loop(int index) {
+  void worker_loop(int index, uint64_t seen) {
     tls_in_parallel = true;
-    uint64_t seen = generation_.load(std::memory_order_acquire);
     for (;;) {
       // Spin a little for the next job (ops come back to back in a training step), then sleep.
       int spin = 0;
