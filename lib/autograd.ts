@@ -99,6 +99,12 @@ export function backward(root: Tensor, gradient?: Tensor | null, options: Backwa
       top[1] = i + 1;
       const child = inputs[i];
       if (child._requiresGrad && !visited.has(child)) {
+        if (child._disposed) {
+          throw new Error(
+            `backward: a tensor in the graph (input ${i} of ${t.gradFn!.name}, shape ${shapeStr(child._shape)}) was ` +
+              'disposed before backward; call backward() before disposing (or tidying away) the forward tensors',
+          );
+        }
         visited.add(child);
         stack.push([child, 0]);
       }
@@ -140,8 +146,16 @@ export function backward(root: Tensor, gradient?: Tensor | null, options: Backwa
       if (!options.retainGraph) node.released = true;
       for (let i = 0; i < node.inputs.length; i++) {
         const input = node.inputs[i];
-        const ig = inputGrads[i];
+        let ig = inputGrads[i];
         if (!ig || !input._requiresGrad) continue;
+        if (!sameShape(ig._shape, input._shape)) {
+          throw new Error(
+            `backward: ${node.name} returned a gradient of shape ${shapeStr(ig._shape)} for input ${i} of shape ` +
+              `${shapeStr(input._shape)}`,
+          );
+        }
+        // A gradient has its input's dtype (float32 inputs of a float64 op get float32 gradients).
+        if (ig.dtype !== input.dtype) ig = ig.to(input.dtype);
         const before = grads.get(input);
         grads.set(input, before ? before.add(ig) : ig);
       }

@@ -13,24 +13,27 @@ interface Formatter {
   format(v: number): string;
 }
 
+// As PyTorch's _Formatter: the mode and the column width come from the non-zero finite values only
+// (zeros, nan and inf are padded to that width, or overflow it).
 function floatFormatter(values: number[]): Formatter {
-  const finite = values.filter((v) => Number.isFinite(v));
-  let fmt: (v: number) => string;
-  if (finite.length === 0) {
-    fmt = (v) => special(v);
-  } else {
-    const abs = finite.map(Math.abs).filter((v) => v !== 0);
-    const maxAbs = abs.length ? Math.max(...abs) : 0, minAbs = abs.length ? Math.min(...abs) : 0;
-    const intMode = finite.every((v) => Number.isInteger(v));
-    if (intMode) {
-      fmt = maxAbs > 1e8 ? (v) => sci(v) : (v) => (Number.isFinite(v) ? `${v.toFixed(0)}.` : special(v));
-    } else if (maxAbs / (minAbs || 1) > 1000 || maxAbs > 1e8 || (minAbs > 0 && minAbs < 1e-4)) {
-      fmt = (v) => sci(v);
-    } else {
-      fmt = (v) => (Number.isFinite(v) ? v.toFixed(PRECISION) : special(v));
+  const nonZero = values.filter((v) => Number.isFinite(v) && v !== 0);
+  const intFmt = (v: number): string => (Number.isFinite(v) ? `${v.toFixed(0)}.` : special(v));
+  let fmt: (v: number) => string = intFmt;
+  if (nonZero.length > 0) {
+    let maxAbs = 0, minAbs = Infinity;
+    for (const v of nonZero) {
+      const a = Math.abs(v);
+      if (a > maxAbs) maxAbs = a;
+      if (a < minAbs) minAbs = a;
     }
+    const intMode = nonZero.every((v) => Number.isInteger(v));
+    const wide = maxAbs / minAbs > 1000 || maxAbs > 1e8;
+    if (intMode) fmt = wide ? sci : intFmt;
+    else if (wide || minAbs < 1e-4) fmt = sci;
+    else fmt = (v) => (Number.isFinite(v) ? v.toFixed(PRECISION) : special(v));
   }
-  const width = Math.max(0, ...values.map((v) => fmt(v).length));
+  let width = 1;
+  for (const v of nonZero) width = Math.max(width, fmt(v).length);
   return { width, format: fmt };
 }
 function special(v: number): string {
@@ -77,7 +80,8 @@ export function formatTensor(t: Tensor): string {
     const idx: (number | null)[] =
       summarize && n > 2 * EDGE ? [...range(0, EDGE), null, ...range(n - EDGE, n)] : range(0, n);
     if (d === shape.length - 1) {
-      const items = idx.map((i) => (i === null ? '...' : render(d + 1, base + i * strides[d], indent + 1)));
+      // PyTorch's row summary item is ' ...' (so it reads `2.,  ..., 7.`).
+      const items = idx.map((i) => (i === null ? ' ...' : render(d + 1, base + i * strides[d], indent + 1)));
       // Wrap long rows like PyTorch.
       const perLine = Math.max(1, Math.floor((LINE_WIDTH - indent) / (f.width + 2)));
       const lines: string[] = [];

@@ -86,6 +86,8 @@ export function tidy<T>(fn: () => T): T {
   }
   scopes.pop();
   if (result instanceof Promise) {
+    // The caller never sees this promise: keep a rejection from surfacing as an unhandled one.
+    result.catch(() => {});
     for (const t of scope) t.dispose();
     throw new Error('tidy: fn returned a Promise; tidy only supports synchronous functions');
   }

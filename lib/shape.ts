@@ -73,6 +73,10 @@ export function normalizeDims(op: string, dims: number | readonly number[] | und
   const list = typeof dims === 'number' ? [dims] : [...dims];
   const out = list.map((d) => (ndim === 0 ? (normalizeDim(op, d, 1), 0) : normalizeDim(op, d, ndim)));
   if (ndim === 0) return [];
-  if (new Set(out).size !== out.length) throw new Error(`${op}: dim ${list.join(', ')} appears more than once`);
+  const seen = new Set<number>();
+  out.forEach((d, i) => {
+    if (seen.has(d)) throw new Error(`${op}: dim ${list[i]} appears more than once in the list of dims [${list.join(', ')}]`);
+    seen.add(d);
+  });
   return out.sort((x, y) => x - y);
 }

@@ -104,14 +104,20 @@ export function binaryOp(name: BinaryName, op: string, a: Operand, b: Operand): 
         break;
       case 'Div':
         ga = gradFor(a, () => g.div(b));
-        gb = gradFor(b, () => g.mul(out).div(b).neg());
+        // -g a / b^2, recomputed rather than read from `out` (not saved: it may be changed in place)
+        gb = gradFor(b, () => g.mul(compute('Div', op, a, b)).div(b).neg());
         break;
       case 'Pow':
         // d/da a^b = b a^(b-1);  d/db a^b = a^b log a  (0 where a == 0 and b >= 0, as in PyTorch)
-        ga = gradFor(a, () => g.mul(b).mul(compute('Pow', op, a, typeof b === 'number' ? b - 1 : (b as Tensor).sub(1))));
+        // (0 where b == 0, as PyTorch: not 0 * a^-1, which is nan at a == 0)
+        ga = gradFor(a, () => {
+          const d = g.mul(b).mul(compute('Pow', op, a, typeof b === 'number' ? b - 1 : (b as Tensor).sub(1)));
+          if (!(b instanceof Tensor)) return Number(b) === 0 ? where(scalarTensor(1, 'bool'), 0, d) : d;
+          return where(compute('Eq', op, b, 0), 0, d);
+        });
         gb = gradFor(b, () => {
           const base = a instanceof Tensor ? a : scalarTensor(Number(a), out.dtype);
-          const term = g.mul(out).mul(base.log());
+          const term = g.mul(compute('Pow', op, a, b)).mul(base.log());
           const zero = base.eq(0).logicalAnd(compute('Ge', op, b, 0));
           return where(zero, 0, term);
         });
@@ -131,7 +137,8 @@ export function binaryOp(name: BinaryName, op: string, a: Operand, b: Operand): 
         break;
       case 'Atan2': {
         // atan2(a, b): d/da = b / (a^2 + b^2), d/db = -a / (a^2 + b^2)
-        const denom = (): Tensor => compute('Add', op, compute('Mul', op, a, a), compute('Mul', op, b, b));
+        const sq = (v: Operand): Operand => (v instanceof Tensor ? compute('Mul', op, v, v) : Number(v) * Number(v));
+        const denom = (): Tensor => compute('Add', op, sq(a), sq(b));
         ga = gradFor(a, () => g.mul(b).div(denom()));
         gb = gradFor(b, () => g.mul(a).neg().div(denom()));
         break;
@@ -148,14 +155,19 @@ export function binaryOp(name: BinaryName, op: string, a: Operand, b: Operand): 
   return record(out, `${name}Backward`, inputs, grads, saved);
 }
 
-export const add = (a: Operand, b: Operand, opts: { alpha?: number } = {}): Tensor =>
-  opts.alpha === undefined || opts.alpha === 1
-    ? binaryOp('Add', 'add', a, b)
-    : binaryOp('Add', 'add', a, typeof b === 'number' ? b * opts.alpha : binaryOp('Mul', 'add', b, opts.alpha));
-export const sub = (a: Operand, b: Operand, opts: { alpha?: number } = {}): Tensor =>
-  opts.alpha === undefined || opts.alpha === 1
-    ? binaryOp('Sub', 'sub', a, b)
-    : binaryOp('Sub', 'sub', a, typeof b === 'number' ? b * opts.alpha : binaryOp('Mul', 'sub', b, opts.alpha));
+// a (op) alpha * b. The scaled temporary is freed at once unless it is part of a recorded graph.
+function withAlpha(name: 'Add' | 'Sub', op: string, a: Operand, b: Operand, alpha: number | undefined): Tensor {
+  if (alpha === undefined || alpha === 1) return binaryOp(name, op, a, b);
+  if (!(b instanceof Tensor)) return binaryOp(name, op, a, Number(b) * alpha);
+  const scaled = binaryOp('Mul', op, b, alpha);
+  try {
+    return binaryOp(name, op, a, scaled);
+  } finally {
+    if (!scaled.requiresGrad) scaled.dispose();
+  }
+}
+export const add = (a: Operand, b: Operand, opts: { alpha?: number } = {}): Tensor => withAlpha('Add', 'add', a, b, opts.alpha);
+export const sub = (a: Operand, b: Operand, opts: { alpha?: number } = {}): Tensor => withAlpha('Sub', 'sub', a, b, opts.alpha);
 export const mul = (a: Operand, b: Operand): Tensor => binaryOp('Mul', 'mul', a, b);
 export const div = (a: Operand, b: Operand): Tensor => binaryOp('Div', 'div', a, b);
 export const remainder = (a: Operand, b: Operand): Tensor => binaryOp('Remainder', 'remainder', a, b);

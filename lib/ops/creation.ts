@@ -42,7 +42,7 @@ export function finish(t: Tensor, opts: CreateOptions | undefined, op: string): 
   if (opts?.requiresGrad) {
     if (!isFloating(t.dtype)) {
       t.dispose();
-      throw new Error(`${op}: only floating-point tensors can require gradients, got ${opts.dtype}`);
+      throw new Error(`${op}: only floating-point tensors can require gradients, got ${t.dtype}`);
     }
     t._requiresGrad = true;
   }
@@ -170,15 +170,19 @@ export function empty(...args: unknown[]): Tensor {
 }
 
 export function zerosLike(t: Tensor, opts: CreateOptions = {}): Tensor {
+  t._check('zerosLike');
   return zeros(t._shape.slice(), { dtype: t.dtype, ...opts });
 }
 export function onesLike(t: Tensor, opts: CreateOptions = {}): Tensor {
+  t._check('onesLike');
   return ones(t._shape.slice(), { dtype: t.dtype, ...opts });
 }
 export function fullLike(t: Tensor, value: number | boolean, opts: CreateOptions = {}): Tensor {
+  t._check('fullLike');
   return full(t._shape.slice(), value, { dtype: t.dtype, ...opts });
 }
 export function emptyLike(t: Tensor, opts: CreateOptions = {}): Tensor {
+  t._check('emptyLike');
   return empty(t._shape.slice(), { dtype: t.dtype, ...opts });
 }
 
@@ -212,6 +216,7 @@ export function linspace(start: number, end: number, steps: number, opts: Create
   // PyTorch fills the second half from the end, so the last value is exactly `end`.
   const half = Math.floor(steps / 2);
   for (let i = 0; i < steps; i++) vals[i] = i < half ? start + i * step : end - (steps - 1 - i) * step;
+  if (steps === 1) vals[0] = start; // one step is just `start`, as torch.linspace
   return finish(fromFlat(op, vals, [steps], checkDType(op, opts.dtype ?? 'float32')), opts, op);
 }
 

@@ -10,7 +10,7 @@ import { meta, metaNum, native } from '../native';
 import { normalizeDim, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { empty } from './util';
-import { contiguousRaw } from './views';
+import { contiguousRaw, rawView } from './views';
 
 function check(op: string, x: unknown, what: string): Tensor {
   if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${what} must be a Tensor`);
@@ -40,13 +40,20 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   idx._meta();
   metaNum(d);
   native.indexSelect(out._storage.native, src._storage.native, idx._storage.native);
-  const result = x.ndim === 0 ? out.reshape([]) : out;
+  // 0-d input or index: free the [1]-shaped temporaries (the result view keeps out's storage).
+  if (idx !== index) idx.dispose();
+  if (src !== x) src.dispose();
+  const result = x.ndim === 0 ? rawView(out, [], [], 0) : out;
+  if (result !== out) out.dispose();
   const xShape = x._shape.slice();
   return record(
     result,
     'IndexSelectBackward',
     [x],
-    (g) => [Tensor._empty(xShape, g.dtype, true).indexAdd(d, idx, g.reshape(shape))],
+    (g) => {
+      const i1 = index.ndim === 0 ? index.reshape([1]) : index;
+      return [Tensor._empty(xShape, g.dtype, true).indexAdd(d, i1, g.reshape(shape))];
+    },
     [index],
   );
 }

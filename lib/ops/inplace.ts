@@ -8,6 +8,7 @@ import { shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { scalarTensor } from './creation';
 import { broadcastView } from './util';
+import { contiguousRaw } from './views';
 
 function checkWritable(op: string, x: Tensor): void {
   x._check(op);
@@ -25,10 +26,25 @@ function checkWritable(op: string, x: Tensor): void {
 }
 
 function source(op: string, x: Tensor, v: Tensor | number): Tensor {
-  if (typeof v === 'number') return scalarTensor(v, x.dtype);
+  if (typeof v === 'number') {
+    if (!isFloating(x.dtype) && !Number.isInteger(v) && op !== 'copy_') {
+      throw new Error(`${op}: result type float32 can't be cast to the desired output type ${x.dtype} (value ${v})`);
+    }
+    return scalarTensor(v, x.dtype);
+  }
   if (!(v instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor or a number`);
   v._check(op);
   return v;
+}
+
+// A source that shares x's memory in another layout (x.add_(x.t()), x.copy_(x.flip...)) would be read
+// after some of its elements were overwritten: read it from a copy instead. Same-layout aliases
+// (x.add_(x)) are safe, since each element only reads itself.
+function unaliased(x: Tensor, v: Tensor): Tensor {
+  if (v._storage !== x._storage || v.numel() === 0) return v;
+  let same = v._offset === x._offset;
+  for (let d = 0; same && d < x.ndim; d++) same = x._shape[d] === 1 || v._strides[d] === x._strides[d];
+  return same ? v : contiguousRaw(v);
 }
 
 /** Copies src (broadcast to x's shape, any dtype) into x. */
@@ -36,19 +52,21 @@ export function copy_(x: Tensor, src: Tensor | number): Tensor {
   const op = 'copy_';
   checkWritable(op, x);
   const s = source(op, x, src);
-  const v = broadcastView(s, x._shape);
+  const v = broadcastView(s, x._shape, op);
+  const r = unaliased(x, v);
   meta();
   x._meta();
-  v._meta();
-  native.copy(x._storage.native, v._storage.native);
+  r._meta();
+  native.copy(x._storage.native, r._storage.native);
+  if (r !== v) r.dispose();
   if (v !== s) v.dispose();
   if (s !== src) s.dispose();
   x._storage.version++;
   return x;
 }
 
-export function fill_(x: Tensor, value: number | boolean): Tensor {
-  checkWritable('fill_', x);
+export function fill_(x: Tensor, value: number | boolean, op = 'fill_'): Tensor {
+  checkWritable(op, x);
   meta();
   x._meta();
   metaNum(Number(value));
@@ -57,7 +75,7 @@ export function fill_(x: Tensor, value: number | boolean): Tensor {
   return x;
 }
 
-export const zero_ = (x: Tensor): Tensor => fill_(x, 0);
+export const zero_ = (x: Tensor): Tensor => fill_(x, 0, 'zero_');
 
 function binaryInPlace(op: string, name: keyof typeof BinaryOp, x: Tensor, other: Tensor | number): Tensor {
   checkWritable(op, x);
@@ -71,35 +89,51 @@ function binaryInPlace(op: string, name: keyof typeof BinaryOp, x: Tensor, other
     s = s.to(x.dtype);
     temps.push(s);
   }
-  const v = broadcastView(s, x._shape);
+  let v: Tensor;
+  try {
+    v = broadcastView(s, x._shape, op);
+  } catch (e) {
+    for (const t of temps) t.dispose();
+    throw e;
+  }
   if (v !== s) temps.push(v);
+  const r = unaliased(x, v);
+  if (r !== v) temps.push(r);
   meta();
   x._meta();
   x._meta();
-  v._meta();
-  native.binary(BinaryOp[name], x._storage.native, x._storage.native, v._storage.native);
+  r._meta();
+  native.binary(BinaryOp[name], x._storage.native, x._storage.native, r._storage.native);
   for (const t of temps) t.dispose();
   x._storage.version++;
   return x;
 }
 
-export function add_(x: Tensor, other: Tensor | number, opts: { alpha?: number } = {}): Tensor {
-  if (opts.alpha !== undefined && opts.alpha !== 1) {
-    if (typeof other === 'number') return binaryInPlace('add_', 'Add', x, other * opts.alpha);
-    const scaled = other.mul(opts.alpha);
-    try {
-      return binaryInPlace('add_', 'Add', x, scaled);
-    } finally {
-      scaled.dispose();
-    }
+// x += alpha * other (sub_ is alpha negated); errors name `op`.
+function addScaled(op: string, x: Tensor, other: Tensor | number, alpha: number): Tensor {
+  if (alpha === 1) return binaryInPlace(op, 'Add', x, other);
+  if (typeof other === 'number') return binaryInPlace(op, 'Add', x, other * alpha);
+  checkWritable(op, x);
+  const scaled = source(op, x, other).mul(alpha);
+  try {
+    return binaryInPlace(op, 'Add', x, scaled);
+  } finally {
+    scaled.dispose();
   }
-  return binaryInPlace('add_', 'Add', x, other);
+}
+export function add_(x: Tensor, other: Tensor | number, opts: { alpha?: number } = {}): Tensor {
+  return addScaled('add_', x, other, opts.alpha ?? 1);
 }
 export function sub_(x: Tensor, other: Tensor | number, opts: { alpha?: number } = {}): Tensor {
-  return add_(x, typeof other === 'number' ? -other * (opts.alpha ?? 1) : other, typeof other === 'number' ? {} : { alpha: -(opts.alpha ?? 1) });
+  return addScaled('sub_', x, other, -(opts.alpha ?? 1));
 }
 export const mul_ = (x: Tensor, other: Tensor | number): Tensor => binaryInPlace('mul_', 'Mul', x, other);
-export const div_ = (x: Tensor, other: Tensor | number): Tensor => binaryInPlace('div_', 'Div', x, other);
+export function div_(x: Tensor, other: Tensor | number): Tensor {
+  x._check('div_');
+  // True division gives floats: an integer tensor cannot hold the result (as PyTorch).
+  if (!isFloating(x.dtype)) throw new Error(`div_: result type float32 can't be cast to the desired output type ${x.dtype}`);
+  return binaryInPlace('div_', 'Div', x, other);
+}
 
 /** Clamps in place. */
 export function clamp_(x: Tensor, min?: number | null, max?: number | null): Tensor {

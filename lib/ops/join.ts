@@ -70,20 +70,31 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!(first instanceof Tensor)) throw new TypeError(`${op}: element 0 is not a Tensor`);
   tensors.forEach((t, i) => {
     if (!(t instanceof Tensor)) throw new TypeError(`${op}: element ${i} is not a Tensor`);
+    t._check(op);
     if (t.ndim !== first.ndim || t._shape.some((s, k) => s !== first._shape[k])) {
       throw new Error(`${op}: expects each tensor to be equal size, but got ${shapeStr(first._shape)} at entry 0 and ${shapeStr(t._shape)} at entry ${i}`);
     }
   });
   const d = normalizeDim(op, dim, first.ndim + 1);
   const expanded = tensors.map((t) => t.unsqueeze(d));
-  const out = cat(expanded, d);
-  return out;
+  try {
+    return cat(expanded, d);
+  } finally {
+    // The unsqueezed views are graph nodes only when they require grad; free the others now.
+    for (const e of expanded) if (!e.requiresGrad) e.dispose();
+  }
+}
+
+function checkSplittable(op: string, x: unknown): void {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor`);
+  x._check(op);
+  if (x.ndim === 0) throw new Error(`${op}: cannot split a 0-d tensor (it has no dims)`);
 }
 
 /** Splits into pieces of `splitSize` along dim (the last may be smaller), or into the given sizes. */
 export function split(x: Tensor, splitSizeOrSections: number | readonly number[], dim = 0): Tensor[] {
   const op = 'split';
-  x._check(op);
+  checkSplittable(op, x);
   const d = normalizeDim(op, dim, x.ndim);
   const size = x._shape[d];
   let sizes: number[];
@@ -111,7 +122,7 @@ export function split(x: Tensor, splitSizeOrSections: number | readonly number[]
 /** Splits into `chunks` nearly equal pieces (ceil(size / chunks) each), as torch.chunk. */
 export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
   const op = 'chunk';
-  x._check(op);
+  checkSplittable(op, x);
   if (!Number.isInteger(chunks) || chunks <= 0) throw new RangeError(`${op}: chunks must be a positive integer, got ${chunks}`);
   const d = normalizeDim(op, dim, x.ndim);
   const size = x._shape[d];
@@ -120,6 +131,7 @@ export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
 
 /** Removes dim, returning its slices (as torch.unbind). */
 export function unbind(x: Tensor, dim = 0): Tensor[] {
+  checkSplittable('unbind', x);
   const d = normalizeDim('unbind', dim, x.ndim);
   return Array.from({ length: x._shape[d] }, (_, i) => x.select(d, i));
 }

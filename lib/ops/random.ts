@@ -31,6 +31,7 @@ export class Generator {
   /** @internal Fills a contiguous tensor: kind 0 uniform(a, b), 1 normal(a, b), 2 integers in [a, b). */
   _fill(kind: number, t: Tensor, a: number, b: number): Tensor {
     const n = t.numel();
+    if (n === 0) return t; // nothing to draw
     meta();
     t._meta();
     metaNum(this.seedHi, this.seedLo, this.offset, a, b);
@@ -90,9 +91,11 @@ export function randint(low: number, high: number, shape: number[], opts: Random
   return finish((opts.generator ?? defaultGenerator)._fill(2, t, low, high), opts, op);
 }
 export function randLike(t: Tensor, opts: RandomOptions = {}): Tensor {
+  t._check('randLike');
   return rand(t._shape.slice(), { dtype: t.dtype, ...opts });
 }
 export function randnLike(t: Tensor, opts: RandomOptions = {}): Tensor {
+  t._check('randnLike');
   return randn(t._shape.slice(), { dtype: t.dtype, ...opts });
 }
 /** Uniform on [low, high). */

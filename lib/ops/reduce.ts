@@ -1,7 +1,7 @@
 // Reductions over any list of dims, with { keepdim }: sum mean prod max min argmax argmin var std
 // logsumexp any all. The reduced dims are permuted to the end (a view) and native/kernels/reduce.cpp
 // reduces the trailing dims; backward broadcasts the gradient back over the reduced dims.
-import { record } from '../autograd';
+import { noGrad, record } from '../autograd';
 import { isFloating, type DType } from '../dtype';
 import { meta, metaNum, native, ReduceOp } from '../native';
 import { normalizeDims, shapeStr } from '../shape';
@@ -29,6 +29,7 @@ interface Plan {
 }
 
 function plan(op: string, x: Tensor, dim: Dims): Plan {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${x === null ? 'null' : typeof x}`);
   x._check(op);
   const dims = normalizeDims(op, dim, x.ndim);
   const reduced = new Set(dims);
@@ -47,6 +48,8 @@ function reduceRaw(name: ReduceName, x: Tensor, p: Plan, outType: DType, correct
   const xv = rawView(x, perm.map((i) => x._shape[i]), perm.map((i) => x._strides[i]));
   const out = empty(p.keptShape.slice(), outType);
   try {
+    // An empty output has nothing to compute.
+    if (out.numel() === 0) return out;
     meta();
     out._meta();
     xv._meta();
@@ -104,9 +107,23 @@ export function prod(x: Tensor, dim?: Dims, opts: ReduceOptions = {}): Tensor {
   const out = finishShape(reduceRaw('Prod', src, p, src.dtype), p, opts.keepdim);
   if (src !== x) src.dispose();
   const xShape = x._shape.slice();
-  // d/dx_i prod = prod / x_i (inputs with zeros get the product of the others only through this formula
-  // when a single zero is present; use float64 inputs for exact zeros handling).
-  return record(out, 'ProdBackward', [x], (g) => [expandGrad(g.mul(out).reshape(p.keepdimShape), p, xShape).div(x)], [x]);
+  // d/dx_i prod = product of the other elements: prod / x_i when the slice has no zero; with exactly
+  // one zero, the product of the non-zeros at the zero and 0 elsewhere; with two or more zeros, 0.
+  return record(
+    out,
+    'ProdBackward',
+    [x],
+    (g) => {
+      const isZero = x.eq(0);
+      const safe = x.where(isZero.logicalNot(), 1); // zeros replaced by 1
+      const prodNonZero = safe.prod(p.dims, { keepdim: true });
+      const zeros = isZero.sum(p.dims, { keepdim: true });
+      const atSingleZero = prodNonZero.where(zeros.eq(1).logicalAnd(isZero), 0);
+      const others = prodNonZero.div(safe).where(zeros.eq(0), atSingleZero);
+      return [expandGrad(g, p, xShape).mul(others)];
+    },
+    [x],
+  );
 }
 
 function extreme(name: 'Max' | 'Min', op: string, x: Tensor, dim: Dims, opts: ReduceOptions): Tensor {
@@ -124,7 +141,7 @@ function extreme(name: 'Max' | 'Min', op: string, x: Tensor, dim: Dims, opts: Re
       const count = mask.sum(p.dims, { keepdim: true });
       return [expandGrad(g, p, xShape).mul(mask).div(count)];
     },
-    [x],
+    [x, out],
   );
 }
 export const max = (x: Tensor, dim?: Dims, opts: ReduceOptions = {}): Tensor => extreme('Max', 'max', x, dim, opts);
@@ -133,6 +150,7 @@ export const amax = max;
 export const amin = min;
 
 function argExtreme(name: 'ArgMax' | 'ArgMin', op: string, x: Tensor, dim: number | null | undefined, opts: ReduceOptions): Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor, got ${x === null ? 'null' : typeof x}`);
   x._check(op);
   if (Array.isArray(dim)) throw new TypeError(`${op}: dim must be a single integer`);
   if (dim === undefined || dim === null) {
@@ -180,9 +198,27 @@ export function variance(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
 }
 
 export function std(x: Tensor, dim?: Dims, opts: VarOptions = {}): Tensor {
-  const v = variance(x, dim, opts);
-  const s = v.sqrt();
-  return s;
+  const p = plan('std', x, dim);
+  const out = noGrad(() => {
+    const v = variance(x, dim, opts);
+    const s = v.sqrt();
+    v.dispose();
+    return s;
+  });
+  const c = correctionOf(opts);
+  const xShape = x._shape.slice();
+  // d std / dx_i = (x_i - mean) / ((N - correction) std), and 0 where std is 0 (as PyTorch), not 0/0.
+  return record(
+    out,
+    'StdBackward',
+    [x],
+    (g) => {
+      const s = out.reshape(p.keepdimShape);
+      const gs = g.reshape(p.keepdimShape).div(s.mul(p.count - c)).where(s.ne(0), 0);
+      return [expandGrad(gs, p, xShape).mul(x.sub(x.mean(p.dims, { keepdim: true })))];
+    },
+    [x, out],
+  );
 }
 
 export function logsumexp(x: Tensor, dim: Dims, opts: ReduceOptions = {}): Tensor {

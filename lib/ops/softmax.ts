@@ -23,17 +23,21 @@ function softmaxImpl(log: boolean, op: string, x: Tensor, dim: number): Tensor {
   const src = isFloating(x.dtype) ? (x.isContiguous() ? x : contiguousRaw(x)) : x.to('float32');
   const [outer, n, inner] = split(src, d);
   const out = empty(src._shape.slice(), src.dtype);
-  meta();
-  out._meta();
-  src._meta();
-  metaNum(outer, n, inner);
-  native.softmax(log, out._storage.native, src._storage.native);
+  // Empty tensors: nothing to compute.
+  if (out.numel() > 0) {
+    meta();
+    out._meta();
+    src._meta();
+    metaNum(outer, n, inner);
+    native.softmax(log, out._storage.native, src._storage.native);
+  }
   if (src !== x) src.dispose();
   return record(
     out,
     log ? 'LogSoftmaxBackward' : 'SoftmaxBackward',
     [x],
     (g) => {
+      if (out.numel() === 0) return [empty(out._shape.slice(), out.dtype)];
       const gc = g.isContiguous() ? g : contiguousRaw(g);
       const dx = empty(out._shape.slice(), out.dtype);
       meta();

@@ -37,6 +37,8 @@ export function unaryGrad(code: number, g: Tensor, x: Tensor, y: Tensor, p0 = Na
 export function unary(name: UnaryName, opName: string, xIn: Tensor, p0 = NaN, p1 = NaN): Tensor {
   const x = checkTensor(opName, xIn);
   const code = UnaryOp[name];
+  // Rounding an integer tensor is the identity: a copy of the same dtype, as in PyTorch.
+  if (!isFloating(x.dtype) && (name === 'Floor' || name === 'Ceil' || name === 'Round')) return x.clone();
   let src = x;
   if (!isFloating(x.dtype) && !INTEGER_OK.has(name)) src = x.to('float32');
   try {

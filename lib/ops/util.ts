@@ -10,7 +10,7 @@ export function empty(shape: number[], dtype: DType): Tensor {
 }
 
 /** A stride-0 view of t broadcast to `shape` (no copy, no autograd): what elementwise kernels take. */
-export function broadcastView(t: Tensor, shape: number[]): Tensor {
+export function broadcastView(t: Tensor, shape: number[], op = 'broadcast'): Tensor {
   if (sameShape(t._shape, shape)) return t;
   const nd = shape.length, off = nd - t._shape.length;
   const strides = new Array<number>(nd);
@@ -19,7 +19,7 @@ export function broadcastView(t: Tensor, shape: number[]): Tensor {
     if (src < 0) strides[i] = 0;
     else if (t._shape[src] === shape[i]) strides[i] = t._strides[src];
     else if (t._shape[src] === 1) strides[i] = 0;
-    else throw new Error(`broadcast: cannot broadcast ${shapeStr(t._shape)} to ${shapeStr(shape)}`);
+    else throw new Error(`${op}: cannot broadcast ${shapeStr(t._shape)} to ${shapeStr(shape)}`);
   }
   return t._view(shape.slice(), strides, t._offset);
 }

@@ -140,8 +140,8 @@ export function permute(x: Tensor, dims: readonly number[]): Tensor {
 export function transpose(x: Tensor, dim0: number, dim1: number): Tensor {
   const op = 'transpose';
   check(op, x);
-  if (x.ndim === 0) return x;
   const a = normalizeDim(op, dim0, x.ndim), b = normalizeDim(op, dim1, x.ndim);
+  if (x.ndim === 0) return x;
   const perm = x._shape.map((_, i) => i);
   perm[a] = b;
   perm[b] = a;
