@@ -93,14 +93,14 @@ void unary_float(UnaryOp op, const TensorView& out, const TensorView& x, const d
   switch (op) {
     case UnaryOp::Neg: map1<T, T>(out, x, [](T v) { return -v; }); break;
     case UnaryOp::Abs: map1<T, T>(out, x, [](T v) { return std::fabs(v); }); break;
-    case UnaryOp::Exp: map1<T, T>(out, x, [](T v) { return std::exp(v); }); break;
+    case UnaryOp::Exp: map1<T, T>(out, x, [](T v) { return exp_(v); }); break;
     case UnaryOp::Log: map1<T, T>(out, x, [](T v) { return std::log(v); }); break;
     case UnaryOp::Log1p: map1<T, T>(out, x, [](T v) { return std::log1p(v); }); break;
     case UnaryOp::Sqrt: map1<T, T>(out, x, [](T v) { return std::sqrt(v); }); break;
     case UnaryOp::Rsqrt: map1<T, T>(out, x, [](T v) { return T(1) / std::sqrt(v); }); break;
     case UnaryOp::Sin: map1<T, T>(out, x, [](T v) { return std::sin(v); }); break;
     case UnaryOp::Cos: map1<T, T>(out, x, [](T v) { return std::cos(v); }); break;
-    case UnaryOp::Tanh: map1<T, T>(out, x, [](T v) { return std::tanh(v); }); break;
+    case UnaryOp::Tanh: map1<T, T>(out, x, [](T v) { return tanh_(v); }); break;
     case UnaryOp::Sigmoid: map1<T, T>(out, x, [](T v) { return sigmoid(v); }); break;
     case UnaryOp::Relu: map1<T, T>(out, x, [](T v) { return v > T(0) || isnan_(v) ? v : T(0); }); break;
     case UnaryOp::Gelu:
@@ -108,7 +108,7 @@ void unary_float(UnaryOp op, const TensorView& out, const TensorView& x, const d
       break;
     case UnaryOp::GeluTanh:
       map1<T, T>(out, x, [](T v) {
-        return T(0.5) * v * (T(1) + std::tanh(T(kSqrt2OverPi) * (v + T(0.044715) * v * v * v)));
+        return T(0.5) * v * (T(1) + tanh_(T(kSqrt2OverPi) * (v + T(0.044715) * v * v * v)));
       });
       break;
     case UnaryOp::Silu: map1<T, T>(out, x, [](T v) { return v * sigmoid(v); }); break;
@@ -215,7 +215,7 @@ void unary_backward_t(UnaryOp op, const TensorView& dx, const TensorView& g, con
     case UnaryOp::GeluTanh:
       gx([](T gv, T v) {
         T inner = T(kSqrt2OverPi) * (v + T(0.044715) * v * v * v);
-        T t = std::tanh(inner);
+        T t = tanh_(inner);
         T dinner = T(kSqrt2OverPi) * (T(1) + T(3 * 0.044715) * v * v);
         return gv * (T(0.5) * (T(1) + t) + T(0.5) * v * (T(1) - t * t) * dinner);
       });

@@ -79,7 +79,7 @@ void reduce_t(ReduceOp op, const TensorView& out, const TensorView& x, int nredu
         case ReduceOp::Mean: {
           Acc<T> acc = 0;
           if (inner.contiguous_run()) {
-            for (int64_t i = 0; i < n; ++i) acc += Acc<T>(row[i]);
+            acc = sum_contiguous<T, Acc<T>>(row, n);
           } else {
             inner.for_each(row, [&](const T* p) { acc += Acc<T>(*p); });
           }

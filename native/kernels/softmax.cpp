@@ -13,6 +13,12 @@
 TF_KERNEL_NAMESPACE_BEGIN
 namespace {
 
+template <class T> T sum_strided(const T* p, int64_t n, int64_t stride) {
+  T s = 0;
+  for (int64_t i = 0; i < n; ++i) s += p[i * stride];
+  return s;
+}
+
 template <class T>
 void softmax_t(bool log, T* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
   const int64_t lines = outer * inner;
@@ -25,17 +31,14 @@ void softmax_t(bool log, T* y, const T* x, int64_t outer, int64_t n, int64_t inn
       T m = -std::numeric_limits<T>::infinity();
       for (int64_t i = 0; i < n; ++i) m = xl[i * inner] > m ? xl[i * inner] : m;
       if (m == -std::numeric_limits<T>::infinity()) m = 0;  // an all -inf line gives NaN like PyTorch
-      T s = 0;
+      // exp(x - m) into y first (a vectorised loop), then sum it with independent partial sums.
+      for (int64_t i = 0; i < n; ++i) yl[i * inner] = exp_(xl[i * inner] - m);
+      const T s = inner == 1 ? sum_contiguous(yl, n) : sum_strided(yl, n, inner);
       if (log) {
-        for (int64_t i = 0; i < n; ++i) s += std::exp(xl[i * inner] - m);
-        const T lse = m + std::log(s);
-        for (int64_t i = 0; i < n; ++i) yl[i * inner] = xl[i * inner] - lse;
+        // (x - m) - log s, not x - (m + log s): the latter loses the small log s next to a large m.
+        const T ls = std::log(s);
+        for (int64_t i = 0; i < n; ++i) yl[i * inner] = (xl[i * inner] - m) - ls;
       } else {
-        for (int64_t i = 0; i < n; ++i) {
-          T e = std::exp(xl[i * inner] - m);
-          yl[i * inner] = e;
-          s += e;
-        }
         const T inv = T(1) / s;
         for (int64_t i = 0; i < n; ++i) yl[i * inner] *= inv;
       }
