@@ -185,7 +185,7 @@ function releasedNode(node: GradNode): GradNode {
 function accumulateGrad(t: Tensor, g: Tensor, taken: Set<StorageRef>): void {
   // .grad belongs to its tensor, not to any tidy scope around backward().
   if (t.grad === null) {
-    const own = g.isContiguous() && g.numel() === g._storage.native.numel && !taken.has(g._storage);
+    const own = g.isContiguous() && g.numel() === g._storage.numel && !taken.has(g._storage);
     t.grad = keep(own ? g : g.clone());
     taken.add(t.grad._storage);
   } else {

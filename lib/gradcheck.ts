@@ -66,7 +66,7 @@ function gradcheckImpl(
         const data = values[k].slice();
         data[j] += delta;
         const perturbed = Tensor._empty(leaves[k]._shape.slice(), 'float64');
-        native.write(perturbed._storage.native, 0, data);
+        native.write(perturbed._storage.handle, 0, data);
         const args = leaves.map((x, i) => (i === k ? perturbed : x));
         return fn(...args).dataSync() as Float64Array;
       }),

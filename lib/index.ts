@@ -5,7 +5,7 @@ import { native } from './native';
 export { Tensor, isTensor, type GradNode, type NestedArray } from './tensor';
 export type { DType, Device, TypedArray } from './dtype';
 export { promoteTypes } from './dtype';
-export { tidy, keep, dispose, memory } from './memory';
+export { tidy, keep, dispose, memory, emptyCache } from './memory';
 export { noGrad, enableGrad, isGradEnabled, backward, type BackwardOptions } from './autograd';
 export { gradcheck, type GradcheckOptions } from './gradcheck';
 

@@ -4,19 +4,20 @@
 // them is disposed (or garbage collected: a FinalizationRegistry is the safety net, since V8 runs
 // finalizers late and never inside a synchronous loop). tidy() scopes collect every tensor created
 // inside them and dispose the ones not returned; keep() takes a tensor out of its scope.
-import { native, type NativeStorage } from './native';
+import { native } from './native';
 import type { Tensor } from './tensor';
 
 export class StorageRef {
   refs = 0;
   /** Bumped by every in-place write; autograd checks it to catch saved tensors modified in place. */
   version = 0;
-  constructor(readonly native: NativeStorage, readonly dtypeCode: number) {}
+  /** handle: the native storage's name (native/storage.h); numel: its element count. */
+  constructor(readonly handle: number, readonly numel: number) {}
   retain(): void {
     this.refs++;
   }
   release(): void {
-    if (--this.refs === 0) this.native.free();
+    if (--this.refs === 0) native.free(this.handle);
   }
 }
 
@@ -114,8 +115,16 @@ export function dispose(value: Container): void {
   for (const t of set) t.dispose();
 }
 
-/** Live tensors (created, not yet disposed or collected) and live native bytes. */
-export function memory(): { tensors: number; bytes: number; storages: number } {
+/**
+ * Live tensors (created, not yet disposed or collected), live native bytes and buffers, and the
+ * bytes kept by the allocator's cache for reuse (not live; emptyCache() returns them).
+ */
+export function memory(): { tensors: number; bytes: number; storages: number; cachedBytes: number } {
   const s = native.stats();
-  return { tensors: liveTensors, bytes: s.bytes, storages: s.storages };
+  return { tensors: liveTensors, bytes: s.bytes, storages: s.storages, cachedBytes: s.cachedBytes };
+}
+
+/** Returns the allocator's cached free blocks to the system. */
+export function emptyCache(): void {
+  native.emptyCache();
 }

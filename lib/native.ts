@@ -2,35 +2,32 @@
 // metadata buffer through which tensor descriptors reach it (see native/binding.cpp).
 import * as path from 'node:path';
 
-/** A native buffer of numel elements of one dtype (native/storage.h). */
-export interface NativeStorage {
-  readonly numel: number;
-  readonly dtype: number;
-  readonly freed: boolean;
-  free(): void;
-}
-
+/** The addon's functions. Tensor arguments are passed as descriptors in the metadata buffer (see below). */
 export interface Binding {
-  Storage: new (dtype: number, numel: number, zero?: boolean) => NativeStorage;
   setMeta(buf: Float64Array): void;
-  unary(op: number, out: NativeStorage, x: NativeStorage): void;
-  unaryBackward(op: number, dx: NativeStorage, g: NativeStorage, x: NativeStorage, y: NativeStorage): void;
-  binary(op: number, out: NativeStorage, a: NativeStorage, b: NativeStorage): void;
-  where(out: NativeStorage, cond: NativeStorage, a: NativeStorage, b: NativeStorage): void;
-  copy(out: NativeStorage, x: NativeStorage): void;
-  fill(out: NativeStorage): void;
-  reduce(op: number, out: NativeStorage, x: NativeStorage): void;
-  softmax(log: boolean, out: NativeStorage, x: NativeStorage): void;
-  softmaxBackward(log: boolean, dx: NativeStorage, g: NativeStorage, y: NativeStorage): void;
-  gemm(c: NativeStorage, a: NativeStorage, b: NativeStorage): void;
-  indexSelect(out: NativeStorage, x: NativeStorage, index: NativeStorage): void;
-  indexAdd(out: NativeStorage, index: NativeStorage, src: NativeStorage): void;
-  gather(out: NativeStorage, x: NativeStorage, index: NativeStorage): void;
-  scatterAdd(out: NativeStorage, index: NativeStorage, src: NativeStorage): void;
-  random(kind: number, out: NativeStorage): void;
-  read(s: NativeStorage, offset: number, count: number): Float32Array | Float64Array | Int32Array | Uint8Array;
-  write(s: NativeStorage, offset: number, data: ArrayBufferView): void;
-  stats(): { storages: number; bytes: number };
+  /** Allocates a storage and returns its handle (a number; see native/storage.h). */
+  alloc(dtype: number, numel: number, zero: boolean): number;
+  /** Frees a storage; freeing a handle twice is harmless. */
+  free(handle: number): void;
+  emptyCache(): void;
+  unary(op: number): void;
+  unaryBackward(op: number): void;
+  binary(op: number): void;
+  where(): void;
+  copy(): void;
+  fill(): void;
+  reduce(op: number): void;
+  softmax(log: boolean): void;
+  softmaxBackward(log: boolean): void;
+  gemm(): void;
+  indexSelect(): void;
+  indexAdd(): void;
+  gather(): void;
+  scatterAdd(): void;
+  random(kind: number): void;
+  read(handle: number, offset: number, count: number): Float32Array | Float64Array | Int32Array | Uint8Array;
+  write(handle: number, offset: number, data: ArrayBufferView): void;
+  stats(): { storages: number; bytes: number; cachedBytes: number };
   getNumThreads(): number;
   setNumThreads(n: number): void;
   cpuLevel(): string;
@@ -78,10 +75,11 @@ let cursor = 0;
 export function meta(): void {
   cursor = 0;
 }
-/** Appends a tensor descriptor: offset, ndim, shape, strides (elements). */
-export function metaView(offset: number, shape: readonly number[], strides: readonly number[]): void {
+/** Appends a tensor descriptor: storage handle, offset, ndim, shape, strides (elements). */
+export function metaView(handle: number, offset: number, shape: readonly number[], strides: readonly number[]): void {
   const m = META;
   let c = cursor;
+  m[c++] = handle;
   m[c++] = offset;
   m[c++] = shape.length;
   for (let i = 0; i < shape.length; i++) m[c++] = shape[i];

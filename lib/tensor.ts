@@ -48,7 +48,7 @@ export class Tensor {
   /** @internal A new, uninitialised, contiguous tensor. */
   static _empty(shape: number[], dtype: DType, zero = false): Tensor {
     const n = numelOf(shape);
-    const storage = new StorageRef(new native.Storage(DTYPE_CODE[dtype], n, zero), DTYPE_CODE[dtype]);
+    const storage = new StorageRef(native.alloc(DTYPE_CODE[dtype], n, zero), n);
     return new Tensor(storage, shape, contiguousStrides(shape), 0, dtype);
   }
 
@@ -65,7 +65,7 @@ export class Tensor {
 
   /** @internal Writes this tensor's descriptor into the next native call's metadata. */
   _meta(): void {
-    metaView(this._offset, this._shape, this._strides);
+    metaView(this._storage.handle, this._offset, this._shape, this._strides);
   }
 
   get shape(): number[] {
@@ -157,14 +157,14 @@ export class Tensor {
   dataSync(): TypedArray {
     this._check('dataSync');
     const n = this.numel();
-    if (this.isContiguous()) return native.read(this._storage.native, this._offset, n);
+    if (this.isContiguous()) return native.read(this._storage.handle, this._offset, n);
     const tmp = Tensor._empty(this._shape.slice(), this.dtype);
     try {
       meta();
       tmp._meta();
       this._meta();
-      native.copy(tmp._storage.native, this._storage.native);
-      return native.read(tmp._storage.native, 0, n);
+      native.copy();
+      return native.read(tmp._storage.handle, 0, n);
     } finally {
       tmp.dispose();
     }
@@ -196,7 +196,7 @@ export class Tensor {
       throw new Error(`item: only one-element tensors can be converted to a number, got shape ${shapeStr(this._shape)}`);
     }
     this._check('item');
-    const v = native.read(this._storage.native, this._offset, 1)[0];
+    const v = native.read(this._storage.handle, this._offset, 1)[0];
     return v;
   }
 }

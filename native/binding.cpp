@@ -3,10 +3,10 @@
 // then calls the kernel. lib/ validates first and words the user-facing errors; these checks are the
 // second line, so no call from JS can make a kernel touch memory it does not own.
 //
-// Tensor arguments travel as a Storage object plus a descriptor in the shared metadata buffer (a
-// Float64Array registered once by setMeta), so a call costs no JS array traversal:
-//   descriptor = [offset, ndim, shape[0..ndim), strides[0..ndim)]     (elements, not bytes)
-// followed by the op's scalar parameters.
+// Tensor arguments travel as descriptors in the shared metadata buffer (a Float64Array registered
+// once by setMeta), so a call passes no JS objects at all:
+//   descriptor = [storage handle, offset, ndim, shape[0..ndim), strides[0..ndim)]   (elements)
+// followed by the op's scalar parameters. Storage handles are checked in storage.cpp.
 #include <napi.h>
 
 #include <cmath>
@@ -16,6 +16,7 @@
 #include "kernels.h"
 #include "parallel.h"
 #include "storage.h"
+#include "tensor_view.h"
 
 namespace tf {
 namespace {
@@ -61,22 +62,16 @@ struct Meta {
   }
 };
 
-Storage* unwrap(Napi::Env env, const char* op, Napi::Value v) {
-  if (!Storage::IsStorage(env, v)) fail(env, op, "expected a Storage");
-  Storage* s = Napi::ObjectWrap<Storage>::Unwrap(v.As<Napi::Object>());
-  if (s->freed()) fail(env, op, "tensor storage was already freed (the tensor was disposed)");
-  return s;
-}
-
 // Decodes one tensor and proves that every element it can address lies inside its storage.
-TensorView view(Napi::Env env, Meta& m, Napi::Value storage) {
-  Storage* s = unwrap(env, m.op, storage);
+TensorView view(Napi::Env env, Meta& m) {
+  StorageInfo s;
+  if (!storage_lookup(m.next(), &s)) fail(env, m.op, "tensor storage was already freed (the tensor was disposed)");
   TensorView v{};
   const int64_t offset = m.next_int();
   const int64_t ndim = m.next_int();
   if (ndim < 0 || ndim > kMaxDims) fail(env, m.op, "tensors may have at most 16 dims, got " + std::to_string(ndim));
   v.ndim = int32_t(ndim);
-  v.dtype = s->dtype();
+  v.dtype = s.dtype;
   for (int d = 0; d < v.ndim; ++d) v.shape[d] = m.next_int();
   for (int d = 0; d < v.ndim; ++d) v.strides[d] = m.next_int();
   bool empty = false;
@@ -94,11 +89,11 @@ TensorView view(Napi::Env env, Meta& m, Napi::Value storage) {
         fail(env, m.op, "tensor extent overflows");
       last += (v.shape[d] - 1) * v.strides[d];
     }
-    if (last >= s->numel())
+    if (last >= s.numel)
       fail(env, m.op, "view " + shape_str(v) + " at offset " + std::to_string(offset) +
-                          " reaches past the end of its storage (" + std::to_string(s->numel()) + " elements)");
+                          " reaches past the end of its storage (" + std::to_string(s.numel) + " elements)");
   }
-  v.data = static_cast<char*>(s->data()) + offset * dtype_size(v.dtype);
+  v.data = static_cast<char*>(s.data) + offset * dtype_size(v.dtype);
   return v;
 }
 
@@ -163,7 +158,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "unary"};
   UnaryOp op = want_enum<UnaryOp>(env, m.op, info[0]);
-  TensorView out = view(env, m, info[1]), x = view(env, m, info[2]);
+  TensorView out = view(env, m), x = view(env, m);
   double p[2] = {m.next(), m.next()};
   same_shape(env, m.op, out, x);
   want_writable(env, m.op, out);
@@ -177,8 +172,8 @@ Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "unaryBackward"};
   UnaryOp op = want_enum<UnaryOp>(env, m.op, info[0]);
-  TensorView dx = view(env, m, info[1]), g = view(env, m, info[2]), x = view(env, m, info[3]),
-             y = view(env, m, info[4]);
+  TensorView dx = view(env, m), g = view(env, m), x = view(env, m),
+             y = view(env, m);
   double p[2] = {m.next(), m.next()};
   want_float(env, m.op, dx);
   for (const TensorView* t : {&g, &x, &y}) {
@@ -200,7 +195,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "binary"};
   BinaryOp op = want_enum<BinaryOp>(env, m.op, info[0]);
-  TensorView out = view(env, m, info[1]), a = view(env, m, info[2]), b = view(env, m, info[3]);
+  TensorView out = view(env, m), a = view(env, m), b = view(env, m);
   same_shape(env, m.op, out, a);
   same_shape(env, m.op, out, b);
   want_dtype(env, m.op, b, a.dtype);
@@ -214,8 +209,8 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
 Napi::Value Where(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "where"};
-  TensorView out = view(env, m, info[0]), c = view(env, m, info[1]), a = view(env, m, info[2]),
-             b = view(env, m, info[3]);
+  TensorView out = view(env, m), c = view(env, m), a = view(env, m),
+             b = view(env, m);
   for (const TensorView* t : {&c, &a, &b}) same_shape(env, m.op, out, *t);
   want_dtype(env, m.op, c, kBool);
   want_dtype(env, m.op, a, out.dtype);
@@ -229,7 +224,7 @@ Napi::Value Where(const Napi::CallbackInfo& info) {
 Napi::Value Copy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "copy"};
-  TensorView out = view(env, m, info[0]), x = view(env, m, info[1]);
+  TensorView out = view(env, m), x = view(env, m);
   same_shape(env, m.op, out, x);
   want_writable(env, m.op, out);
   kernels().copy(out, x);
@@ -240,7 +235,7 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {
 Napi::Value Fill(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "fill"};
-  TensorView out = view(env, m, info[0]);
+  TensorView out = view(env, m);
   const double value = m.next();
   want_writable(env, m.op, out);
   kernels().fill(out, value);
@@ -252,7 +247,7 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "reduce"};
   ReduceOp op = want_enum<ReduceOp>(env, m.op, info[0]);
-  TensorView out = view(env, m, info[1]), x = view(env, m, info[2]);
+  TensorView out = view(env, m), x = view(env, m);
   const int64_t nreduce = m.next_int();
   const double correction = m.next();
   if (nreduce < 0 || nreduce > x.ndim) fail(env, m.op, "bad number of reduced dims");
@@ -281,7 +276,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "softmax"};
   const bool log = info[0].ToBoolean().Value();
-  TensorView out = view(env, m, info[1]), x = view(env, m, info[2]);
+  TensorView out = view(env, m), x = view(env, m);
   const int64_t outer = m.next_int(), n = m.next_int(), inner = m.next_int();
   same_shape(env, m.op, out, x);
   want_float(env, m.op, x);
@@ -298,7 +293,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "softmaxBackward"};
   const bool log = info[0].ToBoolean().Value();
-  TensorView dx = view(env, m, info[1]), g = view(env, m, info[2]), y = view(env, m, info[3]);
+  TensorView dx = view(env, m), g = view(env, m), y = view(env, m);
   const int64_t outer = m.next_int(), n = m.next_int(), inner = m.next_int();
   want_float(env, m.op, dx);
   for (const TensorView* t : {&dx, &g, &y}) {
@@ -315,7 +310,7 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "matmul"};
-  TensorView c = view(env, m, info[0]), a = view(env, m, info[1]), b = view(env, m, info[2]);
+  TensorView c = view(env, m), a = view(env, m), b = view(env, m);
   const double alpha = m.next(), beta = m.next();
   want_float(env, m.op, c);
   want_dtype(env, m.op, a, c.dtype);
@@ -341,7 +336,7 @@ int64_t want_dim(Napi::Env env, Meta& m, int ndim) {
 Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "indexSelect"};
-  TensorView out = view(env, m, info[0]), x = view(env, m, info[1]), index = view(env, m, info[2]);
+  TensorView out = view(env, m), x = view(env, m), index = view(env, m);
   const int dim = int(want_dim(env, m, x.ndim));
   if (index.ndim != 1 || out.ndim != x.ndim || out.shape[dim] != index.shape[0]) fail(env, m.op, "bad index shape");
   for (int d = 0; d < x.ndim; ++d)
@@ -357,7 +352,7 @@ Napi::Value IndexSelect(const Napi::CallbackInfo& info) {
 Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "indexAdd"};
-  TensorView out = view(env, m, info[0]), index = view(env, m, info[1]), src = view(env, m, info[2]);
+  TensorView out = view(env, m), index = view(env, m), src = view(env, m);
   const int dim = int(want_dim(env, m, out.ndim));
   const double alpha = m.next();
   if (index.ndim != 1 || src.ndim != out.ndim || src.shape[dim] != index.shape[0]) fail(env, m.op, "bad index shape");
@@ -374,7 +369,7 @@ Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
 Napi::Value Gather(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "gather"};
-  TensorView out = view(env, m, info[0]), x = view(env, m, info[1]), index = view(env, m, info[2]);
+  TensorView out = view(env, m), x = view(env, m), index = view(env, m);
   const int dim = int(want_dim(env, m, x.ndim));
   same_shape(env, m.op, out, index);
   if (index.ndim != x.ndim) fail(env, m.op, "index and input must have the same number of dims");
@@ -391,7 +386,7 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
 Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "scatterAdd"};
-  TensorView out = view(env, m, info[0]), index = view(env, m, info[1]), src = view(env, m, info[2]);
+  TensorView out = view(env, m), index = view(env, m), src = view(env, m);
   const int dim = int(want_dim(env, m, out.ndim));
   same_shape(env, m.op, index, src);
   if (index.ndim != out.ndim) fail(env, m.op, "index and self must have the same number of dims");
@@ -414,7 +409,7 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "random"};
   const int32_t kind = info[0].ToNumber().Int32Value();
-  TensorView out = view(env, m, info[1]);
+  TensorView out = view(env, m);
   const uint64_t seed = seed_from(m);
   const int64_t offset = m.next_int();
   const double a = m.next(), b = m.next();
@@ -434,12 +429,14 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
 // read(storage, offset, count) -> a new typed array with a copy of those elements
 Napi::Value Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Storage* s = unwrap(env, "read", info[0]);
+  StorageInfo si;
+  if (!storage_lookup(info[0].ToNumber().DoubleValue(), &si)) fail(env, "read", "tensor storage was already freed");
+  const StorageInfo* s = &si;
   const double off = info[1].ToNumber().DoubleValue(), cnt = info[2].ToNumber().DoubleValue();
-  if (!(off >= 0 && cnt >= 0 && off + cnt <= double(s->numel()))) fail(env, "read", "range outside the storage");
-  const size_t n = size_t(cnt), es = size_t(dtype_size(s->dtype()));
-  const char* src = static_cast<const char*>(s->data()) + size_t(off) * es;
-  switch (s->dtype()) {
+  if (!(off >= 0 && cnt >= 0 && off + cnt <= double(s->numel))) fail(env, "read", "range outside the storage");
+  const size_t n = size_t(cnt), es = size_t(dtype_size(s->dtype));
+  const char* src = static_cast<const char*>(s->data) + size_t(off) * es;
+  switch (s->dtype) {
     case kFloat32: { auto a = Napi::Float32Array::New(env, n); std::memcpy(a.Data(), src, n * es); return a; }
     case kFloat64: { auto a = Napi::Float64Array::New(env, n); std::memcpy(a.Data(), src, n * es); return a; }
     case kInt32: { auto a = Napi::Int32Array::New(env, n); std::memcpy(a.Data(), src, n * es); return a; }
@@ -450,27 +447,60 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
 // write(storage, offset, typedArray): copies the array's elements in, starting at offset
 Napi::Value Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Storage* s = unwrap(env, "write", info[0]);
+  StorageInfo si;
+  if (!storage_lookup(info[0].ToNumber().DoubleValue(), &si)) fail(env, "write", "tensor storage was already freed");
+  const StorageInfo* s = &si;
   const double off = info[1].ToNumber().DoubleValue();
   if (!info[2].IsTypedArray()) fail(env, "write", "expected a typed array");
   auto ta = info[2].As<Napi::TypedArray>();
-  napi_typedarray_type want = s->dtype() == kFloat32   ? napi_float32_array
-                              : s->dtype() == kFloat64 ? napi_float64_array
-                              : s->dtype() == kInt32   ? napi_int32_array
+  napi_typedarray_type want = s->dtype == kFloat32   ? napi_float32_array
+                              : s->dtype == kFloat64 ? napi_float64_array
+                              : s->dtype == kInt32   ? napi_int32_array
                                                        : napi_uint8_array;
-  if (ta.TypedArrayType() != want) fail(env, "write", std::string("typed array does not match dtype ") + dtype_name(s->dtype()));
-  const size_t n = ta.ElementLength(), es = size_t(dtype_size(s->dtype()));
-  if (!(off >= 0 && off + double(n) <= double(s->numel()))) fail(env, "write", "range outside the storage");
+  if (ta.TypedArrayType() != want) fail(env, "write", std::string("typed array does not match dtype ") + dtype_name(s->dtype));
+  const size_t n = ta.ElementLength(), es = size_t(dtype_size(s->dtype));
+  if (!(off >= 0 && off + double(n) <= double(s->numel))) fail(env, "write", "range outside the storage");
   const char* src = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  std::memcpy(static_cast<char*>(s->data()) + size_t(off) * es, src, n * es);
+  std::memcpy(static_cast<char*>(s->data) + size_t(off) * es, src, n * es);
   return env.Undefined();
 }
 
+// alloc(dtype, numel, zero) -> handle
+Napi::Value Alloc(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int32_t dtype = info[0].ToNumber().Int32Value();
+  const double numel = info[1].ToNumber().DoubleValue();
+  if (dtype < 0 || dtype >= kNumDTypes) fail(env, "alloc", "unknown dtype code " + std::to_string(dtype));
+  if (!(numel >= 0) || numel != std::floor(numel) || numel * double(dtype_size(dtype)) > double(kMaxStorageBytes))
+    fail(env, "alloc", "cannot allocate " + std::to_string(numel) + " elements of " + dtype_name(dtype) +
+                           " (the limit is 1 TiB per tensor)");
+  int64_t bytes = 0;
+  const double handle = storage_alloc(dtype, int64_t(numel), info[2].ToBoolean().Value(), &bytes);
+  if (handle < 0)
+    fail(env, "alloc", "out of memory allocating " + std::to_string(int64_t(numel) * dtype_size(dtype)) + " bytes");
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  return Napi::Number::New(env, handle);
+}
+
+// free(handle): idempotent (a handle that is not live is ignored)
+Napi::Value Free(const Napi::CallbackInfo& info) {
+  const int64_t bytes = storage_free(info[0].ToNumber().DoubleValue());
+  if (bytes > 0) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -bytes);
+  return info.Env().Undefined();
+}
+
 Napi::Value Stats(const Napi::CallbackInfo& info) {
+  const StorageStats st = storage_stats();
   Napi::Object o = Napi::Object::New(info.Env());
-  o.Set("storages", double(Storage::live_storages()));
-  o.Set("bytes", double(Storage::live_bytes()));
+  o.Set("storages", double(st.live_storages));
+  o.Set("bytes", double(st.live_bytes));
+  o.Set("cachedBytes", double(st.cached_bytes));
   return o;
+}
+
+Napi::Value EmptyCache(const Napi::CallbackInfo& info) {
+  storage_empty_cache();
+  return info.Env().Undefined();
 }
 
 Napi::Value GetNumThreads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), num_threads()); }
@@ -496,7 +526,9 @@ Napi::Value SetCpuLevel(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("Storage", Storage::Init(env));
+  exports.Set("alloc", Napi::Function::New(env, Alloc));
+  exports.Set("free", Napi::Function::New(env, Free));
+  exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
   exports.Set("setMeta", Napi::Function::New(env, SetMeta));
   exports.Set("unary", Napi::Function::New(env, Unary));
   exports.Set("unaryBackward", Napi::Function::New(env, UnaryBackward));

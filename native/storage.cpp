@@ -3,86 +3,163 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
-#include <string>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "tensor_view.h"
 
 namespace tf {
+namespace {
 
-std::atomic<int64_t> Storage::live_storages_{0};
-std::atomic<int64_t> Storage::live_bytes_{0};
+constexpr double kGenScale = 16777216.0;  // 2^24 slots
+constexpr size_t kMinCachedBytes = 16 * 1024;
 
-static Napi::FunctionReference* g_storage_ctor = nullptr;
+struct Slot {
+  void* data = nullptr;
+  int64_t numel = 0;
+  size_t alloc_bytes = 0;
+  int32_t dtype = 0;
+  uint32_t gen = 0;
+  bool live = false;
+};
 
-Napi::Function Storage::Init(Napi::Env env) {
-  Napi::Function ctor = DefineClass(env, "Storage",
-                                    {
-                                        InstanceMethod("free", &Storage::Free),
-                                        InstanceAccessor("numel", &Storage::GetNumel, nullptr),
-                                        InstanceAccessor("dtype", &Storage::GetDType, nullptr),
-                                        InstanceAccessor("freed", &Storage::GetFreed, nullptr),
-                                    });
-  g_storage_ctor = new Napi::FunctionReference(Napi::Persistent(ctor));
-  return ctor;
-}
-
-bool Storage::IsStorage(Napi::Env env, Napi::Value v) {
-  return v.IsObject() && g_storage_ctor && v.As<Napi::Object>().InstanceOf(g_storage_ctor->Value());
-}
-
-// new Storage(dtype, numel, zero)
-Storage::Storage(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Storage>(info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber())
-    throw Napi::TypeError::New(env, "Storage: expected (dtype, numel)");
-  const int32_t dtype = info[0].As<Napi::Number>().Int32Value();
-  const double numel = info[1].As<Napi::Number>().DoubleValue();
-  if (dtype < 0 || dtype >= kNumDTypes) throw Napi::RangeError::New(env, "Storage: unknown dtype code " + std::to_string(dtype));
-  if (!(numel >= 0) || numel != std::floor(numel) || numel > double(kMaxBytes))
-    throw Napi::RangeError::New(env, "Storage: invalid element count " + std::to_string(numel));
-  dtype_ = dtype;
-  numel_ = int64_t(numel);
-  bytes_ = numel_ * dtype_size(dtype);
-  if (bytes_ > kMaxBytes)
-    throw Napi::RangeError::New(env, "Storage: " + std::to_string(bytes_) + " bytes is more than the 1 TiB limit");
-  const bool zero = info.Length() > 2 && info[2].ToBoolean().Value();
-  // 64-byte alignment for full-width vector loads; never a zero-size request.
-  const size_t alloc = size_t((bytes_ + 63) / 64 * 64 + 64);
-  data_ = std::aligned_alloc(64, alloc);
-  if (!data_)
-    throw Napi::Error::New(env, "out of memory: could not allocate " + std::to_string(bytes_) + " bytes for a tensor");
-  if (zero) std::memset(data_, 0, size_t(bytes_));
-  live_storages_++;
-  live_bytes_ += bytes_;
-  Napi::MemoryManagement::AdjustExternalMemory(env, bytes_);
-}
-
-void Storage::release(Napi::Env env) {
-  if (freed_) return;
-  freed_ = true;
-  std::free(data_);
-  data_ = nullptr;
-  live_storages_--;
-  live_bytes_ -= bytes_;
-  if (env) Napi::MemoryManagement::AdjustExternalMemory(env, -bytes_);
-}
-
-void Storage::Finalize(Napi::Env env) { release(env); }
-
-Storage::~Storage() {
-  if (!freed_) {  // Finalize normally ran first; this only covers environment teardown.
-    freed_ = true;
-    std::free(data_);
-    data_ = nullptr;
-    live_storages_--;
-    live_bytes_ -= bytes_;
+size_t cache_limit() {
+  const char* env = std::getenv("TENSORFORGE_CPU_CACHE_MB");
+  if (env && *env) {
+    const long mb = std::atol(env);
+    if (mb >= 0) return size_t(mb) << 20;
   }
+  return size_t(1024) << 20;
 }
 
-Napi::Value Storage::Free(const Napi::CallbackInfo& info) {
-  release(info.Env());
-  return info.Env().Undefined();
+struct Table {
+  std::mutex m;
+  std::vector<Slot> slots;
+  std::vector<uint32_t> free_slots;
+  std::unordered_multimap<size_t, void*> cache;  // alloc size -> free block
+  size_t cached_bytes = 0;
+  size_t limit = cache_limit();
+  int64_t live_storages = 0, live_bytes = 0;
+
+  void* take_block(size_t bytes) {
+    auto it = cache.find(bytes);
+    if (it != cache.end()) {
+      void* p = it->second;
+      cache.erase(it);
+      cached_bytes -= bytes;
+      return p;
+    }
+    void* p = std::aligned_alloc(64, bytes);
+    if (!p && !cache.empty()) {  // out of memory: give the cache back and retry once
+      release_cache();
+      p = std::aligned_alloc(64, bytes);
+    }
+    return p;
+  }
+  void give_block(void* p, size_t bytes) {
+    if (bytes >= kMinCachedBytes && cached_bytes + bytes <= limit) {
+      cache.emplace(bytes, p);
+      cached_bytes += bytes;
+    } else {
+      std::free(p);
+    }
+  }
+  void release_cache() {
+    for (auto& kv : cache) std::free(kv.second);
+    cache.clear();
+    cached_bytes = 0;
+  }
+};
+
+Table& table() {
+  static Table* t = new Table();  // never destroyed: storages may be freed during teardown
+  return *t;
 }
-Napi::Value Storage::GetNumel(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(numel_)); }
-Napi::Value Storage::GetDType(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), dtype_); }
-Napi::Value Storage::GetFreed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), freed_); }
+
+}  // namespace
+
+double storage_alloc(int32_t dtype, int64_t numel, bool zero, int64_t* bytes_out) {
+  const int64_t bytes = numel * dtype_size(dtype);
+  // 64-byte multiple (full-width vector loads stay inside), never zero.
+  const size_t alloc = size_t((bytes + 63) / 64 * 64 + 64);
+  Table& t = table();
+  std::lock_guard<std::mutex> lock(t.m);
+  void* p = t.take_block(alloc);
+  if (!p) return -1;
+  if (zero) std::memset(p, 0, size_t(bytes));
+  uint32_t slot;
+  if (!t.free_slots.empty()) {
+    slot = t.free_slots.back();
+    t.free_slots.pop_back();
+  } else {
+    if (t.slots.size() >= size_t(kGenScale)) {
+      t.give_block(p, alloc);
+      return -1;
+    }
+    slot = uint32_t(t.slots.size());
+    t.slots.emplace_back();
+  }
+  Slot& s = t.slots[slot];
+  s.data = p;
+  s.numel = numel;
+  s.alloc_bytes = alloc;
+  s.dtype = dtype;
+  s.live = true;
+  s.gen = (s.gen + 1) % (1u << 28);
+  t.live_storages++;
+  t.live_bytes += bytes;
+  *bytes_out = bytes;
+  return double(slot) + double(s.gen) * kGenScale;
+}
+
+static bool decode(Table& t, double handle, uint32_t* slot_out) {
+  if (!(handle >= 0) || handle != std::floor(handle) || handle >= 9007199254740992.0) return false;
+  const double gen = std::floor(handle / kGenScale);
+  const double slot = handle - gen * kGenScale;
+  if (slot >= double(t.slots.size())) return false;
+  const Slot& s = t.slots[size_t(slot)];
+  if (!s.live || double(s.gen) != gen) return false;
+  *slot_out = uint32_t(slot);
+  return true;
+}
+
+int64_t storage_free(double handle) {
+  Table& t = table();
+  std::lock_guard<std::mutex> lock(t.m);
+  uint32_t slot;
+  if (!decode(t, handle, &slot)) return 0;
+  Slot& s = t.slots[slot];
+  const int64_t bytes = s.numel * dtype_size(s.dtype);
+  t.give_block(s.data, s.alloc_bytes);
+  s.data = nullptr;
+  s.live = false;
+  t.free_slots.push_back(slot);
+  t.live_storages--;
+  t.live_bytes -= bytes;
+  return bytes;
+}
+
+bool storage_lookup(double handle, StorageInfo* out) {
+  Table& t = table();
+  std::lock_guard<std::mutex> lock(t.m);
+  uint32_t slot;
+  if (!decode(t, handle, &slot)) return false;
+  const Slot& s = t.slots[slot];
+  *out = StorageInfo{s.data, s.numel, s.dtype};
+  return true;
+}
+
+StorageStats storage_stats() {
+  Table& t = table();
+  std::lock_guard<std::mutex> lock(t.m);
+  return StorageStats{t.live_storages, t.live_bytes, int64_t(t.cached_bytes)};
+}
+
+void storage_empty_cache() {
+  Table& t = table();
+  std::lock_guard<std::mutex> lock(t.m);
+  t.release_cache();
+}
 
 }  // namespace tf

@@ -65,7 +65,7 @@ function compute(name: BinaryName, op: string, a: Operand, b: Operand): Tensor {
     out._meta();
     va._meta();
     vb._meta();
-    native.binary(BinaryOp[name], out._storage.native, va._storage.native, vb._storage.native);
+    native.binary(BinaryOp[name]);
     return out;
   } finally {
     for (const t of temps) t.dispose();
@@ -205,7 +205,7 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
     vc._meta();
     va._meta();
     vb._meta();
-    native.where(out._storage.native, vc._storage.native, va._storage.native, vb._storage.native);
+    native.where();
   } finally {
     for (const t of temps) t.dispose();
   }

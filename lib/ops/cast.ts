@@ -19,7 +19,7 @@ export function to(x: Tensor, dtypeOrDevice: DType | 'cpu', opts: { copy?: boole
   meta();
   out._meta();
   x._meta();
-  native.copy(out._storage.native, x._storage.native);
+  native.copy();
   if (!isFloating(dtype) || !isFloating(x.dtype)) return out;
   const from = x.dtype;
   return record(out, 'ToCopyBackward', [x], (g) => [g.to(from)]);

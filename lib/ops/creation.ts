@@ -55,7 +55,7 @@ export function fillTensor(t: Tensor, value: number): Tensor {
   meta();
   t._meta();
   metaNum(value);
-  native.fill(t._storage.native);
+  native.fill();
   return t;
 }
 
@@ -69,7 +69,7 @@ function fromFlat(op: string, flat: ArrayLike<number>, shape: number[], dtype: D
       arr = new Ctor(flat.length);
       for (let i = 0; i < flat.length; i++) arr[i] = dtype === 'bool' ? (flat[i] ? 1 : 0) : flat[i];
     }
-    native.write(t._storage.native, 0, arr);
+    native.write(t._storage.handle, 0, arr);
   }
   void op;
   return t;

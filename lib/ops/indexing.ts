@@ -39,7 +39,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   src._meta();
   idx._meta();
   metaNum(d);
-  native.indexSelect(out._storage.native, src._storage.native, idx._storage.native);
+  native.indexSelect();
   // 0-d input or index: free the [1]-shaped temporaries (the result view keeps out's storage).
   if (idx !== index) idx.dispose();
   if (src !== x) src.dispose();
@@ -76,7 +76,7 @@ export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor, 
   index._meta();
   src._meta();
   metaNum(d, alpha);
-  native.indexAdd(out._storage.native, index._storage.native, src._storage.native);
+  native.indexAdd();
   if (src !== source) src.dispose();
   return record(out, 'IndexAddBackward', [x, source], (g) => [g, source.requiresGrad ? g.indexSelect(d, index).mul(alpha) : null], [index]);
 }
@@ -104,7 +104,7 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   x._meta();
   index._meta();
   metaNum(d);
-  native.gather(out._storage.native, x._storage.native, index._storage.native);
+  native.gather();
   const xShape = x._shape.slice();
   return record(out, 'GatherBackward', [x], (g) => [Tensor._empty(xShape, g.dtype, true).scatterAdd(d, index, g)], [index]);
 }
@@ -128,7 +128,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   index._meta();
   srcCast._meta();
   metaNum(d);
-  native.scatterAdd(out._storage.native, index._storage.native, srcCast._storage.native);
+  native.scatterAdd();
   if (srcCast !== srcView) srcCast.dispose();
   if (srcView !== src) srcView.dispose();
   const srcShape = src._shape.slice();
@@ -146,7 +146,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
       meta();
       region._meta();
       part._meta();
-      native.copy(region._storage.native, part._storage.native);
+      native.copy();
       region.dispose();
       return [g, full];
     },

@@ -57,7 +57,7 @@ export function copy_(x: Tensor, src: Tensor | number): Tensor {
   meta();
   x._meta();
   r._meta();
-  native.copy(x._storage.native, r._storage.native);
+  native.copy();
   if (r !== v) r.dispose();
   if (v !== s) v.dispose();
   if (s !== src) s.dispose();
@@ -70,7 +70,7 @@ export function fill_(x: Tensor, value: number | boolean, op = 'fill_'): Tensor 
   meta();
   x._meta();
   metaNum(Number(value));
-  native.fill(x._storage.native);
+  native.fill();
   x._storage.version++;
   return x;
 }
@@ -103,7 +103,7 @@ function binaryInPlace(op: string, name: keyof typeof BinaryOp, x: Tensor, other
   x._meta();
   x._meta();
   r._meta();
-  native.binary(BinaryOp[name], x._storage.native, x._storage.native, r._storage.native);
+  native.binary(BinaryOp[name]);
   for (const t of temps) t.dispose();
   x._storage.version++;
   return x;
@@ -142,7 +142,7 @@ export function clamp_(x: Tensor, min?: number | null, max?: number | null): Ten
   x._meta();
   x._meta();
   metaNum(min ?? NaN, max ?? NaN);
-  native.unary(UnaryOp.Clamp, x._storage.native, x._storage.native);
+  native.unary(UnaryOp.Clamp);
   x._storage.version++;
   return x;
 }

@@ -47,7 +47,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
       meta();
       region._meta();
       t._meta();
-      native.copy(region._storage.native, t._storage.native);
+      native.copy();
       region.dispose();
     }
     at += len;

@@ -27,7 +27,7 @@ function gemmRaw(a: Tensor, b: Tensor, batch: number[]): Tensor {
     va._meta();
     vb._meta();
     metaNum(1, 0);
-    native.gemm(c._storage.native, va._storage.native, vb._storage.native);
+    native.gemm();
   } finally {
     if (va !== a) va.dispose();
     if (vb !== b) vb.dispose();

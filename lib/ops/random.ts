@@ -35,7 +35,7 @@ export class Generator {
     meta();
     t._meta();
     metaNum(this.seedHi, this.seedLo, this.offset, a, b);
-    native.random(kind, t._storage.native);
+    native.random(kind);
     // Normal draws come in pairs; keep the offset even so streams stay aligned.
     this.offset += kind === 1 ? n + (n % 2) : n;
     return t;
@@ -120,6 +120,6 @@ export function randperm(n: number, opts: RandomOptions = {}): Tensor {
   keys.dispose();
   const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => k[a] - k[b]);
   const t = Tensor._empty([n], 'int32');
-  native.write(t._storage.native, 0, Int32Array.from(idx));
+  native.write(t._storage.handle, 0, Int32Array.from(idx));
   return t;
 }

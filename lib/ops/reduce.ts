@@ -54,7 +54,7 @@ function reduceRaw(name: ReduceName, x: Tensor, p: Plan, outType: DType, correct
     out._meta();
     xv._meta();
     metaNum(p.dims.length, correction);
-    native.reduce(ReduceOp[name], out._storage.native, xv._storage.native);
+    native.reduce(ReduceOp[name]);
   } finally {
     xv.dispose();
   }

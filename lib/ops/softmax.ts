@@ -29,7 +29,7 @@ function softmaxImpl(log: boolean, op: string, x: Tensor, dim: number): Tensor {
     out._meta();
     src._meta();
     metaNum(outer, n, inner);
-    native.softmax(log, out._storage.native, src._storage.native);
+    native.softmax(log);
   }
   if (src !== x) src.dispose();
   return record(
@@ -45,7 +45,7 @@ function softmaxImpl(log: boolean, op: string, x: Tensor, dim: number): Tensor {
       gc._meta();
       out._meta();
       metaNum(outer, n, inner);
-      native.softmaxBackward(log, dx._storage.native, gc._storage.native, out._storage.native);
+      native.softmaxBackward(log);
       if (gc !== g) gc.dispose();
       return [dx];
     },

@@ -30,7 +30,7 @@ export function unaryGrad(code: number, g: Tensor, x: Tensor, y: Tensor, p0 = Na
   x._meta();
   y._meta();
   metaNum(p0, p1);
-  native.unaryBackward(code, dx._storage.native, g._storage.native, x._storage.native, y._storage.native);
+  native.unaryBackward(code);
   return dx;
 }
 
@@ -47,7 +47,7 @@ export function unary(name: UnaryName, opName: string, xIn: Tensor, p0 = NaN, p1
     out._meta();
     src._meta();
     metaNum(p0, p1);
-    native.unary(code, out._storage.native, src._storage.native);
+    native.unary(code);
     if (NOT_DIFFERENTIABLE.has(name)) return out;
     return record(out, `${name}Backward`, [x], (g) => [unaryGrad(code, g, x, out, p0, p1)], [x, out]);
   } finally {

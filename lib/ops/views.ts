@@ -108,7 +108,7 @@ export function contiguousRaw(x: Tensor): Tensor {
   meta();
   out._meta();
   x._meta();
-  native.copy(out._storage.native, x._storage.native);
+  native.copy();
   return out;
 }
 
@@ -207,7 +207,7 @@ function scatterIntoZeros(g: Tensor, shape: number[], d: number, start: number, 
   meta();
   region._meta();
   src._meta();
-  native.copy(region._storage.native, src._storage.native);
+  native.copy();
   region.dispose();
   return z;
 }
