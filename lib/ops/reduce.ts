@@ -45,7 +45,9 @@ function reduceRaw(name: ReduceName, x: Tensor, p: Plan, outType: DType, correct
   const reduced = new Set(p.dims);
   const kept = x._shape.map((_, i) => i).filter((i) => !reduced.has(i));
   const perm = [...kept, ...p.dims];
-  const xv = rawView(x, perm.map((i) => x._shape[i]), perm.map((i) => x._strides[i]));
+  // Reduced dims must come last; most reductions (last dims, all dims) need no permuted view.
+  const identity = perm.every((d, i) => d === i);
+  const xv = identity ? x : rawView(x, perm.map((i) => x._shape[i]), perm.map((i) => x._strides[i]));
   const out = empty(p.keptShape.slice(), outType);
   try {
     // An empty output has nothing to compute.
@@ -56,7 +58,7 @@ function reduceRaw(name: ReduceName, x: Tensor, p: Plan, outType: DType, correct
     metaNum(p.dims.length, correction);
     native.reduce(ReduceOp[name]);
   } finally {
-    xv.dispose();
+    if (xv !== x) xv.dispose();
   }
   return out;
 }

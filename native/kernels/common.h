@@ -203,4 +203,19 @@ inline A sum_contiguous(const T* p, int64_t n) {
   for (; i < n; ++i) s += A(p[i]);
   return s;
 }
+
+// Max of a contiguous run (n > 0) with 16 independent partial maxima (vectorises like
+// sum_contiguous). NaN is ignored here; callers that must propagate it check separately.
+template <class T>
+inline T max_contiguous(const T* p, int64_t n) {
+  T part[16];
+  for (int j = 0; j < 16; ++j) part[j] = p[0];
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int j = 0; j < 16; ++j) part[j] = p[i + j] > part[j] ? p[i + j] : part[j];
+  T m = part[0];
+  for (int j = 1; j < 16; ++j) m = part[j] > m ? part[j] : m;
+  for (; i < n; ++i) m = p[i] > m ? p[i] : m;
+  return m;
+}
 TF_KERNEL_NAMESPACE_END

@@ -189,6 +189,56 @@ struct Gemm {
   }
 };
 
+// Matrix-vector products (M == 1 or N == 1) skip packing: they are bound by reading the matrix
+// once, so they stream it in whichever order its strides make contiguous.
+//   y[j] = alpha * sum_k x[k] * Mat[k, j] + beta * y[j],  Mat[k, j] at mat + k * rs + j * cs
+template <class T>
+void gemv(int64_t K, int64_t N, const T* x, int64_t xs, const T* mat, int64_t rs, int64_t cs, T* y, int64_t ys,
+          T alpha, T beta) {
+  if (cs == 1 || rs != 1) {
+    // Rows of Mat are contiguous (or neither is): y += x[k] * Mat[k, :], threads own column ranges.
+    parallel_for(0, N, 4096, [&](int64_t lo, int64_t hi) {
+      constexpr int64_t kChunk = 1024;
+      T acc[kChunk];
+      for (int64_t j0 = lo; j0 < hi; j0 += kChunk) {
+        const int64_t nj = hi - j0 < kChunk ? hi - j0 : kChunk;
+        for (int64_t j = 0; j < nj; ++j) acc[j] = T(0);
+        for (int64_t k = 0; k < K; ++k) {
+          const T xk = x[k * xs];
+          const T* row = mat + k * rs + j0 * cs;
+          if (cs == 1) {
+            for (int64_t j = 0; j < nj; ++j) acc[j] += xk * row[j];
+          } else {
+            for (int64_t j = 0; j < nj; ++j) acc[j] += xk * row[j * cs];
+          }
+        }
+        for (int64_t j = 0; j < nj; ++j) {
+          T* yj = y + (j0 + j) * ys;
+          *yj = beta == T(0) ? alpha * acc[j] : alpha * acc[j] + beta * *yj;
+        }
+      }
+    });
+  } else {
+    // Columns of Mat are contiguous: y[j] = dot(x, Mat[:, j]).
+    parallel_for(0, N, 64, [&](int64_t lo, int64_t hi) {
+      for (int64_t j = lo; j < hi; ++j) {
+        const T* col = mat + j * cs;
+        T part[16] = {};
+        int64_t k = 0;
+        if (xs == 1) {
+          for (; k + 16 <= K; k += 16)
+            for (int q = 0; q < 16; ++q) part[q] += x[k + q] * col[k + q];
+        }
+        T sum = 0;
+        for (int q = 0; q < 16; ++q) sum += part[q];
+        for (; k < K; ++k) sum += x[k * xs] * col[k];
+        T* yj = y + j * ys;
+        *yj = beta == T(0) ? alpha * sum : alpha * sum + beta * *yj;
+      }
+    });
+  }
+}
+
 template <class T>
 void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta) {
   const int nb = c.ndim - 2;
@@ -208,6 +258,17 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
   auto one = [&](int64_t bi) {
     int64_t oa, ob, oc;
     offsets(bi, oa, ob, oc);
+    const T* pa = a.ptr<T>() + oa;
+    const T* pb = b.ptr<T>() + ob;
+    T* pc = c.ptr<T>() + oc;
+    if (M == 1 && K > 0) {  // c[0, :] = a[0, :] @ B
+      gemv<T>(K, N, pa, a.strides[nb + 1], pb, b.strides[nb], b.strides[nb + 1], pc, c.strides[nb + 1], T(alpha), T(beta));
+      return;
+    }
+    if (N == 1 && K > 0) {  // c[:, 0] = A @ b[:, 0], i.e. c^T = b^T @ A^T
+      gemv<T>(K, M, pb, b.strides[nb], pa, a.strides[nb + 1], a.strides[nb], pc, c.strides[nb], T(alpha), T(beta));
+      return;
+    }
     Gemm<T>::run(M, N, K, a.ptr<T>() + oa, a.strides[nb], a.strides[nb + 1], b.ptr<T>() + ob, b.strides[nb],
                  b.strides[nb + 1], c.ptr<T>() + oc, c.strides[nb], c.strides[nb + 1], T(alpha), T(beta));
   };

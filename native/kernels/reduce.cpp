@@ -71,6 +71,28 @@ void reduce_t(ReduceOp op, const TensorView& out, const TensorView& x, int nredu
   const int64_t grain = n > 0 ? (kGrainElementwise + n - 1) / n : outer.numel;
   constexpr bool kFloat = std::is_floating_point<T>::value;
 
+  // Few long contiguous rows (a full sum, a loss mean): split each row across the threads and add
+  // the partial sums, since one row per thread would leave the other cores idle.
+  if ((op == ReduceOp::Sum || op == ReduceOp::Mean) && inner.contiguous_run() && outer.numel < num_threads() &&
+      n >= 4 * kGrainElementwise) {
+    constexpr int kMaxChunks = 64;
+    const int64_t chunks = num_threads() < kMaxChunks ? num_threads() : kMaxChunks;
+    for (int64_t o = 0; o < outer.numel; ++o) {
+      const T* row = xd + outer.offset_of(o);
+      Acc<T> partial[kMaxChunks];
+      parallel_for(0, chunks, 1, [&](int64_t lo, int64_t hi) {
+        for (int64_t c = lo; c < hi; ++c) {
+          const int64_t b = n * c / chunks, e = n * (c + 1) / chunks;
+          partial[c] = sum_contiguous<T, Acc<T>>(row + b, e - b);
+        }
+      });
+      Acc<T> acc = 0;
+      for (int64_t c = 0; c < chunks; ++c) acc += partial[c];
+      out.ptr<T>()[o] = op == ReduceOp::Mean ? T(double(acc) / double(n)) : T(acc);
+    }
+    return;
+  }
+
   parallel_for(0, outer.numel, grain, [&](int64_t lo, int64_t hi) {
     for (int64_t o = lo; o < hi; ++o) {
       const T* row = xd + outer.offset_of(o);

@@ -29,7 +29,8 @@ void softmax_t(bool log, T* y, const T* x, int64_t outer, int64_t n, int64_t inn
       const T* xl = x + o * n * inner + k;
       T* yl = y + o * n * inner + k;
       T m = -std::numeric_limits<T>::infinity();
-      for (int64_t i = 0; i < n; ++i) m = xl[i * inner] > m ? xl[i * inner] : m;
+      if (inner == 1 && n > 0) m = max_contiguous(xl, n);
+      else for (int64_t i = 0; i < n; ++i) m = xl[i * inner] > m ? xl[i * inner] : m;
       if (m == -std::numeric_limits<T>::infinity()) m = 0;  // an all -inf line gives NaN like PyTorch
       // exp(x - m) into y first (a vectorised loop), then sum it with independent partial sums.
       for (int64_t i = 0; i < n; ++i) yl[i * inner] = exp_(xl[i * inner] - m);

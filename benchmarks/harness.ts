@@ -1,0 +1,86 @@
+// Timing and reporting helpers for the benchmark suites: medians after warm-up, peers run in the
+// same process tree (PyTorch / NumPy through /usr/bin/python3 when installed), Markdown tables.
+import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
+
+/** Median seconds per call of fn over repeats, after warm-up; adapts the repeat count to ~minSeconds. */
+export function timeIt(fn: () => void, opts: { minSeconds?: number; warmup?: number; maxRepeats?: number } = {}): number {
+  const { minSeconds = 0.3, warmup = 2, maxRepeats = 200 } = opts;
+  for (let i = 0; i < warmup; i++) fn();
+  const samples: number[] = [];
+  const start = performance.now();
+  while (samples.length < 3 || ((performance.now() - start) / 1000 < minSeconds && samples.length < maxRepeats)) {
+    const t0 = performance.now();
+    fn();
+    samples.push((performance.now() - t0) / 1000);
+  }
+  return median(samples);
+}
+
+/** Median seconds per call for very fast fns: times batches of `inner` calls. */
+export function timeFast(fn: () => void, inner = 1000, batches = 15): number {
+  for (let i = 0; i < inner; i++) fn();
+  const samples: number[] = [];
+  for (let b = 0; b < batches; b++) {
+    const t0 = performance.now();
+    for (let i = 0; i < inner; i++) fn();
+    samples.push((performance.now() - t0) / 1000 / inner);
+  }
+  return median(samples);
+}
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export interface Section {
+  suite: string;
+  title: string;
+  header: string[];
+  rows: (string | number)[][];
+  notes: string[];
+}
+
+export function markdownTable(header: string[], rows: (string | number)[][]): string {
+  const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
+  for (const r of rows) lines.push(`| ${r.join(' | ')} |`);
+  return lines.join('\n');
+}
+
+const PYTHON = '/usr/bin/python3';
+
+/**
+ * Runs benchmarks/peers/<script> under /usr/bin/python3 with PyTorch's best settings here
+ * (OMP_WAIT_POLICY=passive), passing `args` as JSON; returns its JSON output, or a reason string when
+ * the peer is missing.
+ */
+export function runPeer<T>(script: string, args: unknown): { ok: true; value: T } | { ok: false; reason: string } {
+  const threads = String((args as { threads?: number }).threads ?? 2);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OMP_WAIT_POLICY: 'passive',
+    OMP_NUM_THREADS: threads,
+    OPENBLAS_NUM_THREADS: threads,
+  };
+  // OpenBLAS's core-type override slows current builds (see the workplace notes); peers run as shipped.
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  const r = spawnSync(PYTHON, [path.join(__dirname, 'peers', script), JSON.stringify(args)], {
+    env,
+    encoding: 'utf8',
+    timeout: 900_000,
+  });
+  if (r.error) return { ok: false, reason: `${PYTHON} not runnable (${r.error.message})` };
+  if (r.status !== 0) {
+    const last = (r.stderr || '').trim().split('\n').pop() ?? '';
+    return { ok: false, reason: last.includes('No module named') ? last : `peer failed: ${last}` };
+  }
+  return { ok: true, value: JSON.parse(r.stdout) as T };
+}
+
+export function fmt(x: number, digits = 1): string {
+  if (!Number.isFinite(x)) return '-';
+  return x.toFixed(digits);
+}

@@ -1,0 +1,55 @@
+// matmul suite: SGEMM GFLOP/s (2*M*N*K / median time) at 1 thread and at all threads, beside NumPy
+// (OpenBLAS) and PyTorch measured in the same run.
+// The compiled package, as users run it (npm run bench builds it first).
+import * as tf from '../../dist';
+import { fmt, runPeer, timeIt, type Section } from '../harness';
+
+const SHAPES: [number, number, number][] = [
+  [128, 128, 128], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048],
+  [512, 768, 768], [512, 3072, 768], [512, 768, 3072], [4096, 1024, 1024], [1, 4096, 4096], [64, 4096, 4096],
+];
+
+export function run(): Section {
+  const cores = tf.getNumThreads();
+  const threadCounts = cores > 1 ? [1, cores] : [1];
+  const ours = new Map<string, number>();
+  for (const threads of threadCounts) {
+    tf.setNumThreads(threads);
+    for (const [m, n, k] of SHAPES) {
+      tf.manualSeed(0);
+      const a = tf.randn([m, k]), b = tf.randn([k, n]);
+      const t = timeIt(() => a.matmul(b).dispose(), { minSeconds: 0.4 });
+      ours.set(`${m},${n},${k},${threads}`, (2 * m * n * k) / t / 1e9);
+      a.dispose();
+      b.dispose();
+    }
+  }
+  tf.setNumThreads(cores);
+  const notes: string[] = [`tensorforge CPU kernels: ${tf.cpuKernelLevel()}; ${cores} threads at most.`];
+  const peers = new Map<string, Record<string, number>>();
+  for (const threads of threadCounts) {
+    const r = runPeer<Record<string, Record<string, number>>>('matmul.py', { shapes: SHAPES, threads });
+    if (!r.ok) {
+      notes.push(`peers skipped: ${r.reason}`);
+      break;
+    }
+    for (const [name, table] of Object.entries(r.value)) {
+      for (const [shape, g] of Object.entries(table)) {
+        peers.set(name, { ...(peers.get(name) ?? {}), [`${shape},${threads}`]: g });
+      }
+    }
+  }
+  for (const p of ['numpy', 'torch']) if (peers.size > 0 && !peers.has(p)) notes.push(`${p} not installed: skipped`);
+  const header = ['M, N, K', 'threads', 'tensorforge', 'NumPy (OpenBLAS)', 'PyTorch', 'vs best peer'];
+  const rows: (string | number)[][] = [];
+  for (const threads of threadCounts) {
+    for (const [m, n, k] of SHAPES) {
+      const key = `${m},${n},${k},${threads}`;
+      const us = ours.get(key)!;
+      const np = peers.get('numpy')?.[key], pt = peers.get('torch')?.[key];
+      const best = Math.max(np ?? 0, pt ?? 0);
+      rows.push([`${m}, ${n}, ${k}`, threads, fmt(us), np ? fmt(np) : '-', pt ? fmt(pt) : '-', best ? `${fmt(us / best, 2)}x` : '-']);
+    }
+  }
+  return { suite: 'matmul', title: 'SGEMM (float32 matmul), GFLOP/s, median', header, rows, notes };
+}
