@@ -86,6 +86,18 @@ export function metaView(handle: number, offset: number, shape: readonly number[
   for (let i = 0; i < strides.length; i++) m[c++] = strides[i];
   cursor = c;
 }
+/** Appends a number operand broadcast to `shape` (native/binding.cpp scalar_view). */
+export function metaScalar(value: number, dtypeCode: number, shape: readonly number[]): void {
+  const m = META;
+  let c = cursor;
+  m[c++] = -1;
+  m[c++] = value;
+  m[c++] = dtypeCode;
+  m[c++] = shape.length;
+  for (let i = 0; i < shape.length; i++) m[c++] = shape[i];
+  for (let i = 0; i < shape.length; i++) m[c++] = 0;
+  cursor = c;
+}
 /** Appends scalar parameters. */
 export function metaNum(...values: number[]): void {
   for (const v of values) META[cursor++] = v;

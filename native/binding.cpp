@@ -47,6 +47,7 @@ const char* dtype_name(int32_t d) {
 
 // Reads metadata in order, failing cleanly past the end of the buffer.
 struct Meta {
+  Meta(Napi::Env e, const char* name);
   Napi::Env env;
   const char* op;
   size_t pos = 0;
@@ -63,9 +64,52 @@ struct Meta {
 };
 
 // Decodes one tensor and proves that every element it can address lies inside its storage.
+// A number operand (x + 2) travels as a scalar descriptor instead of a 0-d tensor:
+//   [-1, value, dtype, ndim, shape[0..ndim), strides (all 0)]
+// Its value lives in one of these per-call slots, so a scalar op allocates nothing.
+union ScalarSlot {
+  float f;
+  double d;
+  int32_t i;
+  uint8_t b;
+};
+thread_local ScalarSlot g_scalar_slots[4];
+thread_local int g_scalar_used = 0;
+
+Meta::Meta(Napi::Env e, const char* name) : env(e), op(name) { g_scalar_used = 0; }
+
+TensorView scalar_view(Napi::Env env, Meta& m) {
+  if (g_scalar_used >= 4) fail(env, m.op, "too many scalar operands");
+  ScalarSlot& slot = g_scalar_slots[g_scalar_used++];
+  const double value = m.next();
+  const int64_t dtype = m.next_int();
+  const int64_t ndim = m.next_int();
+  if (dtype < 0 || dtype >= kNumDTypes) fail(env, m.op, "bad scalar dtype");
+  if (ndim < 0 || ndim > kMaxDims) fail(env, m.op, "tensors may have at most 16 dims, got " + std::to_string(ndim));
+  TensorView v{};
+  v.ndim = int32_t(ndim);
+  v.dtype = int32_t(dtype);
+  for (int d = 0; d < v.ndim; ++d) {
+    v.shape[d] = m.next_int();
+    if (v.shape[d] < 0) fail(env, m.op, "negative dimension");
+  }
+  for (int d = 0; d < v.ndim; ++d)
+    if (m.next_int() != 0) fail(env, m.op, "a scalar operand must have stride 0 in every dim");
+  switch (v.dtype) {
+    case kFloat32: slot.f = float(value); break;
+    case kFloat64: slot.d = value; break;
+    case kInt32: slot.i = (value >= -2147483648.0 && value < 2147483648.0) ? int32_t(value) : 0; break;
+    default: slot.b = value != 0; break;
+  }
+  v.data = &slot;
+  return v;
+}
+
 TensorView view(Napi::Env env, Meta& m) {
+  const double handle = m.next();
+  if (handle == -1) return scalar_view(env, m);
   StorageInfo s;
-  if (!storage_lookup(m.next(), &s)) fail(env, m.op, "tensor storage was already freed (the tensor was disposed)");
+  if (!storage_lookup(handle, &s)) fail(env, m.op, "tensor storage was already freed (the tensor was disposed)");
   TensorView v{};
   const int64_t offset = m.next_int();
   const int64_t ndim = m.next_int();

@@ -6,7 +6,7 @@ import { BinaryOp, meta, native } from '../native';
 import { broadcastShapes } from '../shape';
 import { Tensor } from '../tensor';
 import { scalarTensor } from './creation';
-import { broadcastView, empty, sumToShape } from './util';
+import { empty, metaOperand, operandShape, sumToShape, type KernelOperand } from './util';
 
 type BinaryName = keyof typeof BinaryOp;
 export type Operand = Tensor | number | boolean;
@@ -50,21 +50,24 @@ function asTensor(v: Operand, dtype: DType, temps: Tensor[]): Tensor {
   return t;
 }
 
+// A tensor in the compute dtype (a converted copy goes to temps), or a number passed by value.
+function asOperand(v: Operand, dtype: DType, temps: Tensor[]): KernelOperand {
+  if (v instanceof Tensor) return asTensor(v, dtype, temps);
+  return { scalar: Number(v), dtype };
+}
+
 /** Runs the binary kernel: out = a (op) b, broadcast. No autograd. */
 function compute(name: BinaryName, op: string, a: Operand, b: Operand): Tensor {
   const { compute: dt, out: outType } = resultTypes(name, op, a, b);
   const temps: Tensor[] = [];
   try {
-    const ta = asTensor(a, dt, temps), tb = asTensor(b, dt, temps);
-    const shape = broadcastShapes(op, ta._shape, tb._shape);
-    const va = broadcastView(ta, shape), vb = broadcastView(tb, shape);
-    if (va !== ta) temps.push(va);
-    if (vb !== tb) temps.push(vb);
+    const ta = asOperand(a, dt, temps), tb = asOperand(b, dt, temps);
+    const shape = broadcastShapes(op, operandShape(ta), operandShape(tb));
     const out = empty(shape, outType);
     meta();
     out._meta();
-    va._meta();
-    vb._meta();
+    metaOperand(ta, shape, op);
+    metaOperand(tb, shape, op);
     native.binary(BinaryOp[name]);
     return out;
   } finally {
@@ -195,16 +198,14 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const temps: Tensor[] = [];
   let out: Tensor;
   try {
-    const ta = asTensor(a, dt, temps), tb = asTensor(b, dt, temps);
-    const shape = broadcastShapes(op, broadcastShapes(op, cond._shape, ta._shape), tb._shape);
-    const vc = broadcastView(cond, shape), va = broadcastView(ta, shape), vb = broadcastView(tb, shape);
-    for (const [v, t] of [[vc, cond], [va, ta], [vb, tb]] as const) if (v !== t) temps.push(v);
+    const ta = asOperand(a, dt, temps), tb = asOperand(b, dt, temps);
+    const shape = broadcastShapes(op, broadcastShapes(op, cond._shape, operandShape(ta)), operandShape(tb));
     out = empty(shape, dt);
     meta();
     out._meta();
-    vc._meta();
-    va._meta();
-    vb._meta();
+    metaOperand(cond, shape, op);
+    metaOperand(ta, shape, op);
+    metaOperand(tb, shape, op);
     native.where();
   } finally {
     for (const t of temps) t.dispose();

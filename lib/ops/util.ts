@@ -1,6 +1,7 @@
 // Helpers the op files share: output allocation, broadcasting views for kernels, and reducing a
 // broadcast gradient back to an input's shape.
-import type { DType } from '../dtype';
+import { DTYPE_CODE, type DType } from '../dtype';
+import { metaScalar, metaView } from '../native';
 import { Tensor } from '../tensor';
 import { shapeStr, sameShape } from '../shape';
 
@@ -10,8 +11,8 @@ export function empty(shape: number[], dtype: DType): Tensor {
 }
 
 /** A stride-0 view of t broadcast to `shape` (no copy, no autograd): what elementwise kernels take. */
-export function broadcastView(t: Tensor, shape: number[], op = 'broadcast'): Tensor {
-  if (sameShape(t._shape, shape)) return t;
+/** Strides that read t as `shape` (broadcasting: stride 0 where t has size 1 or lacks the dim). */
+export function broadcastStrides(t: Tensor, shape: readonly number[], op = 'broadcast'): number[] {
   const nd = shape.length, off = nd - t._shape.length;
   const strides = new Array<number>(nd);
   for (let i = 0; i < nd; i++) {
@@ -21,7 +22,30 @@ export function broadcastView(t: Tensor, shape: number[], op = 'broadcast'): Ten
     else if (t._shape[src] === 1) strides[i] = 0;
     else throw new Error(`${op}: cannot broadcast ${shapeStr(t._shape)} to ${shapeStr(shape)}`);
   }
-  return t._view(shape.slice(), strides, t._offset);
+  return strides;
+}
+
+/** A stride-0 view of t broadcast to `shape` (no copy, no autograd). */
+export function broadcastView(t: Tensor, shape: number[], op = 'broadcast'): Tensor {
+  if (sameShape(t._shape, shape)) return t;
+  return t._view(shape.slice(), broadcastStrides(t, shape, op), t._offset);
+}
+
+/** A kernel operand: a tensor, or a number that travels by value (no tensor is made for it). */
+export type KernelOperand = Tensor | { scalar: number; dtype: DType };
+
+/** Writes an operand's descriptor, broadcast to `shape`, into the next native call's metadata. */
+export function metaOperand(v: KernelOperand, shape: readonly number[], op: string): void {
+  if (v instanceof Tensor) {
+    const strides = sameShape(v._shape, shape) ? v._strides : broadcastStrides(v, shape, op);
+    metaView(v._storage.handle, v._offset, shape, strides);
+  } else {
+    metaScalar(v.scalar, DTYPE_CODE[v.dtype], shape);
+  }
+}
+
+export function operandShape(v: KernelOperand): number[] {
+  return v instanceof Tensor ? v._shape : [];
 }
 
 /** Runs fn with temporary views and disposes them afterwards (views created for a kernel call only). */
