@@ -8,6 +8,6 @@ export default defineConfig({
     testTimeout: 60_000,
     // One worker: the native pool already uses every core.
     pool: 'forks',
-    poolOptions: { forks: { singleFork: true } },
+    poolOptions: { forks: { singleFork: true, execArgv: ['--expose-gc'] } },
   },
 });
