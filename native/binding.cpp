@@ -409,6 +409,19 @@ Napi::Value IndexAdd(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// gather and scatterAdd address `base` (the gathered input, or the scatter target) along `dim` with
+// `index`, whose other dims may not exceed base's; `other` (the output, or the source) is
+// base's dtype. `written` (out for gather, base for scatterAdd) must be writable.
+void check_gather_like(Napi::Env env, const char* op, const TensorView& base, const TensorView& index,
+                       const TensorView& other, int dim, const TensorView& written) {
+  if (index.ndim != base.ndim) fail(env, op, "index and input must have the same number of dims");
+  for (int d = 0; d < base.ndim; ++d)
+    if (d != dim && index.shape[d] > base.shape[d]) fail(env, op, "index is larger than the input outside dim");
+  want_dtype(env, op, other, base.dtype);
+  want_writable(env, op, written);
+  check_index(env, op, index, base.shape[dim]);
+}
+
 // gather(out, x, index) meta: out, x, index, dim
 Napi::Value Gather(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -416,12 +429,7 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
   TensorView out = view(env, m), x = view(env, m), index = view(env, m);
   const int dim = int(want_dim(env, m, x.ndim));
   same_shape(env, m.op, out, index);
-  if (index.ndim != x.ndim) fail(env, m.op, "index and input must have the same number of dims");
-  for (int d = 0; d < x.ndim; ++d)
-    if (d != dim && index.shape[d] > x.shape[d]) fail(env, m.op, "index is larger than the input outside dim");
-  want_dtype(env, m.op, out, x.dtype);
-  want_writable(env, m.op, out);
-  check_index(env, m.op, index, x.shape[dim]);
+  check_gather_like(env, m.op, x, index, out, dim, out);
   kernels().gather(out, x, dim, index);
   return env.Undefined();
 }
@@ -433,12 +441,7 @@ Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
   TensorView out = view(env, m), index = view(env, m), src = view(env, m);
   const int dim = int(want_dim(env, m, out.ndim));
   same_shape(env, m.op, index, src);
-  if (index.ndim != out.ndim) fail(env, m.op, "index and self must have the same number of dims");
-  for (int d = 0; d < out.ndim; ++d)
-    if (d != dim && index.shape[d] > out.shape[d]) fail(env, m.op, "index is larger than self outside dim");
-  want_dtype(env, m.op, src, out.dtype);
-  want_writable(env, m.op, out);
-  check_index(env, m.op, index, out.shape[dim]);
+  check_gather_like(env, m.op, out, index, src, dim, out);
   kernels().scatter_add(out, dim, index, src);
   return env.Undefined();
 }

@@ -4,7 +4,7 @@
 import { noGrad, record } from '../autograd';
 import { isFloating, type DType } from '../dtype';
 import { meta, metaNum, native, ReduceOp } from '../native';
-import { normalizeDims, shapeStr } from '../shape';
+import { contiguousStrides, normalizeDims, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { empty } from './util';
 import { rawView } from './views';
@@ -65,18 +65,9 @@ function reduceRaw(name: ReduceName, x: Tensor, p: Plan, outType: DType, correct
 
 function finishShape(out: Tensor, p: Plan, keepdim: boolean | undefined): Tensor {
   if (!keepdim || p.dims.length === 0) return out;
-  const v = rawView(out, p.keepdimShape.slice(), keepdimStrides(p.keepdimShape), out._offset);
+  const v = rawView(out, p.keepdimShape.slice(), contiguousStrides(p.keepdimShape), out._offset);
   out.dispose();
   return v;
-}
-function keepdimStrides(shape: number[]): number[] {
-  const strides = new Array<number>(shape.length);
-  let s = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    strides[i] = s;
-    s *= shape[i];
-  }
-  return strides;
 }
 
 // g (keepdim or not) broadcast back to x's shape, as a view.
