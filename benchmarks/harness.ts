@@ -19,7 +19,8 @@ export function timeIt(fn: () => void, opts: { minSeconds?: number; warmup?: num
 
 /** Median seconds per call for very fast fns: times batches of `inner` calls. */
 export function timeFast(fn: () => void, inner = 1000, batches = 15): number {
-  for (let i = 0; i < inner; i++) fn();
+  // Enough warm-up calls for V8 to optimise the whole call path.
+  for (let i = 0; i < Math.max(inner, 20000); i++) fn();
   const samples: number[] = [];
   for (let b = 0; b < batches; b++) {
     const t0 = performance.now();
