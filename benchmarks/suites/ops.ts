@@ -23,7 +23,11 @@ export function run(): Section {
   results['softmax [4096, 1024] last dim'] = timeIt(() => x2.softmax(-1).dispose()) * 1e6;
   tf.dispose([a, b, ag, m, v, x, y, x2]);
 
-  const notes = [`${threads} threads; tensorforge CPU kernels: ${tf.cpuKernelLevel()}.`];
+  const notes = [
+    `${threads} threads; tensorforge CPU kernels: ${tf.cpuKernelLevel()}.`,
+    'Bandwidth is bytes read plus written over time; 16 MiB operands are partly cache-resident here, so it can ' +
+      'exceed the 20-30 GB/s DRAM bandwidth.',
+  ];
   const peer = runPeer<{ torch?: Record<string, number> }>('ops.py', { threads });
   const torch = peer.ok ? peer.value.torch : undefined;
   if (!peer.ok) notes.push(`PyTorch skipped: ${peer.reason}`);
