@@ -6,7 +6,7 @@
 #include <cstring>
 #include <type_traits>
 
-#include "../kernels.h"
+#include "../kernel_types.h"
 #include "../parallel.h"
 
 #ifndef TF_CPU_LEVEL

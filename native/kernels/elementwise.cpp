@@ -9,9 +9,9 @@
 #include <limits>
 
 #include "common.h"
+#include "elementwise.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
-namespace {
 
 constexpr double kSqrt1_2 = 0.70710678118654752440;
 constexpr double kInvSqrt2Pi = 0.39894228040143267794;
@@ -380,16 +380,5 @@ void fill_t(const TensorView& out, double value) {
 }
 
 void fill(const TensorView& out, double value) { TF_DISPATCH_ALL(out.dtype, T, fill_t<T>(out, value)); }
-
-}  // namespace
-
-void register_elementwise(KernelTable& t) {
-  t.unary = unary;
-  t.unary_backward = unary_backward;
-  t.binary = binary;
-  t.where = where;
-  t.copy = copy;
-  t.fill = fill;
-}
 
 TF_KERNEL_NAMESPACE_END

@@ -14,9 +14,9 @@
 #include <cstdlib>
 
 #include "common.h"
+#include "gemm.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
-namespace {
 
 #if defined(TF_CPU_LEVEL_avx512)
 constexpr int kVecBytes = 64;
@@ -286,9 +286,5 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
 void gemm(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta) {
   TF_DISPATCH_FLOAT(c.dtype, T, gemm_t<T>(c, a, b, alpha, beta));
 }
-
-}  // namespace
-
-void register_gemm(KernelTable& t) { t.gemm = gemm; }
 
 TF_KERNEL_NAMESPACE_END

@@ -9,9 +9,9 @@
 // Scatters run serially over the indexed dim (two rows may hit one target) but in parallel over the
 // other dims, so they stay deterministic.
 #include "common.h"
+#include "indexing.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
-namespace {
 
 // A view with `dim` removed, to iterate over all "other" positions.
 TensorView drop_dim(const TensorView& v, int dim) {
@@ -117,15 +117,6 @@ void gather(const TensorView& out, const TensorView& x, int dim, const TensorVie
 }
 void scatter_add(const TensorView& out, int dim, const TensorView& index, const TensorView& src) {
   TF_DISPATCH_ALL(out.dtype, T, scatter_add_t<T>(out, dim, index, src));
-}
-
-}  // namespace
-
-void register_indexing(KernelTable& t) {
-  t.index_select = index_select;
-  t.index_add = index_add;
-  t.gather = gather;
-  t.scatter_add = scatter_add;
 }
 
 TF_KERNEL_NAMESPACE_END

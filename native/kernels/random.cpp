@@ -8,9 +8,9 @@
 //   normal:  elements 2j and 2j+1 come from one Box-Muller pair (draws offset + 2j, offset + 2j + 1)
 //   randint: lo + (draw mod (hi - lo)) via a 64x64 -> 128-bit multiply (bias below 2^-32)
 #include "common.h"
+#include "random.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
-namespace {
 
 inline uint64_t draw(uint64_t seed, uint64_t counter) {
   uint64_t z = seed + (counter + 1) * 0x9E3779B97F4A7C15ull;
@@ -69,14 +69,6 @@ void randint(const TensorView& out, uint64_t seed, uint64_t offset, int64_t lo, 
       else out.ptr<double>()[i] = double(v);
     }
   });
-}
-
-}  // namespace
-
-void register_random(KernelTable& t) {
-  t.uniform = uniform;
-  t.normal = normal;
-  t.randint = randint;
 }
 
 TF_KERNEL_NAMESPACE_END

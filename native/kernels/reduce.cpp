@@ -10,9 +10,9 @@
 #include <limits>
 
 #include "common.h"
+#include "reduce.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
-namespace {
 
 // Coalesced index space of one group of dims (outer or reduced).
 struct Space {
@@ -194,9 +194,5 @@ void reduce_t(ReduceOp op, const TensorView& out, const TensorView& x, int nredu
 void reduce(ReduceOp op, const TensorView& out, const TensorView& x, int nreduce, double correction) {
   TF_DISPATCH_ALL(x.dtype, T, reduce_t<T>(op, out, x, nreduce, correction));
 }
-
-}  // namespace
-
-void register_reduce(KernelTable& t) { t.reduce = reduce; }
 
 TF_KERNEL_NAMESPACE_END

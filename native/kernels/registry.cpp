@@ -1,22 +1,33 @@
-// Fills the kernel table of this CPU level (one copy per level; see CMakeLists.txt).
-#include "common.h"
+// Fills the kernel table of this CPU level (one copy per level; see CMakeLists.txt). The only kernel
+// file that sees ../kernels.h: adding a kernel recompiles this file, not every kernel.
+#include "../kernels.h"
+#include "elementwise.h"
+#include "gemm.h"
+#include "indexing.h"
+#include "random.h"
+#include "reduce.h"
+#include "softmax.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
 
-void register_elementwise(KernelTable& t);
-void register_reduce(KernelTable& t);
-void register_softmax(KernelTable& t);
-void register_gemm(KernelTable& t);
-void register_indexing(KernelTable& t);
-void register_random(KernelTable& t);
-
 void register_all(KernelTable& t) {
-  register_elementwise(t);
-  register_reduce(t);
-  register_softmax(t);
-  register_gemm(t);
-  register_indexing(t);
-  register_random(t);
+  t.unary = unary;
+  t.unary_backward = unary_backward;
+  t.binary = binary;
+  t.where = where;
+  t.copy = copy;
+  t.fill = fill;
+  t.reduce = reduce;
+  t.softmax = softmax;
+  t.softmax_backward = softmax_backward;
+  t.gemm = gemm;
+  t.index_select = index_select;
+  t.index_add = index_add;
+  t.gather = gather;
+  t.scatter_add = scatter_add;
+  t.uniform = uniform;
+  t.normal = normal;
+  t.randint = randint;
 }
 
 TF_KERNEL_NAMESPACE_END

@@ -9,9 +9,9 @@
 #include <limits>
 
 #include "common.h"
+#include "softmax.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
-namespace {
 
 template <class T> T sum_strided(const T* p, int64_t n, int64_t stride) {
   T s = 0;
@@ -78,13 +78,6 @@ void softmax_backward(bool log, void* dx, const void* g, const void* y, int32_t 
   TF_DISPATCH_FLOAT(dtype, T,
                     softmax_backward_t<T>(log, static_cast<T*>(dx), static_cast<const T*>(g),
                                           static_cast<const T*>(y), outer, n, inner));
-}
-
-}  // namespace
-
-void register_softmax(KernelTable& t) {
-  t.softmax = softmax;
-  t.softmax_backward = softmax_backward;
 }
 
 TF_KERNEL_NAMESPACE_END
