@@ -35,6 +35,7 @@ export {
 export { expand as broadcastTo } from './ops/views';
 export { cat, stack, split, chunk, unbind } from './ops/join';
 export { gather, indexSelect, scatterAdd, indexAdd } from './ops/indexing';
+export * as nn from './nn';
 
 /** Threads in the native pool (default: all cores, or TENSORFORGE_NUM_THREADS). */
 export function getNumThreads(): number {

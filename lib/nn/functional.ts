@@ -1,0 +1,9 @@
+// nn.functional: the functional forms of layers, activations and losses in one namespace, as
+// torch.nn.functional.
+export { linear, dropout, layerNorm, batchNorm, groupNorm, embedding } from './functional_basic';
+export {
+  crossEntropy, nllLoss, mseLoss, l1Loss, smoothL1Loss, binaryCrossEntropy, binaryCrossEntropyWithLogits, klDiv,
+  type Reduction, type CrossEntropyOptions, type NllOptions,
+} from './losses';
+export { relu, gelu, silu, tanh, sigmoid, leakyRelu } from '../ops/unary';
+export { softmax, logSoftmax } from '../ops/softmax';

@@ -1,0 +1,151 @@
+// nn.functional forms of the layers built from existing ops: linear, dropout, the normalisations,
+// embedding. (Activations, softmax, convolution and pooling are ops in lib/ops/.)
+import { noGrad } from '../autograd';
+import { isFloating } from '../dtype';
+import { rand } from '../ops/random';
+import { shapeStr } from '../shape';
+import { Tensor } from '../tensor';
+
+function check(op: string, x: unknown, what = 'input'): Tensor {
+  if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${what} must be a Tensor`);
+  x._check(op);
+  return x;
+}
+
+/** y = x W^T + b, with weight [out, in] and bias [out]. */
+export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+  const op = 'linear';
+  check(op, input);
+  check(op, weight, 'weight');
+  if (weight.ndim !== 2) throw new Error(`${op}: weight must be 2-D [out, in], got ${shapeStr(weight._shape)}`);
+  const inF = weight._shape[1];
+  if (input.ndim === 0 || input._shape[input.ndim - 1] !== inF) {
+    throw new Error(`${op}: input ${shapeStr(input._shape)} has ${input.ndim ? input._shape[input.ndim - 1] : 0} features, weight ${shapeStr(weight._shape)} expects ${inF}`);
+  }
+  const y = input.matmul(weight.t());
+  return bias ? y.add(bias) : y;
+}
+
+/** Zeroes elements with probability p during training and scales the rest by 1/(1-p). */
+export function dropout(input: Tensor, opts: { p?: number; training?: boolean } = {}): Tensor {
+  const op = 'dropout';
+  check(op, input);
+  const p = opts.p ?? 0.5;
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`${op}: probability has to be between 0 and 1, but got ${p}`);
+  if (!(opts.training ?? true) || p === 0) return input;
+  if (p === 1) return input.mul(0);
+  const mask = noGrad(() => {
+    const r = rand(input._shape.slice(), { dtype: isFloating(input.dtype) ? input.dtype : 'float32' });
+    const keepMask = r.ge(p).to(r.dtype).mul(1 / (1 - p));
+    r.dispose();
+    return keepMask;
+  });
+  return input.mul(mask);
+}
+
+function affineShape(ndim: number, channelDim: number, c: number): number[] {
+  return Array.from({ length: ndim }, (_, i) => (i === channelDim ? c : 1));
+}
+
+/** Normalises over the trailing dims given by normalizedShape, then scales and shifts. */
+export function layerNorm(
+  input: Tensor,
+  normalizedShape: number[],
+  opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {},
+): Tensor {
+  const op = 'layerNorm';
+  check(op, input);
+  const k = normalizedShape.length;
+  const tail = input._shape.slice(input.ndim - k);
+  if (k === 0 || k > input.ndim || tail.some((s, i) => s !== normalizedShape[i])) {
+    throw new Error(`${op}: input ${shapeStr(input._shape)} does not end with normalizedShape ${shapeStr(normalizedShape)}`);
+  }
+  const dims = Array.from({ length: k }, (_, i) => input.ndim - k + i);
+  const mean = input.mean(dims, { keepdim: true });
+  const variance = input.var(dims, { correction: 0, keepdim: true });
+  let y = input.sub(mean).mul(variance.add(opts.eps ?? 1e-5).rsqrt());
+  if (opts.weight) y = y.mul(opts.weight);
+  if (opts.bias) y = y.add(opts.bias);
+  return y;
+}
+
+export interface BatchNormOptions {
+  weight?: Tensor | null;
+  bias?: Tensor | null;
+  training?: boolean;
+  momentum?: number;
+  eps?: number;
+}
+
+/**
+ * Batch normalisation over dim 1 of [N, C, ...]. In training it uses the batch's statistics and
+ * updates runningMean / runningVar in place (unbiased variance, as PyTorch); otherwise it uses them.
+ */
+export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, opts: BatchNormOptions = {}): Tensor {
+  const op = 'batchNorm';
+  check(op, input);
+  if (input.ndim < 2) throw new Error(`${op}: expected at least 2 dims [N, C, ...], got ${shapeStr(input._shape)}`);
+  const c = input._shape[1];
+  const training = opts.training ?? false;
+  const eps = opts.eps ?? 1e-5, momentum = opts.momentum ?? 0.1;
+  const dims = [0, ...Array.from({ length: input.ndim - 2 }, (_, i) => i + 2)];
+  const shape = affineShape(input.ndim, 1, c);
+  let mean: Tensor, variance: Tensor;
+  if (training) {
+    const count = input.numel() / c;
+    if (count <= 1) throw new Error(`${op}: expected more than 1 value per channel when training, got input size ${shapeStr(input._shape)}`);
+    mean = input.mean(dims, { keepdim: true });
+    variance = input.var(dims, { correction: 0, keepdim: true });
+    if (runningMean && runningVar) {
+      noGrad(() => {
+        runningMean.mul_(1 - momentum).add_(mean.reshape([c]).mul(momentum));
+        runningVar.mul_(1 - momentum).add_(variance.reshape([c]).mul((momentum * count) / (count - 1)));
+      });
+    }
+  } else {
+    if (!runningMean || !runningVar) throw new Error(`${op}: running statistics are required in eval mode`);
+    mean = runningMean.reshape(shape);
+    variance = runningVar.reshape(shape);
+  }
+  let y = input.sub(mean).mul(variance.add(eps).rsqrt());
+  if (opts.weight) y = y.mul(opts.weight.reshape(shape));
+  if (opts.bias) y = y.add(opts.bias.reshape(shape));
+  return y;
+}
+
+/** Group normalisation: channels split into numGroups groups, each normalised over its channels and positions. */
+export function groupNorm(input: Tensor, numGroups: number, opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {}): Tensor {
+  const op = 'groupNorm';
+  check(op, input);
+  if (input.ndim < 2) throw new Error(`${op}: expected at least 2 dims [N, C, ...], got ${shapeStr(input._shape)}`);
+  const [n, c] = input._shape;
+  if (!Number.isInteger(numGroups) || numGroups <= 0 || c % numGroups !== 0) {
+    throw new Error(`${op}: expected the number of channels ${c} to be divisible by numGroups ${numGroups}`);
+  }
+  const grouped = input.reshape([n, numGroups, -1]);
+  const mean = grouped.mean(2, { keepdim: true });
+  const variance = grouped.var(2, { correction: 0, keepdim: true });
+  let y = grouped.sub(mean).mul(variance.add(opts.eps ?? 1e-5).rsqrt()).reshape(input._shape.slice());
+  const shape = affineShape(input.ndim, 1, c);
+  if (opts.weight) y = y.mul(opts.weight.reshape(shape));
+  if (opts.bias) y = y.add(opts.bias.reshape(shape));
+  return y;
+}
+
+/** Rows of weight [num, dim] picked by int32 indices of any shape: output [...indices.shape, dim]. */
+export function embedding(input: Tensor, weight: Tensor, opts: { paddingIdx?: number | null } = {}): Tensor {
+  const op = 'embedding';
+  check(op, input, 'indices');
+  check(op, weight, 'weight');
+  if (input.dtype !== 'int32') throw new TypeError(`${op}: indices must be an int32 tensor, got ${input.dtype}`);
+  if (weight.ndim !== 2) throw new Error(`${op}: weight must be 2-D [numEmbeddings, embeddingDim], got ${shapeStr(weight._shape)}`);
+  const flat = input.reshape([-1]);
+  let rows = weight.indexSelect(0, flat);
+  const pad = opts.paddingIdx;
+  if (pad !== undefined && pad !== null && rows.requiresGrad) {
+    // The padding row gets no gradient (its value is returned as is).
+    const isPad = flat.eq(pad < 0 ? pad + weight._shape[0] : pad).reshape([-1, 1]);
+    rows = rows.detach().where(isPad, rows);
+  }
+  return rows.reshape([...input._shape, weight._shape[1]]);
+}

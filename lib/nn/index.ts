@@ -1,0 +1,11 @@
+// tensorforge.nn: modules, layers, losses, functional forms and initialisers.
+export { Module, parameter, isParameter, type StateDict, type LoadStateDictResult } from './module';
+export {
+  Linear, Sequential, Identity, Flatten, Dropout, ReLU, GELU, SiLU, Tanh, Sigmoid, LeakyReLU, Softmax, LogSoftmax,
+  BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, Embedding, type BatchNormOptions,
+} from './layers';
+export {
+  CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, KLDivLoss,
+} from './loss_modules';
+export * as functional from './functional';
+export * as init from './init';
