@@ -36,6 +36,9 @@ export { expand as broadcastTo } from './ops/views';
 export { cat, stack, split, chunk, unbind } from './ops/join';
 export { gather, indexSelect, scatterAdd, indexAdd } from './ops/indexing';
 export * as nn from './nn';
+export * as data from './data';
+export * as datasets from './datasets';
+export { save, load, loadMetadata, saveCheckpoint, loadCheckpoint, type Checkpoint } from './serialization';
 
 /** Threads in the native pool (default: all cores, or TENSORFORGE_NUM_THREADS). */
 export function getNumThreads(): number {
