@@ -35,10 +35,25 @@ int64_t offset_of(const TensorView& v, int64_t linear) {
 
 template <class T>
 void index_select_t(const TensorView& out, const TensorView& x, int dim, const TensorView& index) {
-  const TensorView ro = drop_dim(out, dim), rx = drop_dim(x, dim);
-  const int64_t rest = ro.numel(), len = out.shape[dim];
   const int32_t* idx = index.ptr<int32_t>();
   const int64_t is = index.strides[0];
+  if (out.is_contiguous() && x.is_contiguous()) {
+    // Whole rows: out[o, i, :] = x[o, index[i], :] as one memcpy of `inner` elements each
+    // (batches of a dataset are gathered this way).
+    int64_t outer = 1, inner = 1;
+    for (int d = 0; d < dim; ++d) outer *= x.shape[d];
+    for (int d = dim + 1; d < x.ndim; ++d) inner *= x.shape[d];
+    const int64_t len = out.shape[dim], xlen = x.shape[dim];
+    parallel_for(0, outer * len, kGrainElementwise / (inner + 1) + 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t t = lo; t < hi; ++t) {
+        const int64_t o = t / len, i = t % len;
+        std::memcpy(out.ptr<T>() + t * inner, x.ptr<T>() + (o * xlen + idx[i * is]) * inner, size_t(inner) * sizeof(T));
+      }
+    });
+    return;
+  }
+  const TensorView ro = drop_dim(out, dim), rx = drop_dim(x, dim);
+  const int64_t rest = ro.numel(), len = out.shape[dim];
   parallel_for(0, rest * len, kGrainElementwise, [&](int64_t lo, int64_t hi) {
     for (int64_t t = lo; t < hi; ++t) {
       const int64_t r = t / len, i = t % len;
