@@ -37,16 +37,18 @@ class ThreadPool {
     // Workers start from the current generation: one that starts after the first job was published
     // must still run it.
     const uint64_t gen = generation_.load();
-    for (int i = 1; i < n; ++i) workers_.emplace_back([this, i, gen] { worker_loop(i, gen); });
+    for (int i = 1; i < n; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
   }
 
+  // Chunks are claimed, not assigned: whoever is free takes the next one. When the machine is busy
+  // and a worker does not get a core in time, the caller simply runs the remaining chunks itself, so
+  // a parallel op is never slower than a serial one for lack of a core.
   void run(int64_t begin, int64_t end, int64_t grain, RangeFn fn, void* ctx) {
     std::lock_guard<std::mutex> run_lock(run_mutex_);  // one job at a time (callers may be many threads)
-    int64_t n = end - begin;
+    const int64_t n = end - begin;
     int64_t chunks = n / (grain > 0 ? grain : 1);
     if (chunks > nthreads_) chunks = nthreads_;
-    if (chunks < 1) chunks = 1;
-    if (chunks == 1) {
+    if (chunks <= 1) {
       tls_in_parallel = true;
       fn(ctx, begin, end);
       tls_in_parallel = false;
@@ -55,20 +57,25 @@ class ThreadPool {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = Job{begin, end, chunks, fn, ctx};
-      pending_.store(static_cast<int>(chunks) - 1, std::memory_order_relaxed);
+      done_.store(0, std::memory_order_relaxed);
+      unclaimed_.store(chunks, std::memory_order_release);
       generation_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
     tls_in_parallel = true;
-    run_chunk(0);
+    int64_t c;
+    while ((c = unclaimed_.fetch_sub(1, std::memory_order_acq_rel) - 1) >= 0) {
+      run_chunk(c);
+      done_.fetch_add(1, std::memory_order_acq_rel);
+    }
     tls_in_parallel = false;
-    // Wait for the workers' chunks; they finish in microseconds for the small ops, so spin first.
-    for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
-      if (spin < 200000) {
+    // Wait for chunks still running on workers: briefly spinning (~50 us), then sleeping.
+    for (int spin = 0; done_.load(std::memory_order_acquire) != chunks; ++spin) {
+      if (spin < 2000) {
         TF_CPU_RELAX();
       } else {
         std::unique_lock<std::mutex> lock(mutex_);
-        done_cv_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
+        done_cv_.wait(lock, [&] { return done_.load(std::memory_order_acquire) == chunks; });
       }
     }
   }
@@ -81,21 +88,20 @@ class ThreadPool {
   };
 
   void run_chunk(int64_t c) {
-    int64_t n = job_.end - job_.begin;
-    int64_t lo = job_.begin + n * c / job_.chunks;
-    int64_t hi = job_.begin + n * (c + 1) / job_.chunks;
+    const int64_t n = job_.end - job_.begin;
+    const int64_t lo = job_.begin + n * c / job_.chunks;
+    const int64_t hi = job_.begin + n * (c + 1) / job_.chunks;
     if (lo < hi) job_.fn(job_.ctx, lo, hi);
   }
 
-  void worker_loop(int index, uint64_t seen) {
+  void worker_loop(uint64_t seen) {
     tls_in_parallel = true;
     for (;;) {
       // Spin a little for the next job (ops come back to back in a training step), then sleep.
-      int spin = 0;
-      while (generation_.load(std::memory_order_acquire) == seen && !stop_.load(std::memory_order_acquire) &&
-             spin < 20000) {
+      for (int spin = 0; spin < 2000 && generation_.load(std::memory_order_acquire) == seen &&
+                         !stop_.load(std::memory_order_acquire);
+           ++spin) {
         TF_CPU_RELAX();
-        ++spin;
       }
       {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -103,9 +109,13 @@ class ThreadPool {
         if (stop_.load()) return;
         seen = generation_.load(std::memory_order_acquire);
       }
-      if (index < job_.chunks) {
-        run_chunk(index);
-        if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      // A claim is only ever made on the job current at that moment: the caller publishes a new job
+      // only after every claimed chunk of the previous one is done.
+      int64_t c;
+      while ((c = unclaimed_.fetch_sub(1, std::memory_order_acq_rel) - 1) >= 0) {
+        const int64_t chunks = job_.chunks;
+        run_chunk(c);
+        if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
           std::lock_guard<std::mutex> lock(mutex_);
           done_cv_.notify_one();
         }
@@ -128,7 +138,7 @@ class ThreadPool {
   std::mutex run_mutex_, mutex_;
   std::condition_variable cv_, done_cv_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> pending_{0};
+  std::atomic<int64_t> unclaimed_{0}, done_{0};
   std::atomic<bool> stop_{false};
   Job job_;
 };
