@@ -35,9 +35,14 @@ export {
 export { expand as broadcastTo } from './ops/views';
 export { cat, stack, split, chunk, unbind } from './ops/join';
 export { gather, indexSelect, scatterAdd, indexAdd } from './ops/indexing';
+export { conv1d, conv2d, type ConvOptions, type ConvPadding } from './ops/conv';
+export {
+  maxPool2d, maxPool1d, avgPool2d, avgPool1d, adaptiveAvgPool2d, type MaxPoolOptions, type AvgPoolOptions,
+} from './ops/pool';
 export * as nn from './nn';
 export * as data from './data';
 export * as datasets from './datasets';
+export * as optim from './optim';
 export { save, load, loadMetadata, saveCheckpoint, loadCheckpoint, type Checkpoint } from './serialization';
 
 /** Threads in the native pool (default: all cores, or TENSORFORGE_NUM_THREADS). */

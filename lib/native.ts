@@ -25,6 +25,19 @@ export interface Binding {
   gather(): void;
   scatterAdd(): void;
   random(kind: number): void;
+  /** Convolution and pooling (native/kernels/conv.cpp, pool.cpp); metadata layouts in native/binding.cpp. */
+  im2col(): void;
+  col2im(): void;
+  maxPool(): void;
+  maxPoolBackward(): void;
+  avgPool(): void;
+  avgPoolBackward(): void;
+  adaptiveAvgPool(backward: boolean): void;
+  /** Fused optimizer updates (native/kernels/optim.cpp); metadata layouts in native/binding.cpp. */
+  sgdStep(): void;
+  adamStep(): void;
+  rmspropStep(): void;
+  adagradStep(): void;
   read(handle: number, offset: number, count: number): Float32Array | Float64Array | Int32Array | Uint8Array;
   write(handle: number, offset: number, data: ArrayBufferView): void;
   stats(): { storages: number; bytes: number; cachedBytes: number };
@@ -65,6 +78,18 @@ export const BinaryOp = {
 export const ReduceOp = {
   Sum: 0, Mean: 1, Max: 2, Min: 3, Prod: 4, ArgMax: 5, ArgMin: 6, Var: 7, LogSumExp: 8, Any: 9, All: 10,
 } as const;
+
+// The addon has one metadata buffer; a second copy of this library in the same process (say lib/
+// through tsx and dist/ through require) would silently take it over from the first.
+const LOADED = Symbol.for('tensorforge.loadedFrom');
+const registry = globalThis as unknown as Record<symbol, string | undefined>;
+if (registry[LOADED] && registry[LOADED] !== __dirname) {
+  throw new Error(
+    `tensorforge: loaded twice in one process, from ${registry[LOADED]} and ${__dirname}; ` +
+      'import it through one path only (the package name, or one of lib/ and dist/)',
+  );
+}
+registry[LOADED] = __dirname;
 
 /** The metadata buffer: descriptors and scalar parameters for the next native call. */
 const META = new Float64Array(1024);

@@ -446,6 +446,266 @@ Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- convolution and pooling ----------------------------------------------------------------------
+// Tensors travel with 2 + ns dims ([N, C, spatial...], ns = 1..3) and reach the kernels widened to
+// [N, C, D, H, W] (unit leading spatial dims). Window parameters follow the tensors, one value per
+// spatial dim each; the binding computes the output sizes itself and checks the tensors against them.
+
+constexpr int64_t kMaxWindowParam = 2147483647;
+
+int read_ns(Napi::Env env, Meta& m) {
+  const int64_t ns = m.next_int();
+  if (ns < 1 || ns > 3) fail(env, m.op, "expected 1 to 3 spatial dims, got " + std::to_string(ns));
+  return int(ns);
+}
+
+// Reads ns values into dst[3 - ns .. 3) (leading entries get `unit`), each in [lo, kMaxWindowParam].
+void read_window(Napi::Env env, Meta& m, int ns, int64_t dst[3], int64_t unit, int64_t lo, const char* what) {
+  for (int i = 0; i < 3 - ns; ++i) dst[i] = unit;
+  for (int i = 3 - ns; i < 3; ++i) {
+    dst[i] = m.next_int();
+    if (dst[i] < lo || dst[i] > kMaxWindowParam)
+      fail(env, m.op, std::string(what) + " must be in [" + std::to_string(lo) + ", " +
+                          std::to_string(kMaxWindowParam) + "], got " + std::to_string(dst[i]));
+  }
+}
+
+TensorView widen5(Napi::Env env, const char* op, const TensorView& v, int ns, const char* what) {
+  if (v.ndim != 2 + ns)
+    fail(env, op, std::string(what) + " must have " + std::to_string(2 + ns) + " dims, got " + shape_str(v));
+  TensorView w = v;
+  w.ndim = 5;
+  for (int i = 0; i < 3; ++i) {
+    const int src = 2 + i - (3 - ns);
+    w.shape[2 + i] = src >= 2 ? v.shape[src] : 1;
+    w.strides[2 + i] = src >= 2 ? v.strides[src] : 0;
+  }
+  return w;
+}
+
+// Checks that `v` (5-D) is [N, C, sizes...] for the given N, C and spatial sizes.
+void want_spatial(Napi::Env env, const char* op, const TensorView& v, int64_t n, int64_t c, const int64_t sizes[3],
+                  const char* what) {
+  bool ok = v.shape[0] == n && v.shape[1] == c;
+  for (int i = 0; ok && i < 3; ++i) ok = v.shape[2 + i] == sizes[i];
+  if (!ok)
+    fail(env, op, std::string(what) + " has shape " + shape_str(v) + ", expected [" + std::to_string(n) + ", " +
+                      std::to_string(c) + ", " + std::to_string(sizes[0]) + ", " + std::to_string(sizes[1]) + ", " +
+                      std::to_string(sizes[2]) + "] (as 5-D)");
+}
+
+int64_t floor_div(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// Kernels index with int64 products of window and output sizes: keep those products far from overflow.
+void check_extent(Napi::Env env, Meta& m, const SpatialGeom& g) {
+  double window = 1, out = 1;
+  for (int i = 0; i < 3; ++i) {
+    window *= double(g.kernel[i]);
+    out *= double(g.out[i]);
+  }
+  if (window > 1099511627776.0 || out * window > 4503599627370496.0)
+    fail(env, m.op, "the pooling or convolution window is too large");
+}
+
+// Convolution geometry: kernel, stride, padding before, padding after, dilation (meta order);
+// g.in comes from `x` (5-D). Output sizes as PyTorch's (floor), failing when the kernel does not fit.
+SpatialGeom read_conv_geom(Napi::Env env, Meta& m, int ns, const TensorView& x) {
+  SpatialGeom g{};
+  int64_t pad_after[3];
+  read_window(env, m, ns, g.kernel, 1, 1, "kernel size");
+  read_window(env, m, ns, g.stride, 1, 1, "stride");
+  read_window(env, m, ns, g.pad, 0, 0, "padding");
+  read_window(env, m, ns, pad_after, 0, 0, "padding");
+  read_window(env, m, ns, g.dilation, 1, 1, "dilation");
+  for (int i = 0; i < 3; ++i) {
+    g.in[i] = x.shape[2 + i];
+    const int64_t span = g.in[i] + g.pad[i] + pad_after[i] - g.dilation[i] * (g.kernel[i] - 1) - 1;
+    if (span < 0) fail(env, m.op, "the kernel is larger than the padded input " + shape_str(x));
+    g.out[i] = span / g.stride[i] + 1;
+  }
+  check_extent(env, m, g);
+  return g;
+}
+
+// Pooling geometry (symmetric padding, PyTorch's ceil_mode rule). Dilation is read when `dilated`.
+SpatialGeom read_pool_geom(Napi::Env env, Meta& m, int ns, const TensorView& x, bool dilated, bool* ceil_mode) {
+  SpatialGeom g{};
+  read_window(env, m, ns, g.kernel, 1, 1, "kernel size");
+  read_window(env, m, ns, g.stride, 1, 1, "stride");
+  read_window(env, m, ns, g.pad, 0, 0, "padding");
+  if (dilated) read_window(env, m, ns, g.dilation, 1, 1, "dilation");
+  else for (int i = 0; i < 3; ++i) g.dilation[i] = 1;
+  *ceil_mode = m.next() != 0;
+  for (int i = 0; i < 3; ++i) {
+    g.in[i] = x.shape[2 + i];
+    if (g.pad[i] > g.kernel[i] / 2) fail(env, m.op, "padding should be at most half of the kernel size");
+    int64_t out = floor_div(g.in[i] + 2 * g.pad[i] - g.dilation[i] * (g.kernel[i] - 1) - 1 +
+                                (*ceil_mode ? g.stride[i] - 1 : 0),
+                            g.stride[i]) + 1;
+    if (*ceil_mode && (out - 1) * g.stride[i] >= g.in[i] + g.pad[i]) --out;
+    if (out < 1 || g.in[i] < 1) fail(env, m.op, "input " + shape_str(x) + " is too small for the pooling window");
+    g.out[i] = out;
+  }
+  check_extent(env, m, g);
+  return g;
+}
+
+// im2col(cols, x) meta: cols, x, ns, kernel[ns], stride[ns], padBefore[ns], padAfter[ns], dilation[ns]
+// cols is [N, C*prod(kernel), prod(out)], contiguous.
+Napi::Value Im2col(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "im2col"};
+  TensorView cols = view(env, m), x0 = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView x = widen5(env, m.op, x0, ns, "input");
+  const SpatialGeom g = read_conv_geom(env, m, ns, x);
+  want_float(env, m.op, x);
+  want_dtype(env, m.op, cols, x.dtype);
+  want_contiguous(env, m.op, cols);
+  const int64_t K = g.kernel[0] * g.kernel[1] * g.kernel[2], L = g.out[0] * g.out[1] * g.out[2];
+  if (cols.ndim != 3 || cols.shape[0] != x.shape[0] || double(cols.shape[1]) != double(x.shape[1]) * double(K) || cols.shape[2] != L)
+    fail(env, m.op, "columns " + shape_str(cols) + " do not match input " + shape_str(x0));
+  if (cols.numel() > 0) kernels().im2col(cols, x, g);
+  return env.Undefined();
+}
+
+// col2im(dx, cols) meta: dx, cols, then as im2col. dx (contiguous) += the adjoint of im2col.
+Napi::Value Col2im(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "col2im"};
+  TensorView dx0 = view(env, m), cols = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView dx = widen5(env, m.op, dx0, ns, "input gradient");
+  const SpatialGeom g = read_conv_geom(env, m, ns, dx);
+  want_float(env, m.op, dx);
+  want_dtype(env, m.op, cols, dx.dtype);
+  want_contiguous(env, m.op, cols);
+  want_contiguous(env, m.op, dx);
+  const int64_t K = g.kernel[0] * g.kernel[1] * g.kernel[2], L = g.out[0] * g.out[1] * g.out[2];
+  if (cols.ndim != 3 || cols.shape[0] != dx.shape[0] || double(cols.shape[1]) != double(dx.shape[1]) * double(K) || cols.shape[2] != L)
+    fail(env, m.op, "columns " + shape_str(cols) + " do not match input " + shape_str(dx0));
+  if (cols.numel() > 0) kernels().col2im(dx, cols, g);
+  return env.Undefined();
+}
+
+// maxPool(out, indices, x) meta: out, indices, x, ns, kernel[ns], stride[ns], padding[ns], dilation[ns], ceilMode
+Napi::Value MaxPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "maxPool"};
+  TensorView out0 = view(env, m), ind0 = view(env, m), x0 = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView x = widen5(env, m.op, x0, ns, "input");
+  bool ceil_mode = false;
+  const SpatialGeom g = read_pool_geom(env, m, ns, x, true, &ceil_mode);
+  const TensorView out = widen5(env, m.op, out0, ns, "output"), ind = widen5(env, m.op, ind0, ns, "indices");
+  want_float(env, m.op, x);
+  want_dtype(env, m.op, out, x.dtype);
+  want_dtype(env, m.op, ind, kInt32);
+  want_contiguous(env, m.op, out);
+  want_contiguous(env, m.op, ind);
+  want_spatial(env, m.op, out, x.shape[0], x.shape[1], g.out, "output");
+  want_spatial(env, m.op, ind, x.shape[0], x.shape[1], g.out, "indices");
+  if (g.in[0] * g.in[1] * g.in[2] > 2147483647) fail(env, m.op, "input planes over 2^31 elements are not supported");
+  if (out.numel() > 0) kernels().max_pool(out, ind, x, g);
+  return env.Undefined();
+}
+
+// maxPoolBackward(dx, g, indices) meta: dx, g, indices, ns. dx (contiguous) is written.
+Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "maxPoolBackward"};
+  TensorView dx0 = view(env, m), g0 = view(env, m), ind0 = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView dx = widen5(env, m.op, dx0, ns, "input gradient"), g = widen5(env, m.op, g0, ns, "gradient"),
+                   ind = widen5(env, m.op, ind0, ns, "indices");
+  want_float(env, m.op, dx);
+  want_dtype(env, m.op, g, dx.dtype);
+  want_contiguous(env, m.op, dx);
+  want_contiguous(env, m.op, ind);
+  same_shape(env, m.op, g0, ind0);
+  if (g.shape[0] != dx.shape[0] || g.shape[1] != dx.shape[1])
+    fail(env, m.op, "gradient " + shape_str(g0) + " does not match input " + shape_str(dx0));
+  want_dtype(env, m.op, ind, kInt32);
+  // Indices are contiguous: one linear pass proves them inside the input plane.
+  const int64_t plane = dx.shape[2] * dx.shape[3] * dx.shape[4], count = ind.numel();
+  const int32_t* ip = ind.ptr<int32_t>();
+  bool in_bounds = true;
+  for (int64_t i = 0; i < count; ++i) in_bounds &= ip[i] >= 0 && ip[i] < plane;
+  if (!in_bounds) fail(env, m.op, "an index is out of bounds for input planes of " + std::to_string(plane) + " elements");
+  if (dx.numel() > 0) kernels().max_pool_backward(dx, g, ind);
+  return env.Undefined();
+}
+
+// avgPool(out, x) meta: out, x, ns, kernel[ns], stride[ns], padding[ns], ceilMode, countIncludePad,
+// divisorOverride (0: none)
+Napi::Value AvgPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "avgPool"};
+  TensorView out0 = view(env, m), x0 = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView x = widen5(env, m.op, x0, ns, "input");
+  bool ceil_mode = false;
+  const SpatialGeom g = read_pool_geom(env, m, ns, x, false, &ceil_mode);
+  const bool count_include_pad = m.next() != 0;
+  const int64_t divisor = m.next_int();
+  if (divisor < 0 || divisor > kMaxWindowParam) fail(env, m.op, "bad divisor override");
+  const TensorView out = widen5(env, m.op, out0, ns, "output");
+  want_float(env, m.op, x);
+  want_dtype(env, m.op, out, x.dtype);
+  want_contiguous(env, m.op, out);
+  want_spatial(env, m.op, out, x.shape[0], x.shape[1], g.out, "output");
+  if (out.numel() > 0) kernels().avg_pool(out, x, g, count_include_pad, divisor);
+  return env.Undefined();
+}
+
+// avgPoolBackward(dx, g) meta: dx, g, then as avgPool. dx (contiguous) is written.
+Napi::Value AvgPoolBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "avgPoolBackward"};
+  TensorView dx0 = view(env, m), g0 = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView dx = widen5(env, m.op, dx0, ns, "input gradient");
+  bool ceil_mode = false;
+  const SpatialGeom geom = read_pool_geom(env, m, ns, dx, false, &ceil_mode);
+  const bool count_include_pad = m.next() != 0;
+  const int64_t divisor = m.next_int();
+  if (divisor < 0 || divisor > kMaxWindowParam) fail(env, m.op, "bad divisor override");
+  const TensorView g = widen5(env, m.op, g0, ns, "gradient");
+  want_float(env, m.op, dx);
+  want_dtype(env, m.op, g, dx.dtype);
+  want_contiguous(env, m.op, dx);
+  want_spatial(env, m.op, g, dx.shape[0], dx.shape[1], geom.out, "gradient");
+  if (dx.numel() > 0) kernels().avg_pool_backward(dx, g, geom, count_include_pad, divisor);
+  return env.Undefined();
+}
+
+// adaptiveAvgPool(backward, a, b) meta: a, b, ns. Forward: a = out (contiguous), b = x; backward:
+// a = dx (contiguous, written), b = g. The output size is out's (g's) spatial shape.
+Napi::Value AdaptiveAvgPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool backward = info[0].ToBoolean().Value();
+  Meta m{env, backward ? "adaptiveAvgPoolBackward" : "adaptiveAvgPool"};
+  TensorView a0 = view(env, m), b0 = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView a = widen5(env, m.op, a0, ns, backward ? "input gradient" : "output"),
+                   b = widen5(env, m.op, b0, ns, backward ? "gradient" : "input");
+  want_float(env, m.op, a);
+  want_dtype(env, m.op, b, a.dtype);
+  want_contiguous(env, m.op, a);
+  if (a.shape[0] != b.shape[0] || a.shape[1] != b.shape[1])
+    fail(env, m.op, "shapes " + shape_str(a0) + " and " + shape_str(b0) + " differ in batch or channels");
+  for (int i = 2; i < 5; ++i) {
+    if (a.shape[i] < 1 || b.shape[i] < 1) fail(env, m.op, "spatial sizes must be positive");
+    // Window bounds are computed as o * in / out.
+    if (double(a.shape[i]) * double(b.shape[i]) > 4503599627370496.0) fail(env, m.op, "spatial sizes are too large");
+  }
+  if (a.numel() > 0) {
+    if (backward) kernels().adaptive_avg_pool_backward(a, b);
+    else kernels().adaptive_avg_pool(a, b);
+  }
+  return env.Undefined();
+}
+
 uint64_t seed_from(Meta& m) {
   const uint64_t hi = uint64_t(m.next_int()), lo = uint64_t(m.next_int());
   return (hi << 32) | (lo & 0xffffffffull);
@@ -470,6 +730,93 @@ Napi::Value Random(const Napi::CallbackInfo& info) {
     if (kind == 0) kernels().uniform(out, seed, uint64_t(offset), a, b);
     else kernels().normal(out, seed, uint64_t(offset), a, b);
   }
+  return env.Undefined();
+}
+
+// ---- optimizer updates ----------------------------------------------------------------------------
+// Each reads its hyperparameters first, then the views: p (the parameter, updated in place), g (its
+// gradient) and the state buffers the options call for (updated in place). All must be tensors (not
+// number operands) of p's shape and float dtype, contiguous and pairwise disjoint, so every element
+// is read and written by one thread only.
+void optim_views(Napi::Env env, Meta& m, TensorView* v, int count) {
+  for (int i = 0; i < count; ++i) v[i] = view(env, m);
+  if (g_scalar_used != 0) fail(env, m.op, "expected tensors, got a number operand");
+  want_float(env, m.op, v[0]);
+  for (int i = 0; i < count; ++i) {
+    same_shape(env, m.op, v[0], v[i]);
+    want_dtype(env, m.op, v[i], v[0].dtype);
+    want_contiguous(env, m.op, v[i]);
+  }
+  const int64_t bytes = v[0].numel() * dtype_size(v[0].dtype);
+  for (int i = 0; i < count; ++i)
+    for (int j = i + 1; j < count; ++j) {
+      const char* a = static_cast<const char*>(v[i].data);
+      const char* b = static_cast<const char*>(v[j].data);
+      if (bytes > 0 && a < b + bytes && b < a + bytes) fail(env, m.op, "parameter, gradient and state buffers overlap");
+    }
+}
+
+// sgdStep() meta: lr, momentum, dampening, weightDecay, nesterov, maximize, initBuf, p, g, buf (if momentum != 0)
+Napi::Value SgdStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "sgdStep"};
+  SgdParams h{};
+  h.lr = m.next(), h.momentum = m.next(), h.dampening = m.next(), h.weight_decay = m.next();
+  h.nesterov = m.next() != 0, h.maximize = m.next() != 0, h.init_buf = m.next() != 0;
+  const bool has_buf = h.momentum != 0;
+  TensorView v[3];
+  optim_views(env, m, v, has_buf ? 3 : 2);
+  const int64_t n = v[0].numel();
+  if (n > 0) kernels().sgd_step(v[0].data, v[1].data, has_buf ? v[2].data : nullptr, v[0].dtype, n, h);
+  return env.Undefined();
+}
+
+// adamStep() meta: beta1, beta2, eps, weightDecay, stepSize, biasCorrection2Sqrt, decay, amsgrad, decoupled,
+// maximize, p, g, expAvg, expAvgSq, maxExpAvgSq (if amsgrad)
+Napi::Value AdamStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "adamStep"};
+  AdamParams h{};
+  h.beta1 = m.next(), h.beta2 = m.next(), h.eps = m.next(), h.weight_decay = m.next();
+  h.step_size = m.next(), h.bias_correction2_sqrt = m.next(), h.decay = m.next();
+  h.amsgrad = m.next() != 0, h.decoupled = m.next() != 0, h.maximize = m.next() != 0;
+  TensorView v[5];
+  optim_views(env, m, v, h.amsgrad ? 5 : 4);
+  const int64_t n = v[0].numel();
+  if (n > 0)
+    kernels().adam_step(v[0].data, v[1].data, v[2].data, v[3].data, h.amsgrad ? v[4].data : nullptr, v[0].dtype, n, h);
+  return env.Undefined();
+}
+
+// rmspropStep() meta: lr, alpha, eps, weightDecay, momentum, centered, maximize, p, g, squareAvg,
+// gradAvg (if centered), buf (if momentum > 0)
+Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "rmspropStep"};
+  RmspropParams h{};
+  h.lr = m.next(), h.alpha = m.next(), h.eps = m.next(), h.weight_decay = m.next(), h.momentum = m.next();
+  h.centered = m.next() != 0, h.maximize = m.next() != 0;
+  const bool has_buf = h.momentum > 0;
+  TensorView v[5];
+  const int count = 3 + int(h.centered) + int(has_buf);
+  optim_views(env, m, v, count);
+  void* grad_avg = h.centered ? v[3].data : nullptr;
+  void* buf = has_buf ? v[count - 1].data : nullptr;
+  const int64_t n = v[0].numel();
+  if (n > 0) kernels().rmsprop_step(v[0].data, v[1].data, v[2].data, grad_avg, buf, v[0].dtype, n, h);
+  return env.Undefined();
+}
+
+// adagradStep() meta: clr, eps, weightDecay, maximize, p, g, sum
+Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "adagradStep"};
+  AdagradParams h{};
+  h.clr = m.next(), h.eps = m.next(), h.weight_decay = m.next(), h.maximize = m.next() != 0;
+  TensorView v[3];
+  optim_views(env, m, v, 3);
+  const int64_t n = v[0].numel();
+  if (n > 0) kernels().adagrad_step(v[0].data, v[1].data, v[2].data, v[0].dtype, n, h);
   return env.Undefined();
 }
 
@@ -592,6 +939,17 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("gather", Napi::Function::New(env, Gather));
   exports.Set("scatterAdd", Napi::Function::New(env, ScatterAdd));
   exports.Set("random", Napi::Function::New(env, Random));
+  exports.Set("im2col", Napi::Function::New(env, Im2col));
+  exports.Set("col2im", Napi::Function::New(env, Col2im));
+  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
+  exports.Set("maxPoolBackward", Napi::Function::New(env, MaxPoolBackward));
+  exports.Set("avgPool", Napi::Function::New(env, AvgPool));
+  exports.Set("avgPoolBackward", Napi::Function::New(env, AvgPoolBackward));
+  exports.Set("adaptiveAvgPool", Napi::Function::New(env, AdaptiveAvgPool));
+  exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
+  exports.Set("adamStep", Napi::Function::New(env, AdamStep));
+  exports.Set("rmspropStep", Napi::Function::New(env, RmspropStep));
+  exports.Set("adagradStep", Napi::Function::New(env, AdagradStep));
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("stats", Napi::Function::New(env, Stats));

@@ -9,6 +9,8 @@
 #pragma once
 #include <cstdint>
 #include "kernel_types.h"
+#include "optim_params.h"
+#include "spatial_geom.h"
 
 namespace tf {
 
@@ -59,6 +61,36 @@ struct KernelTable {
   void (*uniform)(const TensorView& out, uint64_t seed, uint64_t offset, double lo, double hi);
   void (*normal)(const TensorView& out, uint64_t seed, uint64_t offset, double mean, double stddev);
   void (*randint)(const TensorView& out, uint64_t seed, uint64_t offset, int64_t lo, int64_t hi);
+
+  // Convolution and pooling (conv.cpp, pool.cpp) on 5-D [N, C, D, H, W] views: 1-D and 2-D ops have
+  // unit D (and H) dims; `g` is the window geometry (see spatial_geom.h). `x` and `g` (gradients) may
+  // have any strides; outputs, indices and `dx` of the pooling backwards are contiguous.
+  // cols [N, C*KD*KH*KW, OD*OH*OW] (last stride 1) = im2col(x); dx += col2im(cols) (accumulates).
+  void (*im2col)(const TensorView& cols, const TensorView& x, const SpatialGeom& g);
+  void (*col2im)(const TensorView& dx, const TensorView& cols, const SpatialGeom& g);
+  // out, indices (int32, flat position in the input plane) = max over each window; the backward
+  // writes dx = the gradient scattered through the indices.
+  void (*max_pool)(const TensorView& out, const TensorView& indices, const TensorView& x, const SpatialGeom& g);
+  void (*max_pool_backward)(const TensorView& dx, const TensorView& g, const TensorView& indices);
+  // Average over each window (divisor: divisor_override if > 0, else per count_include_pad); the
+  // backward writes dx.
+  void (*avg_pool)(const TensorView& out, const TensorView& x, const SpatialGeom& g, bool count_include_pad,
+                   int64_t divisor_override);
+  void (*avg_pool_backward)(const TensorView& dx, const TensorView& g, const SpatialGeom& geom,
+                            bool count_include_pad, int64_t divisor_override);
+  // Adaptive average pooling to out's spatial shape; the backward writes dx.
+  void (*adaptive_avg_pool)(const TensorView& out, const TensorView& x);
+  void (*adaptive_avg_pool_backward)(const TensorView& dx, const TensorView& g);
+
+  // Fused optimizer updates (optim.cpp): one pass over a contiguous parameter p (updated in place),
+  // its gradient g and its state buffers, all of n elements and one float dtype. Optional buffers
+  // are null when the option is off (SGD/RMSprop momentum, AMSGrad, centered RMSprop).
+  void (*sgd_step)(void* p, const void* g, void* buf, int32_t dtype, int64_t n, const SgdParams& h);
+  void (*adam_step)(void* p, const void* g, void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq, int32_t dtype,
+                    int64_t n, const AdamParams& h);
+  void (*rmsprop_step)(void* p, const void* g, void* square_avg, void* grad_avg, void* buf, int32_t dtype,
+                       int64_t n, const RmspropParams& h);
+  void (*adagrad_step)(void* p, const void* g, void* sum, int32_t dtype, int64_t n, const AdagradParams& h);
 };
 
 // The table in use (chosen once at load; see cpu_dispatch.cpp).

@@ -4,8 +4,11 @@ export {
   Linear, Sequential, Identity, Flatten, Dropout, ReLU, GELU, SiLU, Tanh, Sigmoid, LeakyReLU, Softmax, LogSoftmax,
   BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, Embedding, type BatchNormOptions,
 } from './layers';
+export { Conv1d, Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type ConvOptions } from './conv_layers';
 export {
   CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, KLDivLoss,
 } from './loss_modules';
 export * as functional from './functional';
 export * as init from './init';
+export * as utils from './utils';
+export { clipGradNorm_, clipGradValue_ } from './utils';

@@ -1,9 +1,12 @@
 // Fills the kernel table of this CPU level (one copy per level; see CMakeLists.txt). The only kernel
 // file that sees ../kernels.h: adding a kernel recompiles this file, not every kernel.
 #include "../kernels.h"
+#include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
 #include "indexing.h"
+#include "optim.h"
+#include "pool.h"
 #include "random.h"
 #include "reduce.h"
 #include "softmax.h"
@@ -28,6 +31,18 @@ void register_all(KernelTable& t) {
   t.uniform = uniform;
   t.normal = normal;
   t.randint = randint;
+  t.im2col = im2col;
+  t.col2im = col2im;
+  t.max_pool = max_pool;
+  t.max_pool_backward = max_pool_backward;
+  t.avg_pool = avg_pool;
+  t.avg_pool_backward = avg_pool_backward;
+  t.adaptive_avg_pool = adaptive_avg_pool;
+  t.adaptive_avg_pool_backward = adaptive_avg_pool_backward;
+  t.sgd_step = sgd_step;
+  t.adam_step = adam_step;
+  t.rmsprop_step = rmsprop_step;
+  t.adagrad_step = adagrad_step;
 }
 
 TF_KERNEL_NAMESPACE_END

@@ -1,0 +1,332 @@
+// conv1d / conv2d as im2col + GEMM, with PyTorch's arguments (stride, padding incl. 'same' and
+// 'valid', dilation, groups) and autograd.
+//
+//   cols[n]  [C*K, L]   = im2col(x[n])            K = prod(kernel), L = prod(output spatial)
+//   out[n, g]           = W[g] @ cols[n, g]       W[g]: [outC/G, C/G*K]; one batched GEMM call
+//   backward:  dcols[n, g] = W[g]^T @ gOut[n, g],  dx = col2im(dcols)   (accumulating adjoint)
+//              dW[g] = sum_n gOut[n, g] @ cols[n, g]^T,  db = sum of gOut over batch and space
+//
+// The batch is processed in chunks that bound the column buffer (LeNet-sized batches take one
+// chunk). A small column buffer is kept from the forward for the weight gradient (the backward
+// frees it, and reuses it for the input gradient's columns); larger ones are recomputed.
+// 1x1 convolutions with stride 1 and no padding skip im2col: the input already is its columns.
+import { needsGrad, record } from '../autograd';
+import { isFloating } from '../dtype';
+import { meta, metaNum, native } from '../native';
+import { shapeStr } from '../shape';
+import { Tensor } from '../tensor';
+import {
+  batchedDesc, checkTensor, chunkDesc, denseDesc, prod, put, tuple, type Desc, type IntOrTuple,
+} from './spatial';
+import { empty } from './util';
+import { contiguousRaw } from './views';
+
+export type ConvPadding = IntOrTuple | 'same' | 'valid';
+
+export interface ConvOptions {
+  stride?: IntOrTuple;
+  /** Zero padding on both sides of each spatial dim, or 'valid' (none) or 'same' (output size = input size; stride 1 only). */
+  padding?: ConvPadding;
+  dilation?: IntOrTuple;
+  groups?: number;
+}
+
+/** Elements of column buffer per chunk of the batch (32 MiB of float32). */
+let chunkElements = 1 << 23;
+/** Column buffers up to this size are kept from the forward for the weight gradient (16 MiB of float32). */
+const KEEP_COLS_ELEMENTS = 1 << 22;
+/** @internal For tests: sets the column-buffer budget per batch chunk; returns the previous one. */
+export function _setConvChunkElements(n: number): number {
+  const prev = chunkElements;
+  chunkElements = n;
+  return prev;
+}
+
+interface Geometry {
+  ns: number;
+  kernel: number[];
+  stride: number[];
+  padBefore: number[];
+  padAfter: number[];
+  dilation: number[];
+  inSize: number[];
+  outSize: number[];
+}
+
+function geometryMeta(g: Geometry): void {
+  metaNum(g.ns, ...g.kernel, ...g.stride, ...g.padBefore, ...g.padAfter, ...g.dilation);
+}
+
+function gemm(c: Desc, a: Desc, b: Desc, alpha: number, beta: number): void {
+  meta();
+  put(c);
+  put(a);
+  put(b);
+  metaNum(alpha, beta);
+  native.gemm();
+}
+
+function im2col(cols: Desc, x: Desc, g: Geometry): void {
+  meta();
+  put(cols);
+  put(x);
+  geometryMeta(g);
+  native.im2col();
+}
+
+function col2im(dx: Desc, cols: Desc, g: Geometry): void {
+  meta();
+  put(dx);
+  put(cols);
+  geometryMeta(g);
+  native.col2im();
+}
+
+/** The single stride that walks the spatial dims of x (batched descriptor) as one flat dim, or null. */
+function flatSpatialStride(x: Desc): number | null {
+  let stride: number | null = null, expected = 0;
+  for (let d = x.shape.length - 1; d >= 2; d--) {
+    if (x.shape[d] === 1) continue;
+    if (stride === null) {
+      stride = x.strides[d];
+      expected = stride * x.shape[d];
+    } else {
+      if (x.strides[d] !== expected) return null;
+      expected *= x.shape[d];
+    }
+  }
+  return stride ?? 1;
+}
+
+function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Tensor | null | undefined, opts: ConvOptions): Tensor {
+  checkTensor(op, input, 'input');
+  checkTensor(op, weight, 'weight');
+  if (bias !== null && bias !== undefined) checkTensor(op, bias, 'bias');
+  else bias = null;
+  const names = ns === 1 ? ['L'] : ns === 2 ? ['H', 'W'] : ['D', 'H', 'W'];
+  if (!isFloating(input.dtype)) {
+    throw new TypeError(`${op}: expected a floating-point input, got ${input.dtype} (convert it with .float())`);
+  }
+  if (weight.dtype !== input.dtype || (bias && bias.dtype !== input.dtype)) {
+    throw new TypeError(
+      `${op}: input (${input.dtype}), weight (${weight.dtype})${bias ? ` and bias (${bias.dtype})` : ''} must have the same dtype`,
+    );
+  }
+  if (weight.ndim !== ns + 2) {
+    throw new Error(`${op}: expected weight [outC, inC / groups, ${names.map((n) => 'k' + n).join(', ')}], got ${shapeStr(weight._shape)}`);
+  }
+  const groups = opts.groups ?? 1;
+  if (!Number.isInteger(groups) || groups < 1) throw new RangeError(`${op}: groups must be a positive integer, got ${groups}`);
+  const unbatched = input.ndim === ns + 1;
+  if (!unbatched && input.ndim !== ns + 2) {
+    throw new Error(
+      `${op}: expected a ${ns + 1}-D (unbatched [C, ${names.join(', ')}]) or ${ns + 2}-D (batched [N, C, ${names.join(', ')}]) ` +
+        `input, got ${shapeStr(input._shape)}`,
+    );
+  }
+  const x = batchedDesc(input, unbatched);
+  const [N, C] = x.shape;
+  const outC = weight._shape[0], Cg = weight._shape[1];
+  const kernel = weight._shape.slice(2);
+  if (outC % groups !== 0) {
+    throw new Error(`${op}: weight ${shapeStr(weight._shape)} has ${outC} output channels, which is not divisible by groups ${groups}`);
+  }
+  if (C !== Cg * groups) {
+    const layout = unbatched ? `[C, ${names.join(', ')}]` : `[N, C, ${names.join(', ')}]`;
+    throw new Error(
+      `${op}: expected input ${layout} with C = ${Cg * groups} (weight ${shapeStr(weight._shape)}, groups ${groups}), ` +
+        `got ${shapeStr(input._shape)}`,
+    );
+  }
+  if (kernel.some((k) => k < 1)) throw new Error(`${op}: weight ${shapeStr(weight._shape)} has an empty kernel`);
+  if (bias && (bias.ndim !== 1 || bias._shape[0] !== outC)) {
+    throw new Error(`${op}: expected bias [${outC}] (one per output channel of weight ${shapeStr(weight._shape)}), got ${shapeStr(bias._shape)}`);
+  }
+  const stride = tuple(op, 'stride', opts.stride ?? 1, ns, 1);
+  const dilation = tuple(op, 'dilation', opts.dilation ?? 1, ns, 1);
+  const inSize = x.shape.slice(2);
+  let padBefore: number[], padAfter: number[];
+  const padding = opts.padding ?? 0;
+  if (padding === 'valid') {
+    padBefore = new Array<number>(ns).fill(0);
+    padAfter = padBefore.slice();
+  } else if (padding === 'same') {
+    if (stride.some((s) => s !== 1)) {
+      throw new Error(`${op}: padding 'same' is not supported for strided convolutions (stride ${shapeStr(stride)})`);
+    }
+    // PyTorch's split: the odd element of the total padding goes after.
+    const total = kernel.map((k, i) => dilation[i] * (k - 1));
+    padBefore = total.map((t) => Math.floor(t / 2));
+    padAfter = total.map((t, i) => t - padBefore[i]);
+  } else {
+    padBefore = tuple(op, 'padding', padding, ns, 0);
+    padAfter = padBefore.slice();
+  }
+  const outSize = inSize.map((n, i) => {
+    const span = n + padBefore[i] + padAfter[i] - dilation[i] * (kernel[i] - 1) - 1;
+    if (span < 0) {
+      throw new Error(
+        `${op}: kernel ${shapeStr(kernel)} (dilation ${shapeStr(dilation)}) is larger than the padded input ` +
+          `${shapeStr(inSize.map((s, j) => s + padBefore[j] + padAfter[j]))} (input ${shapeStr(input._shape)})`,
+      );
+    }
+    return Math.floor(span / stride[i]) + 1;
+  });
+  const g: Geometry = { ns, kernel, stride, padBefore, padAfter, dilation, inSize, outSize };
+
+  const dt = input.dtype;
+  const G = groups, Mg = outC / G, K = prod(kernel), Kg = Cg * K, L = prod(outSize);
+  const outShape = unbatched ? [outC, ...outSize] : [N, outC, ...outSize];
+  const out = empty(outShape, dt);
+  const oneByOne = kernel.every((k) => k === 1) && stride.every((s) => s === 1) && padBefore.every((p) => p === 0) &&
+    padAfter.every((p) => p === 0);
+  const flat = oneByOne ? flatSpatialStride(x) : null;
+  const direct = flat !== null;
+  const perImage = C * K * L + outC * Kg;
+  const chunk = Math.max(1, Math.min(N, Math.floor(chunkElements / Math.max(perImage, 1))));
+
+  // Columns of images [n0, n0 + nb) as [nb, G, Kg, L] (transposed: [nb, G, L, Kg]); `cols` is the
+  // buffer im2col fills unless it already holds them (unused when direct).
+  const colsOf = (cols: Tensor | null, n0: number, nb: number, transposed: boolean, filled = false): Desc => {
+    if (direct) {
+      const sN = x.strides[0], sC = x.strides[1], sL = flat!;
+      const offset = x.offset + n0 * sN;
+      return transposed
+        ? { t: input, offset, shape: [nb, G, L, Kg], strides: [sN, Kg * sC, sL, sC] }
+        : { t: input, offset, shape: [nb, G, Kg, L], strides: [sN, Kg * sC, sC, sL] };
+    }
+    if (!filled) im2col(denseDesc(cols!, [nb, C * K, L]), chunkDesc(x, n0, nb), g);
+    return transposed
+      ? { t: cols!, offset: cols!._offset, shape: [nb, G, L, Kg], strides: [C * K * L, Kg * L, 1, L] }
+      : denseDesc(cols!, [nb, G, Kg, L]);
+  };
+  const weightOf = (w: Tensor, nb: number, transposed: boolean): Desc =>
+    transposed
+      ? { t: w, offset: w._offset, shape: [nb, G, Kg, Mg], strides: [0, Mg * Kg, 1, Kg] }
+      : { t: w, offset: w._offset, shape: [nb, G, Mg, Kg], strides: [0, Mg * Kg, Kg, 1] };
+
+  let savedCols: Tensor | null = null;
+  if (out.numel() > 0) {
+    const w = weight.isContiguous() ? weight : contiguousRaw(weight);
+    const cols = direct ? null : empty([Math.min(chunk, N), C * K, L], dt);
+    if (cols && chunk >= N && cols.numel() <= KEEP_COLS_ELEMENTS && needsGrad(weight)) savedCols = cols;
+    try {
+      for (let n0 = 0; n0 < N; n0 += chunk) {
+        const nb = Math.min(chunk, N - n0);
+        const o = denseDesc(out, [nb, G, Mg, L], n0 * outC * L);
+        if (bias) {
+          const bs = bias._strides[0];
+          meta();
+          put(o);
+          put({ t: bias, offset: bias._offset, shape: [nb, G, Mg, L], strides: [0, Mg * bs, bs, 0] });
+          native.copy();
+        }
+        gemm(o, weightOf(w, nb, false), colsOf(cols, n0, nb, false), 1, bias ? 1 : 0);
+      }
+    } finally {
+      if (cols !== savedCols) cols?.dispose();
+      if (w !== weight) w.dispose();
+    }
+  }
+
+  const inputs = bias ? [input, weight, bias] : [input, weight];
+  return record(
+    out,
+    'ConvolutionBackward',
+    inputs,
+    (gOut) => {
+      const gc = gOut.isContiguous() ? gOut : contiguousRaw(gOut);
+      const w = weight.isContiguous() ? weight : contiguousRaw(weight);
+      const needX = input.requiresGrad, needW = weight.requiresGrad, needB = bias !== null && bias.requiresGrad;
+      const dx = needX ? Tensor._empty(input._shape.slice(), dt, !direct) : null;
+      const dW = needW ? empty(weight._shape.slice(), dt) : null;
+      const dB = needB ? empty([outC], dt) : null;
+      const temps: Tensor[] = [];
+      try {
+        // A vector of ones: sums as matrix-vector products (the GEMM entry point's unpacked path).
+        const ones = needB || (needW && chunk > 1) ? empty([Math.max(L, N)], dt) : null;
+        if (ones) {
+          temps.push(ones);
+          meta();
+          ones._meta();
+          metaNum(1);
+          native.fill();
+        }
+        if (dB) {
+          // dB = ones[1, N] @ (gOut[N * outC, L] @ ones[L, 1]) viewed as [N, outC].
+          const rows = empty([N * outC, 1], dt);
+          temps.push(rows);
+          gemm(denseDesc(rows, [N * outC, 1]), denseDesc(gc, [N * outC, L]), denseDesc(ones!, [L, 1]), 1, 0);
+          gemm(denseDesc(dB, [1, outC]), denseDesc(ones!, [1, N]), denseDesc(rows, [N, outC]), 1, 0);
+        }
+        if ((needX || needW) && gc.numel() > 0) {
+          // The forward's columns when kept (then freed here; a second backward recomputes them).
+          let filled = savedCols !== null;
+          const cols = direct ? null : savedCols ?? empty([Math.min(chunk, N), C * K, L], dt);
+          savedCols = null;
+          if (cols) temps.push(cols);
+          const dWs = needW && chunk > 1 ? empty([chunk, G, Mg, Kg], dt) : null;
+          if (dWs) temps.push(dWs);
+          for (let n0 = 0; n0 < N; n0 += chunk) {
+            const nb = Math.min(chunk, N - n0);
+            const go = denseDesc(gc, [nb, G, Mg, L], n0 * outC * L);
+            if (dW) {
+              const colsT = colsOf(cols, n0, nb, true, filled);
+              const beta = n0 === 0 ? 0 : 1;
+              if (nb === 1) {
+                gemm(denseDesc(dW, [1, G, Mg, Kg]), go, colsT, 1, beta);
+              } else {
+                // Per-image products in one batched call, then their sum as ones[1, nb] @ dWs[nb, P].
+                gemm(denseDesc(dWs!, [nb, G, Mg, Kg]), go, colsT, 1, 0);
+                const P = outC * Kg;
+                gemm(denseDesc(dW, [1, P]), denseDesc(ones!, [1, nb]), denseDesc(dWs!, [nb, P]), 1, beta);
+              }
+            }
+            if (dx) {
+              if (direct) {
+                gemm(denseDesc(dx, [nb, G, Kg, L], n0 * C * L), weightOf(w, nb, true), go, 1, 0);
+              } else {
+                const dcols = denseDesc(cols!, [nb, G, Kg, L]);
+                gemm(dcols, weightOf(w, nb, true), go, 1, 0);
+                col2im(chunkDesc(batchedDesc(dx, unbatched), n0, nb), denseDesc(cols!, [nb, C * K, L]), g);
+              }
+            }
+            filled = false;
+          }
+        } else {
+          // Nothing to multiply (an empty batch or output): the gradients are zero.
+          for (const t of [dx, dW]) {
+            if (!t) continue;
+            meta();
+            t._meta();
+            metaNum(0);
+            native.fill();
+          }
+        }
+      } finally {
+        for (const t of temps) t.dispose();
+        if (gc !== gOut) gc.dispose();
+        if (w !== weight) w.dispose();
+      }
+      return bias ? [dx, dW, dB] : [dx, dW];
+    },
+    [input, weight],
+  );
+}
+
+/**
+ * 1-D convolution (PyTorch's F.conv1d): input [N, C, L] or [C, L], weight [outC, C / groups, k],
+ * bias [outC]. Options: stride, padding (int, 'valid' or 'same'), dilation, groups.
+ */
+export function conv1d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvOptions = {}): Tensor {
+  return convNd('conv1d', 1, input, weight, bias, opts);
+}
+
+/**
+ * 2-D convolution (PyTorch's F.conv2d): input [N, C, H, W] or [C, H, W], weight
+ * [outC, C / groups, kH, kW], bias [outC]. stride, padding and dilation take an int or [h, w];
+ * padding also 'valid' or 'same' (stride 1).
+ */
+export function conv2d(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: ConvOptions = {}): Tensor {
+  return convNd('conv2d', 2, input, weight, bias, opts);
+}

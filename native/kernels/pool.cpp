@@ -1,0 +1,359 @@
+// Pooling over [N, C, D, H, W] views (1-D/2-D pools have unit D/H; see ../spatial_geom.h), with
+// PyTorch's semantics:
+//   max:      out = max over the window's in-bounds elements (NaN wins), indices = the flat position
+//             d*H*W + h*W + w of that element in its input plane; backward scatters g through them.
+//   avg:      out = sum over the in-bounds elements / divisor, where the divisor is divisor_override
+//             when > 0, else the window size clipped to the padded input (count_include_pad) or the
+//             number of in-bounds elements.
+//   adaptive: output o along a dim of size in -> out averages [floor(o*in/out), ceil((o+1)*in/out)).
+// Every kernel runs in parallel over (n, c) planes; backward kernels write (not accumulate) dx, a
+// contiguous plane per task, so overlapping windows never race. Max and average pooling work on an
+// output row at a time with the window taps in the outer loops: the inner loop runs along the row
+// (no per-output loop setup, and it vectorises), visiting each window's taps in PyTorch's order.
+#include <limits>
+
+#include "pool.h"
+
+TF_KERNEL_NAMESPACE_BEGIN
+
+namespace {
+
+// Window taps k in [lo, hi) whose position start + k * dil lies inside [0, size).
+inline void taps(int64_t start, int64_t dil, int64_t k, int64_t size, int64_t& lo, int64_t& hi) {
+  if (start >= 0 && start + (k - 1) * dil < size) {  // inside: no divisions (most windows)
+    lo = 0;
+    hi = k;
+    return;
+  }
+  lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
+  hi = size - 1 - start < 0 ? 0 : (size - 1 - start) / dil + 1;
+  if (hi > k) hi = k;
+  if (lo > hi) lo = hi;
+}
+
+// Output positions o in [lo, hi) (of nout) whose input position o * stride + off lies in [0, size).
+inline void valid_range(int64_t off, int64_t stride, int64_t size, int64_t nout, int64_t& lo, int64_t& hi) {
+  lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+  hi = size - 1 - off < 0 ? 0 : (size - 1 - off) / stride + 1;
+  if (hi > nout) hi = nout;
+  if (lo > hi) lo = hi;
+}
+
+inline int64_t grain_for(int64_t work_per_plane) {
+  return work_per_plane >= kGrainElementwise ? 1 : kGrainElementwise / (work_per_plane + 1) + 1;
+}
+
+// Offset of element (n, c, d, h, w) of a 5-D view.
+inline int64_t off5(const TensorView& v, int64_t n, int64_t c, int64_t d, int64_t h, int64_t w) {
+  return n * v.strides[0] + c * v.strides[1] + d * v.strides[2] + h * v.strides[3] + w * v.strides[4];
+}
+
+template <class T>
+void max_pool_t(const TensorView& out, const TensorView& indices, const TensorView& x, const SpatialGeom& g) {
+  const int64_t N = out.shape[0], C = out.shape[1];
+  const int64_t OD = g.out[0], OH = g.out[1], OW = g.out[2];
+  const int64_t H = g.in[1], W = g.in[2];
+  const int64_t KW = g.kernel[2], sw = g.stride[2], pw = g.pad[2], dw = g.dilation[2];
+  const int64_t window = g.kernel[0] * g.kernel[1] * KW;
+  const T* xd = x.ptr<T>();
+  T* od_ = out.ptr<T>();
+  int32_t* id_ = indices.ptr<int32_t>();
+  const int64_t xs2 = x.strides[2], xs3 = x.strides[3], xs4 = x.strides[4];
+  parallel_for(0, N * C, grain_for(OD * OH * OW * window), [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t n = task / C, c = task % C;
+      const T* xp = xd + off5(x, n, c, 0, 0, 0);
+      for (int64_t od = 0; od < OD; ++od) {
+        const int64_t d0 = od * g.stride[0] - g.pad[0];
+        int64_t kd_lo, kd_hi;
+        taps(d0, g.dilation[0], g.kernel[0], g.in[0], kd_lo, kd_hi);
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          const int64_t h0 = oh * g.stride[1] - g.pad[1];
+          int64_t kh_lo, kh_hi;
+          taps(h0, g.dilation[1], g.kernel[1], H, kh_lo, kh_hi);
+          T* ob = od_ + off5(out, n, c, 0, 0, 0) + (od * OH + oh) * OW;
+          int32_t* oi = id_ + off5(indices, n, c, 0, 0, 0) + (od * OH + oh) * OW;
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            ob[ow] = -std::numeric_limits<T>::infinity();
+            oi[ow] = -1;
+          }
+          for (int64_t kd = kd_lo; kd < kd_hi; ++kd) {
+            const int64_t id = d0 + kd * g.dilation[0];
+            for (int64_t kh = kh_lo; kh < kh_hi; ++kh) {
+              const int64_t ih = h0 + kh * g.dilation[1];
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                const int64_t off = kw * dw - pw;
+                int64_t w_lo, w_hi;
+                valid_range(off, sw, W, OW, w_lo, w_hi);
+                const T* src = xp + id * xs2 + ih * xs3 + (w_lo * sw + off) * xs4;
+                const int64_t step = sw * xs4;
+                // Flat input index of output w_lo + j: first + j * sw (fits int32: checked by the binding).
+                const int32_t first = int32_t((id * H + ih) * W + w_lo * sw + off), isw = int32_t(sw);
+                T* b = ob + w_lo;
+                int32_t* bi = oi + w_lo;
+                const int64_t len = w_hi - w_lo;
+                if (step == 1) {
+                  for (int64_t j = 0; j < len; ++j) {
+                    const T v = src[j];
+                    const bool take = (v > b[j]) | (v != v);
+                    b[j] = take ? v : b[j];
+                    bi[j] = take ? first + int32_t(j) * isw : bi[j];
+                  }
+                } else {
+                  for (int64_t j = 0; j < len; ++j) {
+                    const T v = src[j * step];
+                    const bool take = (v > b[j]) | (v != v);
+                    b[j] = take ? v : b[j];
+                    bi[j] = take ? first + int32_t(j) * isw : bi[j];
+                  }
+                }
+              }
+            }
+          }
+          // Windows that never took a value (all -inf): point at their first in-bounds element, as PyTorch.
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            if (oi[ow] >= 0) continue;
+            const int64_t w0 = ow * sw - pw;
+            int64_t kw_lo, kw_hi;
+            taps(w0, dw, KW, W, kw_lo, kw_hi);
+            const bool any = kd_lo < kd_hi && kh_lo < kh_hi && kw_lo < kw_hi;
+            oi[ow] = any ? int32_t(((d0 + kd_lo * g.dilation[0]) * H + h0 + kh_lo * g.dilation[1]) * W + w0 + kw_lo * dw) : 0;
+          }
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void max_pool_backward_t(const TensorView& dx, const TensorView& g, const TensorView& indices) {
+  const int64_t N = g.shape[0], C = g.shape[1];
+  const int64_t OD = g.shape[2], OH = g.shape[3], OW = g.shape[4];
+  const int64_t plane = dx.shape[2] * dx.shape[3] * dx.shape[4];
+  const T* gd = g.ptr<T>();
+  const int32_t* id_ = indices.ptr<int32_t>();
+  T* dd = dx.ptr<T>();
+  parallel_for(0, N * C, grain_for(OD * OH * OW + plane), [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t n = task / C, c = task % C;
+      T* dp = dd + off5(dx, n, c, 0, 0, 0);
+      const T* gp = gd + off5(g, n, c, 0, 0, 0);
+      const int32_t* ip = id_ + off5(indices, n, c, 0, 0, 0);
+      for (int64_t i = 0; i < plane; ++i) dp[i] = T(0);
+      for (int64_t od = 0; od < OD; ++od)
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const int64_t o = (od * OH + oh) * OW + ow;
+            dp[ip[o]] += gp[od * g.strides[2] + oh * g.strides[3] + ow * g.strides[4]];
+          }
+    }
+  });
+}
+
+// The in-bounds box [lo, hi) of an average-pooling window along one dim, and the window's size
+// clipped to the padded input (what count_include_pad divides by).
+inline void avg_window(int64_t o, const SpatialGeom& g, int d, int64_t& lo, int64_t& hi, int64_t& padded) {
+  const int64_t start = o * g.stride[d] - g.pad[d];
+  int64_t end = start + g.kernel[d];
+  if (end > g.in[d] + g.pad[d]) end = g.in[d] + g.pad[d];
+  padded = end - start;
+  lo = start < 0 ? 0 : start;
+  hi = end > g.in[d] ? g.in[d] : end;
+}
+
+// The divisor of output position ow of a row whose depth/height windows hold `dh_count` in-bounds
+// and `dh_pad` padded positions.
+inline int64_t avg_divisor(int64_t ow, const SpatialGeom& g, int64_t dh_count, int64_t dh_pad, bool count_include_pad,
+                           int64_t divisor_override) {
+  if (divisor_override > 0) return divisor_override;
+  int64_t lo, hi, padded;
+  avg_window(ow, g, 2, lo, hi, padded);
+  return count_include_pad ? dh_pad * padded : dh_count * (hi - lo);
+}
+
+template <class T>
+void avg_pool_t(const TensorView& out, const TensorView& x, const SpatialGeom& g, bool count_include_pad,
+                int64_t divisor_override) {
+  const int64_t N = out.shape[0], C = out.shape[1];
+  const int64_t OD = g.out[0], OH = g.out[1], OW = g.out[2];
+  const int64_t W = g.in[2], KW = g.kernel[2], sw = g.stride[2], pw = g.pad[2];
+  const int64_t window = g.kernel[0] * g.kernel[1] * KW;
+  const int64_t xs2 = x.strides[2], xs3 = x.strides[3], xs4 = x.strides[4];
+  const T* xd = x.ptr<T>();
+  T* od_ = out.ptr<T>();
+  parallel_for(0, N * C, grain_for(OD * OH * OW * window), [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t n = task / C, c = task % C;
+      const T* xp = xd + off5(x, n, c, 0, 0, 0);
+      for (int64_t od = 0; od < OD; ++od) {
+        int64_t d_lo, d_hi, d_pad;
+        avg_window(od, g, 0, d_lo, d_hi, d_pad);
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          int64_t h_lo, h_hi, h_pad;
+          avg_window(oh, g, 1, h_lo, h_hi, h_pad);
+          T* ob = od_ + off5(out, n, c, 0, 0, 0) + (od * OH + oh) * OW;
+          for (int64_t ow = 0; ow < OW; ++ow) ob[ow] = T(0);
+          for (int64_t id = d_lo; id < d_hi; ++id)
+            for (int64_t ih = h_lo; ih < h_hi; ++ih)
+              for (int64_t kw = 0; kw < KW; ++kw) {
+                int64_t w_lo, w_hi;
+                valid_range(kw - pw, sw, W, OW, w_lo, w_hi);
+                const T* src = xp + id * xs2 + ih * xs3 + (w_lo * sw + kw - pw) * xs4;
+                const int64_t step = sw * xs4;
+                T* b = ob + w_lo;
+                if (step == 1) {
+                  for (int64_t j = 0; j < w_hi - w_lo; ++j) b[j] += src[j];
+                } else {
+                  for (int64_t j = 0; j < w_hi - w_lo; ++j) b[j] += src[j * step];
+                }
+              }
+          const int64_t dh_count = (d_hi - d_lo) * (h_hi - h_lo), dh_pad = d_pad * h_pad;
+          for (int64_t ow = 0; ow < OW; ++ow)
+            ob[ow] /= T(avg_divisor(ow, g, dh_count, dh_pad, count_include_pad, divisor_override));
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void avg_pool_backward_t(const TensorView& dx, const TensorView& g, const SpatialGeom& geom, bool count_include_pad,
+                         int64_t divisor_override) {
+  const int64_t N = g.shape[0], C = g.shape[1];
+  const int64_t OD = geom.out[0], OH = geom.out[1], OW = geom.out[2];
+  const int64_t H = geom.in[1], W = geom.in[2], plane = geom.in[0] * H * W;
+  const int64_t KW = geom.kernel[2], sw = geom.stride[2], pw = geom.pad[2];
+  const int64_t window = geom.kernel[0] * geom.kernel[1] * KW;
+  const int64_t gs4 = g.strides[4];
+  const T* gd = g.ptr<T>();
+  T* dd = dx.ptr<T>();
+  parallel_for(0, N * C, grain_for(OD * OH * OW * window + plane), [&](int64_t lo, int64_t hi) {
+    constexpr int64_t kBlock = 256;
+    T scaled[kBlock];  // g / divisor for a block of the output row
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t n = task / C, c = task % C;
+      T* dp = dd + off5(dx, n, c, 0, 0, 0);
+      for (int64_t i = 0; i < plane; ++i) dp[i] = T(0);
+      for (int64_t od = 0; od < OD; ++od) {
+        int64_t d_lo, d_hi, d_pad;
+        avg_window(od, geom, 0, d_lo, d_hi, d_pad);
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          int64_t h_lo, h_hi, h_pad;
+          avg_window(oh, geom, 1, h_lo, h_hi, h_pad);
+          const T* grow = gd + off5(g, n, c, od, oh, 0);
+          const int64_t dh_count = (d_hi - d_lo) * (h_hi - h_lo), dh_pad = d_pad * h_pad;
+          for (int64_t o0 = 0; o0 < OW; o0 += kBlock) {
+            const int64_t o1 = OW - o0 < kBlock ? OW : o0 + kBlock;
+            for (int64_t ow = o0; ow < o1; ++ow)
+              scaled[ow - o0] = grow[ow * gs4] / T(avg_divisor(ow, geom, dh_count, dh_pad, count_include_pad, divisor_override));
+            for (int64_t id = d_lo; id < d_hi; ++id)
+              for (int64_t ih = h_lo; ih < h_hi; ++ih) {
+                T* drow = dp + (id * H + ih) * W;
+                for (int64_t kw = 0; kw < KW; ++kw) {
+                  int64_t w_lo, w_hi;
+                  valid_range(kw - pw, sw, W, OW, w_lo, w_hi);
+                  if (w_lo < o0) w_lo = o0;
+                  if (w_hi > o1) w_hi = o1;
+                  for (int64_t ow = w_lo; ow < w_hi; ++ow) drow[ow * sw + kw - pw] += scaled[ow - o0];
+                }
+              }
+          }
+        }
+      }
+    }
+  });
+}
+
+inline int64_t adaptive_start(int64_t o, int64_t in, int64_t out) { return (o * in) / out; }
+inline int64_t adaptive_end(int64_t o, int64_t in, int64_t out) { return ((o + 1) * in + out - 1) / out; }
+
+template <class T>
+void adaptive_avg_pool_t(const TensorView& out, const TensorView& x) {
+  const int64_t N = out.shape[0], C = out.shape[1];
+  const int64_t OD = out.shape[2], OH = out.shape[3], OW = out.shape[4];
+  const int64_t D = x.shape[2], H = x.shape[3], W = x.shape[4];
+  const int64_t xs2 = x.strides[2], xs3 = x.strides[3], xs4 = x.strides[4];
+  const T* xd = x.ptr<T>();
+  T* od_ = out.ptr<T>();
+  parallel_for(0, N * C, grain_for(D * H * W + OD * OH * OW), [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t n = task / C, c = task % C;
+      const T* xp = xd + off5(x, n, c, 0, 0, 0);
+      T* op = od_ + off5(out, n, c, 0, 0, 0);
+      for (int64_t od = 0; od < OD; ++od) {
+        const int64_t d_lo = adaptive_start(od, D, OD), d_hi = adaptive_end(od, D, OD);
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          const int64_t h_lo = adaptive_start(oh, H, OH), h_hi = adaptive_end(oh, H, OH);
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const int64_t w_lo = adaptive_start(ow, W, OW), w_hi = adaptive_end(ow, W, OW);
+            T s = 0;
+            for (int64_t id = d_lo; id < d_hi; ++id)
+              for (int64_t ih = h_lo; ih < h_hi; ++ih) {
+                const T* row = xp + id * xs2 + ih * xs3;
+                for (int64_t iw = w_lo; iw < w_hi; ++iw) s += row[iw * xs4];
+              }
+            op[(od * OH + oh) * OW + ow] = s / T((d_hi - d_lo) * (h_hi - h_lo) * (w_hi - w_lo));
+          }
+        }
+      }
+    }
+  });
+}
+
+template <class T>
+void adaptive_avg_pool_backward_t(const TensorView& dx, const TensorView& g) {
+  const int64_t N = g.shape[0], C = g.shape[1];
+  const int64_t OD = g.shape[2], OH = g.shape[3], OW = g.shape[4];
+  const int64_t D = dx.shape[2], H = dx.shape[3], W = dx.shape[4];
+  const T* gd = g.ptr<T>();
+  T* dd = dx.ptr<T>();
+  parallel_for(0, N * C, grain_for(2 * D * H * W + OD * OH * OW), [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t n = task / C, c = task % C;
+      T* dp = dd + off5(dx, n, c, 0, 0, 0);
+      const T* gp = gd + off5(g, n, c, 0, 0, 0);
+      for (int64_t i = 0; i < D * H * W; ++i) dp[i] = T(0);
+      for (int64_t od = 0; od < OD; ++od) {
+        const int64_t d_lo = adaptive_start(od, D, OD), d_hi = adaptive_end(od, D, OD);
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          const int64_t h_lo = adaptive_start(oh, H, OH), h_hi = adaptive_end(oh, H, OH);
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const int64_t w_lo = adaptive_start(ow, W, OW), w_hi = adaptive_end(ow, W, OW);
+            const T v = gp[od * g.strides[2] + oh * g.strides[3] + ow * g.strides[4]] /
+                        T((d_hi - d_lo) * (h_hi - h_lo) * (w_hi - w_lo));
+            for (int64_t id = d_lo; id < d_hi; ++id)
+              for (int64_t ih = h_lo; ih < h_hi; ++ih) {
+                T* row = dp + (id * H + ih) * W;
+                for (int64_t iw = w_lo; iw < w_hi; ++iw) row[iw] += v;
+              }
+          }
+        }
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void max_pool(const TensorView& out, const TensorView& indices, const TensorView& x, const SpatialGeom& g) {
+  TF_DISPATCH_FLOAT(x.dtype, T, max_pool_t<T>(out, indices, x, g));
+}
+void max_pool_backward(const TensorView& dx, const TensorView& g, const TensorView& indices) {
+  TF_DISPATCH_FLOAT(dx.dtype, T, max_pool_backward_t<T>(dx, g, indices));
+}
+void avg_pool(const TensorView& out, const TensorView& x, const SpatialGeom& g, bool count_include_pad,
+              int64_t divisor_override) {
+  TF_DISPATCH_FLOAT(x.dtype, T, avg_pool_t<T>(out, x, g, count_include_pad, divisor_override));
+}
+void avg_pool_backward(const TensorView& dx, const TensorView& g, const SpatialGeom& geom, bool count_include_pad,
+                       int64_t divisor_override) {
+  TF_DISPATCH_FLOAT(dx.dtype, T, avg_pool_backward_t<T>(dx, g, geom, count_include_pad, divisor_override));
+}
+void adaptive_avg_pool(const TensorView& out, const TensorView& x) {
+  TF_DISPATCH_FLOAT(x.dtype, T, adaptive_avg_pool_t<T>(out, x));
+}
+void adaptive_avg_pool_backward(const TensorView& dx, const TensorView& g) {
+  TF_DISPATCH_FLOAT(dx.dtype, T, adaptive_avg_pool_backward_t<T>(dx, g));
+}
+
+TF_KERNEL_NAMESPACE_END

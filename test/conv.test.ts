@@ -1,0 +1,339 @@
+// conv1d / conv2d against a direct nested-loop reference (float64 JS) at awkward sizes, in float32
+// and float64 on every CPU kernel level; gradcheck for input, weight and bias; argument errors.
+import { afterAll, describe, expect, it } from 'vitest';
+import * as tf from '../lib';
+import { _setConvChunkElements } from '../lib/ops/conv';
+import { meta, metaNum, native } from '../lib/native';
+import { expectClose, expectThrows, type Arr } from './helpers';
+
+let state = 987654321;
+function rnd(): number {
+  state = (state * 1103515245 + 12345) % 2147483648;
+  return state / 2147483648;
+}
+const numel = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+function randArr(shape: number[]): Arr {
+  return { shape, data: Array.from({ length: numel(shape) }, () => 2 * rnd() - 1) };
+}
+function toTensor(a: Arr, dtype: tf.DType, requiresGrad = false): tf.Tensor {
+  const data = dtype === 'float64' ? Float64Array.from(a.data) : Float32Array.from(a.data);
+  return tf.tensor(data, { shape: a.shape, requiresGrad });
+}
+
+interface Case {
+  name: string;
+  x: number[]; // [N, C, ...spatial]
+  w: number[]; // [outC, C/groups, ...k]
+  bias?: boolean;
+  stride?: number | number[];
+  padding?: number | number[] | 'same' | 'valid';
+  dilation?: number | number[];
+  groups?: number;
+}
+
+/** Reference convolution of batched x; 1-D is done as 2-D with H = 1. */
+function convRef(x: Arr, w: Arr, b: number[] | null, c: Case): Arr {
+  const ns = x.shape.length - 2;
+  // 1-D as 2-D: a unit H dim (size 1, kernel 1, stride and dilation 1, padding 0).
+  const as2 = (v: number[], unit = 1): number[] => (ns === 1 ? [unit, v[0]] : v);
+  const tup = (v: number | number[] | undefined, dflt: number, unit = 1): number[] =>
+    as2(v === undefined ? new Array(ns).fill(dflt) : typeof v === 'number' ? new Array(ns).fill(v) : v, unit);
+  const [N, C] = x.shape;
+  const [H, W] = as2(x.shape.slice(2));
+  const [outC, Cg] = w.shape;
+  const [KH, KW] = as2(w.shape.slice(2));
+  const [sh, sw] = tup(c.stride, 1), [dh, dw] = tup(c.dilation, 1);
+  const G = c.groups ?? 1, Mg = outC / G;
+  let pb: number[], pa: number[];
+  if (c.padding === 'same') {
+    const tot = [(KH - 1) * dh, (KW - 1) * dw];
+    pb = tot.map((t) => Math.floor(t / 2));
+    pa = tot.map((t, i) => t - pb[i]);
+  } else {
+    pb = c.padding === 'valid' ? [0, 0] : tup(c.padding, 0, 0);
+    pa = pb;
+  }
+  const OH = Math.floor((H + pb[0] + pa[0] - dh * (KH - 1) - 1) / sh) + 1;
+  const OW = Math.floor((W + pb[1] + pa[1] - dw * (KW - 1) - 1) / sw) + 1;
+  const data: number[] = [];
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < outC; o++) {
+      const g = Math.floor(o / Mg);
+      for (let oh = 0; oh < OH; oh++)
+        for (let ow = 0; ow < OW; ow++) {
+          let s = b ? b[o] : 0;
+          for (let ci = 0; ci < Cg; ci++) {
+            const cIn = g * Cg + ci;
+            for (let kh = 0; kh < KH; kh++)
+              for (let kw = 0; kw < KW; kw++) {
+                const ih = oh * sh - pb[0] + kh * dh, iw = ow * sw - pb[1] + kw * dw;
+                if (ih < 0 || ih >= H || iw < 0 || iw >= W) continue;
+                s += x.data[((n * C + cIn) * H + ih) * W + iw] * w.data[((o * Cg + ci) * KH + kh) * KW + kw];
+              }
+          }
+          data.push(s);
+        }
+    }
+  return { shape: ns === 1 ? [N, outC, OW] : [N, outC, OH, OW], data };
+}
+
+const cases2d: Case[] = [
+  { name: 'basic 3x3', x: [2, 3, 7, 9], w: [4, 3, 3, 3], bias: true },
+  { name: 'stride [2, 3], padding [1, 0], kernel 3x2', x: [3, 2, 11, 8], w: [5, 2, 3, 2], bias: true, stride: [2, 3], padding: [1, 0] },
+  { name: 'stride 3, padding 2', x: [1, 3, 10, 13], w: [2, 3, 4, 4], stride: 3, padding: 2 },
+  { name: 'dilation 2, padding 2', x: [1, 3, 10, 9], w: [4, 3, 3, 3], bias: true, dilation: 2, padding: 2 },
+  { name: 'dilation [1, 2], stride 2', x: [2, 2, 9, 12], w: [3, 2, 2, 3], dilation: [1, 2], stride: 2 },
+  { name: 'groups 2', x: [2, 4, 6, 7], w: [6, 2, 2, 3], bias: true, groups: 2, padding: 1 },
+  { name: 'depthwise', x: [3, 5, 8, 6], w: [5, 1, 3, 3], bias: true, groups: 5, padding: 1 },
+  { name: 'depthwise multiplier 2, stride 2', x: [2, 3, 9, 9], w: [6, 1, 3, 3], groups: 3, stride: 2, padding: 1 },
+  { name: '1x1', x: [3, 6, 5, 7], w: [4, 6, 1, 1], bias: true },
+  { name: '1x1 groups 3', x: [2, 6, 4, 5], w: [9, 2, 1, 1], groups: 3 },
+  { name: '1x1 stride 2', x: [2, 3, 7, 6], w: [2, 3, 1, 1], stride: 2 },
+  { name: "'same', even kernel 4x2", x: [2, 3, 7, 8], w: [3, 3, 4, 2], bias: true, padding: 'same' },
+  { name: "'same', dilation [2, 1], kernel 2x4", x: [1, 2, 6, 9], w: [4, 2, 2, 4], padding: 'same', dilation: [2, 1] },
+  { name: "'valid'", x: [2, 2, 6, 5], w: [3, 2, 3, 2], padding: 'valid' },
+  { name: 'kernel = input', x: [2, 3, 5, 4], w: [2, 3, 5, 4], bias: true },
+  { name: 'batch 1, 1 channel, LeNet-like 5x5 pad 2', x: [1, 1, 12, 12], w: [6, 1, 5, 5], bias: true, padding: 2 },
+];
+const cases1d: Case[] = [
+  { name: '1-D basic', x: [2, 3, 11], w: [4, 3, 3], bias: true },
+  { name: '1-D stride 3, padding 2, kernel 4', x: [3, 2, 13], w: [4, 2, 4], bias: true, stride: 3, padding: 2 },
+  { name: '1-D dilation 2', x: [1, 3, 15], w: [2, 3, 3], dilation: 2, padding: 1 },
+  { name: "1-D 'same', even kernel, dilation 2", x: [2, 2, 9], w: [3, 2, 4], padding: 'same', dilation: 2 },
+  { name: '1-D groups (depthwise)', x: [2, 4, 10], w: [8, 1, 3], bias: true, groups: 4, stride: 2, padding: 1 },
+  { name: '1-D 1x1', x: [2, 5, 7], w: [3, 5, 1] },
+];
+
+const levels = tf.cpuKernelLevels();
+const initialLevel = tf.cpuKernelLevel();
+afterAll(() => tf.setCpuKernelLevel(initialLevel));
+
+function runCase(c: Case, dtype: tf.DType, layout: 'contiguous' | 'channels-last' | 'unbatched' = 'contiguous'): void {
+  const ns = c.x.length - 2;
+  const xa = randArr(c.x), wa = randArr(c.w), ba = c.bias ? randArr([c.w[0]]) : null;
+  const expected = convRef(xa, wa, ba ? ba.data : null, c);
+  const tol = dtype === 'float64' ? { rtol: 1e-10, atol: 1e-10 } : { rtol: 1e-4, atol: 1e-4 };
+  const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
+  const f = ns === 1 ? tf.conv1d : tf.conv2d;
+  tf.tidy(() => {
+    const w = toTensor(wa, dtype), b = ba ? toTensor(ba, dtype) : null;
+    if (layout === 'unbatched') {
+      // Image by image, without the batch dim.
+      const x = toTensor(xa, dtype);
+      const per = numel(expected.shape.slice(1));
+      for (let n = 0; n < c.x[0]; n++) {
+        const y = f(x.select(0, n), w, b, opts);
+        expectClose(y, { shape: expected.shape.slice(1), data: expected.data.slice(n * per, (n + 1) * per) }, tol);
+      }
+      return;
+    }
+    let x = toTensor(xa, dtype);
+    if (layout === 'channels-last') {
+      // The same values stored as [N, ...spatial, C], read through a permuted (non-contiguous) view.
+      const perm = [0, ...Array.from({ length: ns }, (_, i) => i + 2), 1];
+      const back = [0, ns + 1, ...Array.from({ length: ns }, (_, i) => i + 1)];
+      x = x.permute(perm).contiguous().permute(back);
+      if (c.x[1] > 1) expect(x.isContiguous()).toBe(false);
+    }
+    expectClose(f(x, w, b, opts), expected, tol);
+  });
+}
+
+describe('conv2d / conv1d forward against the reference', () => {
+  for (const level of levels) {
+    for (const dtype of ['float32', 'float64'] as tf.DType[]) {
+      it(`${level} ${dtype}`, () => {
+        tf.setCpuKernelLevel(level);
+        for (const c of [...cases2d, ...cases1d]) {
+          try {
+            runCase(c, dtype);
+          } catch (e) {
+            throw new Error(`case "${c.name}": ${(e as Error).message}`);
+          }
+        }
+      });
+    }
+  }
+
+  it('non-contiguous (channels-last) input and unbatched input', () => {
+    for (const c of [...cases2d, ...cases1d]) {
+      runCase(c, 'float64', 'channels-last');
+      runCase(c, 'float32', 'unbatched');
+    }
+  });
+
+  it('non-contiguous weight, a bias view, and a batch split into chunks', () => {
+    const c: Case = { name: 'chunks', x: [5, 4, 6, 5], w: [6, 2, 3, 3], bias: true, groups: 2, padding: 1, stride: [1, 2] };
+    const xa = randArr(c.x), wa = randArr(c.w), ba = randArr([6]);
+    const expected = convRef(xa, wa, ba.data, c);
+    tf.tidy(() => {
+      // weight stored as [kH, kW, inC/g, outC] and permuted back; bias as every other element.
+      const w = toTensor(wa, 'float64').permute([2, 3, 1, 0]).contiguous().permute([3, 2, 0, 1]);
+      const b2 = tf.stack([toTensor(ba, 'float64'), tf.zeros([6], { dtype: 'float64' })], 1);
+      const b = b2.select(1, 0);
+      expect(w.isContiguous()).toBe(false);
+      expect(b.strides).toEqual([2]);
+      const prev = _setConvChunkElements(2 * (4 * 9 * 18 + 6 * 18));
+      try {
+        expectClose(tf.conv2d(toTensor(xa, 'float64'), w, b, c), expected, 1e-10);
+      } finally {
+        _setConvChunkElements(prev);
+      }
+    });
+  });
+
+  it('keeps the dtype, and the output shape of PyTorch', () => {
+    tf.tidy(() => {
+      const y = tf.conv2d(tf.zeros([1, 1, 28, 28]), tf.zeros([6, 1, 5, 5]), null, { padding: 2 });
+      expect(y.shape).toEqual([1, 6, 28, 28]);
+      expect(y.dtype).toBe('float32');
+      const z = tf.conv1d(tf.zeros([4, 10], { dtype: 'float64' }), tf.zeros([2, 4, 3], { dtype: 'float64' }), undefined, { stride: 2 });
+      expect(z.shape).toEqual([2, 4]);
+      expect(z.dtype).toBe('float64');
+      expect(tf.conv2d(tf.zeros([0, 3, 5, 5]), tf.zeros([2, 3, 3, 3])).shape).toEqual([0, 2, 3, 3]);
+    });
+  });
+});
+
+describe('conv gradients', () => {
+  const check = (fn: (...xs: tf.Tensor[]) => tf.Tensor, shapes: number[][]): void => {
+    tf.tidy(() => {
+      const inputs = shapes.map((s) => toTensor(randArr(s), 'float64', true));
+      expect(tf.gradcheck(fn, inputs)).toBe(true);
+    });
+  };
+  const gradCases: [string, Case][] = [
+    ['conv2d stride/padding/dilation', { name: '', x: [2, 2, 5, 6], w: [3, 2, 3, 2], stride: [2, 1], padding: [1, 2], dilation: [1, 2] }],
+    ['conv2d groups 2', { name: '', x: [2, 4, 4, 4], w: [4, 2, 2, 2], groups: 2, padding: 1 }],
+    ['conv2d depthwise', { name: '', x: [1, 3, 5, 4], w: [3, 1, 3, 3], groups: 3, padding: 1, stride: 2 }],
+    ['conv2d 1x1', { name: '', x: [2, 3, 3, 4], w: [2, 3, 1, 1] }],
+    ["conv2d 'same' even kernel", { name: '', x: [1, 2, 5, 5], w: [2, 2, 2, 4], padding: 'same' }],
+    ['conv1d', { name: '', x: [2, 3, 9], w: [2, 3, 3], stride: 2, padding: 2, dilation: 2 }],
+    ['conv1d groups', { name: '', x: [2, 4, 7], w: [6, 2, 2], groups: 2, padding: 'same' }],
+  ];
+  for (const [name, c] of gradCases) {
+    it(`${name}: input, weight and bias`, () => {
+      const f = c.x.length === 3 ? tf.conv1d : tf.conv2d;
+      const opts = { stride: c.stride, padding: c.padding, dilation: c.dilation, groups: c.groups };
+      check((x, w, b) => f(x, w, b, opts), [c.x, c.w, [c.w[0]]]);
+    });
+  }
+  it('on every CPU level, unbatched, chunked, and with only some inputs requiring grad', () => {
+    for (const level of levels) {
+      tf.setCpuKernelLevel(level);
+      check((x, w, b) => tf.conv2d(x, w, b, { padding: 1, stride: 2 }), [[3, 4, 4], [2, 3, 3, 3], [2]]);
+    }
+    tf.setCpuKernelLevel(initialLevel);
+    const prev = _setConvChunkElements(1);
+    try {
+      check((x, w, b) => tf.conv2d(x, w, b, { padding: 1 }), [[3, 2, 4, 3], [2, 2, 3, 2], [2]]);
+      check((x, w) => tf.conv2d(x, w, null, { stride: 1 }), [[3, 2, 3, 3], [4, 2, 1, 1]]);
+    } finally {
+      _setConvChunkElements(prev);
+    }
+    tf.tidy(() => {
+      const x = toTensor(randArr([2, 3, 5, 5]), 'float64');
+      const w = toTensor(randArr([4, 3, 3, 3]), 'float64', true);
+      expect(tf.gradcheck((wt) => tf.conv2d(x, wt, null, { padding: 1 }), [w])).toBe(true);
+      const x2 = toTensor(randArr([2, 3, 5, 5]), 'float64', true);
+      const w2 = toTensor(randArr([4, 3, 3, 3]), 'float64');
+      expect(tf.gradcheck((xt) => tf.conv2d(xt, w2, null, { padding: 1 }), [x2])).toBe(true);
+    });
+  });
+
+  it('a second backward (retainGraph) gives the same gradients', () => {
+    tf.tidy(() => {
+      const x = toTensor(randArr([2, 3, 6, 5]), 'float64', true);
+      const w = toTensor(randArr([4, 3, 3, 3]), 'float64', true);
+      const b = toTensor(randArr([4]), 'float64', true);
+      const y = tf.conv2d(x, w, b, { padding: 1 }).square().sum();
+      y.backward(undefined, { retainGraph: true });
+      const first = [x, w, b].map((t) => Array.from(t.grad!.dataSync()));
+      for (const t of [x, w, b]) {
+        t.grad!.dispose();
+        t.grad = null;
+      }
+      y.backward();
+      [x, w, b].forEach((t, i) => expectClose(t.grad!, { shape: t.shape, data: first[i] }, 1e-12));
+      for (const t of [x, w, b]) t.grad!.dispose();
+    });
+  });
+
+  it('float32 gradients agree with float64 ones', () => {
+    const xa = randArr([3, 4, 9, 8]), wa = randArr([6, 2, 3, 3]), ba = randArr([6]);
+    const grads = (dtype: tf.DType): number[][] =>
+      tf.tidy(() => {
+        const x = toTensor(xa, dtype, true), w = toTensor(wa, dtype, true), b = toTensor(ba, dtype, true);
+        tf.conv2d(x, w, b, { groups: 2, stride: 2, padding: 1 }).square().sum().backward();
+        const r = [x, w, b].map((t) => Array.from(t.grad!.dataSync() as ArrayLike<number>));
+        for (const t of [x, w, b]) t.grad!.dispose();
+        return r;
+      });
+    const g32 = grads('float32'), g64 = grads('float64');
+    for (let i = 0; i < 3; i++) {
+      for (let j = 0; j < g64[i].length; j++) expect(Math.abs(g32[i][j] - g64[i][j])).toBeLessThan(1e-3 * (1 + Math.abs(g64[i][j])));
+    }
+  });
+});
+
+describe('conv argument errors', () => {
+  it('names the op and the shapes', () => {
+    tf.tidy(() => {
+      const w = tf.zeros([6, 3, 5, 5]);
+      expectThrows(
+        () => tf.conv2d(tf.zeros([2, 4, 8, 8]), w),
+        'conv2d: expected input [N, C, H, W] with C = 3 (weight [6, 3, 5, 5], groups 1), got [2, 4, 8, 8]',
+      );
+      expectThrows(() => tf.conv2d(tf.zeros([4, 8, 8]), w), 'conv2d: expected input [C, H, W] with C = 3', 'got [4, 8, 8]');
+      expectThrows(() => tf.conv2d(tf.zeros([8, 8]), w), 'conv2d: expected a 3-D', 'got [8, 8]');
+      expectThrows(() => tf.conv2d(tf.zeros([1, 3, 8, 8]), tf.zeros([6, 3, 5])), 'conv2d: expected weight', '[6, 3, 5]');
+      expectThrows(() => tf.conv2d(tf.zeros([1, 3, 4, 4]), w), 'conv2d: kernel [5, 5]', 'larger than the padded input [4, 4]');
+      expectThrows(() => tf.conv2d(tf.zeros([1, 3, 8, 8]), w, tf.zeros([5])), 'conv2d: expected bias [6]', 'got [5]');
+      expectThrows(() => tf.conv2d(tf.zeros([1, 4, 8, 8]), tf.zeros([6, 2, 3, 3]), null, { groups: 4 }), 'conv2d', 'groups 4');
+      expectThrows(() => tf.conv2d(tf.zeros([1, 4, 8, 8]), tf.zeros([5, 2, 3, 3]), null, { groups: 2 }), 'not divisible by groups 2');
+      expectThrows(() => tf.conv2d(tf.zeros([1, 3, 8, 8]), w, null, { stride: 0 }), 'conv2d: stride must be');
+      expectThrows(() => tf.conv2d(tf.zeros([1, 3, 8, 8]), w, null, { stride: [1, 2, 3] }), 'conv2d: stride must be');
+      expectThrows(() => tf.conv2d(tf.zeros([1, 3, 8, 8]), w, null, { padding: -1 }), 'conv2d: padding must be');
+      expectThrows(() => tf.conv2d(tf.zeros([1, 3, 8, 8]), w, null, { padding: 'same', stride: 2 }), "padding 'same' is not supported");
+      expectThrows(() => tf.conv2d(tf.zeros([1, 3, 8, 8]), w, null, { dilation: 1.5 }), 'conv2d: dilation must be');
+      expectThrows(() => tf.conv2d(tf.zeros([1, 3, 8, 8], { dtype: 'float64' }), w), 'conv2d: input (float64), weight (float32)');
+      expectThrows(() => tf.conv2d(tf.zeros([1, 3, 8, 8], { dtype: 'int32' }), w), 'conv2d: expected a floating-point input');
+      expectThrows(() => tf.conv1d(tf.zeros([1, 3, 8]), tf.zeros([2, 3, 9])), 'conv1d: kernel [9]');
+      expectThrows(() => tf.conv1d(tf.zeros([1, 2, 3, 8]), tf.zeros([2, 3, 3])), 'conv1d: expected a 2-D', 'got [1, 2, 3, 8]');
+      expectThrows(() => tf.conv2d(null as unknown as tf.Tensor, w), 'conv2d: expected input to be a Tensor');
+    });
+  });
+});
+
+describe('native conv/pool entry points', () => {
+  it('validate shapes, dtypes, layouts and indices before any kernel runs', () => {
+    tf.tidy(() => {
+      const call = (fn: () => void, ts: tf.Tensor[], nums: number[]): void => {
+        meta();
+        for (const t of ts) t._meta();
+        metaNum(...nums);
+        fn();
+      };
+      const x = tf.zeros([2, 3, 6, 6]);
+      const conv = [2, 3, 3, 1, 1, 0, 0, 0, 0, 1, 1]; // ns, kernel, stride, padBefore, padAfter, dilation
+      call(() => native.im2col(), [tf.zeros([2, 27, 16]), x], conv); // fine
+      expect(() => call(() => native.im2col(), [tf.zeros([2, 27, 15]), x], conv)).toThrow(/im2col: columns \[2, 27, 15\] do not match input/);
+      expect(() => call(() => native.im2col(), [tf.zeros([2, 16, 27]).transpose(1, 2), x], conv)).toThrow(/contiguous/);
+      expect(() => call(() => native.im2col(), [tf.zeros([2, 27, 16], { dtype: 'float64' }), x], conv)).toThrow(/expected float32/);
+      expect(() => call(() => native.im2col(), [tf.zeros([2, 27, 16]), x], [2, 7, 7, 1, 1, 0, 0, 0, 0, 1, 1])).toThrow(/larger than the padded input/);
+      expect(() => call(() => native.im2col(), [tf.zeros([2, 27, 16]), x], [2, 3, 3, 0, 1, 0, 0, 0, 0, 1, 1])).toThrow(/stride must be/);
+      expect(() => call(() => native.col2im(), [tf.zeros([2, 3, 6, 6]).permute([0, 1, 3, 2]), tf.zeros([2, 27, 16])], conv)).toThrow(/contiguous/);
+      const pool = [2, 2, 2, 2, 2, 0, 0, 1, 1, 0]; // ns, kernel, stride, padding, dilation, ceilMode
+      const out = tf.zeros([2, 3, 3, 3]), ind = tf.zeros([2, 3, 3, 3], { dtype: 'int32' });
+      call(() => native.maxPool(), [out, ind, x], pool); // fine
+      expect(() => call(() => native.maxPool(), [tf.zeros([2, 3, 3, 4]), ind, x], pool)).toThrow(/output has shape/);
+      expect(() => call(() => native.maxPool(), [out, tf.zeros([2, 3, 3, 3]), x], pool)).toThrow(/expected int32/);
+      expect(() => call(() => native.maxPool(), [out, ind, x], [2, 2, 2, 2, 2, 2, 2, 1, 1, 0])).toThrow(/at most half/);
+      const bad = tf.full([2, 3, 3, 3], 36, { dtype: 'int32' });
+      expect(() => call(() => native.maxPoolBackward(), [tf.zeros([2, 3, 6, 6]), out, bad], [2])).toThrow(/out of bounds/);
+      expect(() => call(() => native.avgPoolBackward(), [tf.zeros([2, 3, 6, 6]), tf.zeros([2, 3, 2, 3])], [2, 2, 2, 2, 2, 0, 0, 0, 1, 0])).toThrow(/gradient has shape/);
+      expect(() => call(() => native.adaptiveAvgPool(false), [tf.zeros([2, 4, 2, 2]), x], [2])).toThrow(/batch or channels/);
+      expect(() => call(() => native.adaptiveAvgPool(false), [tf.zeros([2, 3, 2]), x], [2])).toThrow(/must have 4 dims/);
+    });
+  });
+});
