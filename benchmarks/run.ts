@@ -6,8 +6,9 @@ import * as path from 'node:path';
 import { markdownTable, type Section } from './harness';
 import * as matmul from './suites/matmul';
 import * as ops from './suites/ops';
+import * as train from './suites/train';
 
-const SUITES: Record<string, { run(): Section }> = { ops, matmul };
+const SUITES: Record<string, { run(): Section }> = { ops, matmul, train };
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
 const HEAD = `# Benchmark results

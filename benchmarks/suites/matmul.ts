@@ -1,7 +1,7 @@
 // matmul suite: SGEMM GFLOP/s (2*M*N*K / median time) at 1 thread and at all threads, beside NumPy
 // (OpenBLAS) and PyTorch measured in the same run.
-// The compiled package, as users run it (npm run bench builds it first).
-import * as tf from '../../dist';
+// 'tensorforge' is the compiled package (dist/) here: npm run bench builds it and maps the name.
+import * as tf from 'tensorforge';
 import { fmt, runPeer, timeIt, type Section } from '../harness';
 
 const SHAPES: [number, number, number][] = [

@@ -1,7 +1,7 @@
 // ops suite: the per-call cost of small ops (what dominates small models) and the throughput of
 // memory-bound elementwise ops and reductions, beside PyTorch called from Python in the same run.
-// The compiled package, as users run it (npm run bench builds it first).
-import * as tf from '../../dist';
+// 'tensorforge' is the compiled package (dist/) here: npm run bench builds it and maps the name.
+import * as tf from 'tensorforge';
 import { fmt, runPeer, timeFast, timeIt, type Section } from '../harness';
 
 export function run(): Section {

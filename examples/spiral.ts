@@ -1,4 +1,4 @@
-// `npm run demo`: trains a small neural network with nothing but tensors and autograd: a two-layer
+// `npm run example:spiral`: trains a small neural network with nothing but tensors and autograd: a two-layer
 // MLP classifying a noisy three-armed spiral (a classic non-linearly-separable toy problem),
 // full-batch gradient descent with momentum, inside tidy() so memory stays flat.
 import * as tf from 'tensorforge';

@@ -1,0 +1,76 @@
+// train suite: one epoch of LeNet-5 on Fashion-MNIST (Adam 1e-3, batch 64, seed 0), then test
+// accuracy, beside PyTorch doing the same in the same run at its best (passive wait policy, the
+// faster of 1 and 2 threads). Uses the full 60,000 images when dataset-fashion-mnist is installed.
+import * as tf from 'tensorforge';
+import { accuracy, LeNet } from '../../examples/lenet/model';
+import { fmt, runPeer, type Section } from '../harness';
+
+interface PeerResult {
+  epoch_seconds: number;
+  images_per_second: number;
+  test_accuracy: number;
+}
+
+function ours(threads: number): PeerResult {
+  tf.setNumThreads(threads);
+  tf.manualSeed(0);
+  const train = tf.datasets.FashionMNIST({ train: true, subset: 'auto' });
+  const test = tf.datasets.FashionMNIST({ train: false, subset: 'auto' });
+  const model = new LeNet();
+  const opt = new tf.optim.Adam(model.parameters(), { lr: 1e-3 });
+  const loader = new tf.data.DataLoader(train, { batchSize: 64, shuffle: true, seed: 0 });
+  const t0 = performance.now();
+  for (const [x, y] of loader) {
+    tf.tidy(() => {
+      const loss = tf.nn.functional.crossEntropy(model.forward(x), y);
+      opt.zeroGrad();
+      loss.backward();
+      opt.step();
+    });
+    tf.dispose([x, y]);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  const { images, labels } = test.tensors();
+  const acc = accuracy(model, images, labels);
+  tf.dispose([images, labels]);
+  return { epoch_seconds: secs, images_per_second: train.length / secs, test_accuracy: acc };
+}
+
+export function run(): Section {
+  const cores = tf.getNumThreads();
+  const train = tf.datasets.FashionMNIST({ train: true, subset: 'auto' });
+  const notes: string[] = [
+    train.isSubset
+      ? `dataset: the 2,000-image subset (dataset-fashion-mnist is not installed): figures are not comparable with a full epoch`
+      : `dataset: ${train.length} training images from ${train.root}`,
+  ];
+  const rows: (string | number)[][] = [];
+  const mine: Record<number, PeerResult> = {};
+  for (const threads of cores > 1 ? [1, cores] : [1]) mine[threads] = ours(threads);
+  tf.setNumThreads(cores);
+  let bestPeer: PeerResult | null = null, bestPeerThreads = 0;
+  for (const threads of cores > 1 ? [1, 2] : [1]) {
+    const r = runPeer<PeerResult>('train.py', { root: train.root, threads, seed: 0, limit: null });
+    if (!r.ok) {
+      notes.push(`PyTorch skipped: ${r.reason}`);
+      break;
+    }
+    rows.push([`PyTorch, ${threads} thread${threads > 1 ? 's' : ''}`, fmt(r.value.epoch_seconds, 2), fmt(r.value.images_per_second, 0), fmt(r.value.test_accuracy * 100, 2), '']);
+    if (!bestPeer || r.value.epoch_seconds < bestPeer.epoch_seconds) {
+      bestPeer = r.value;
+      bestPeerThreads = threads;
+    }
+  }
+  for (const [threads, r] of Object.entries(mine)) {
+    const ratio = bestPeer ? `${fmt(r.epoch_seconds / bestPeer.epoch_seconds, 2)}x` : '-';
+    rows.push([`tensorforge, ${threads} thread${Number(threads) > 1 ? 's' : ''}`, fmt(r.epoch_seconds, 2), fmt(r.images_per_second, 0), fmt(r.test_accuracy * 100, 2), ratio]);
+  }
+  if (bestPeer) notes.push(`ratio: epoch time over PyTorch's best (${bestPeerThreads} thread${bestPeerThreads > 1 ? 's' : ''}, OMP_WAIT_POLICY=passive); the target is at most 0.5x.`);
+  return {
+    suite: 'train',
+    title: 'LeNet-5 on Fashion-MNIST, one epoch (Adam 1e-3, batch 64, seed 0)',
+    header: ['run', 'epoch s', 'images/s', 'test accuracy %', 'time vs PyTorch best'],
+    rows,
+    notes,
+  };
+}
