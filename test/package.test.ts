@@ -71,6 +71,10 @@ describe('package', () => {
         'tensor([[ 0.0904, -0.1807],\n        [ 0.0133, -0.0266]])\n' +
         'tensor([[0.2605],\n        [0.4678]])\n',
     );
+    // The custom nn.Module example: Adam brings the loss down by an order of magnitude.
+    const losses = [...run('custom_module.ts').matchAll(/loss (\d+\.\d+)/g)].map((m) => Number(m[1]));
+    expect(losses).toHaveLength(5);
+    expect(losses[4]).toBeLessThan(losses[0] / 5);
     const numbers = (run('linear_regression.ts').match(/-?\d+\.\d+/g) ?? []).map(Number);
     expect(numbers).toHaveLength(4);
     const [w0, w1, w2, b] = numbers;
