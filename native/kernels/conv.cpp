@@ -10,23 +10,14 @@
 // Both run in parallel over (n, c) pairs: each task owns one input plane and its KD*KH*KW rows of
 // cols, so no two threads write the same element.
 #include "conv.h"
+#include "window.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
 
 namespace {
 
-// Output positions o in [lo, hi) whose input position o * stride + off lies inside [0, size).
-inline void valid_range(int64_t off, int64_t stride, int64_t size, int64_t nout, int64_t& lo, int64_t& hi) {
-  lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
-  hi = size - 1 - off < 0 ? 0 : (size - 1 - off) / stride + 1;
-  if (hi > nout) hi = nout;
-  if (lo > hi) lo = hi;
-}
-
 // dst[j] = src[j * step] for j < n, and its adjoint (dst[j * step] += src[j]). Restrict pointers:
-// rows here are short (an output row), so the vectoriser's runtime alias checks would dominate, and
-// so would a call to memcpy/memset (hence no loop-to-libcall distribution in this file).
-#pragma GCC optimize("no-tree-loop-distribute-patterns")
+// rows here are short (an output row), so the vectoriser's runtime alias checks would dominate.
 template <class T> inline void gather_row(T* __restrict dst, const T* __restrict src, int64_t n, int64_t step) {
   if (step == 1) {
     for (int64_t j = 0; j < n; ++j) dst[j] = src[j];
@@ -49,96 +40,92 @@ inline int64_t grain_for(int64_t work_per_task) {
   return work_per_task >= kGrainElementwise ? 1 : kGrainElementwise / (work_per_task + 1) + 1;
 }
 
-template <class T>
-void im2col_t(const TensorView& cols, const TensorView& x, const SpatialGeom& g) {
-  const int64_t N = x.shape[0], C = x.shape[1];
-  const int64_t D = g.in[0], H = g.in[1], W = g.in[2];
-  const int64_t OD = g.out[0], OH = g.out[1], OW = g.out[2];
-  const int64_t KD = g.kernel[0], KH = g.kernel[1], KW = g.kernel[2];
-  const int64_t L = OD * OH * OW, K = KD * KH * KW;
-  const int64_t xs0 = x.strides[0], xs1 = x.strides[1], xs2 = x.strides[2], xs3 = x.strides[3], xs4 = x.strides[4];
-  const int64_t cs0 = cols.strides[0], cs1 = cols.strides[1];
-  const T* xd = x.ptr<T>();
-  T* cd = cols.ptr<T>();
-  parallel_for(0, N * C, grain_for(K * L), [&](int64_t lo, int64_t hi) {
-    for (int64_t task = lo; task < hi; ++task) {
-      const int64_t n = task / C, c = task % C;
-      const T* xp = xd + n * xs0 + c * xs1;
-      for (int64_t kd = 0; kd < KD; ++kd)
-        for (int64_t kh = 0; kh < KH; ++kh)
-          for (int64_t kw = 0; kw < KW; ++kw) {
-            const int64_t row = ((c * KD + kd) * KH + kh) * KW + kw;
-            T* dst = cd + n * cs0 + row * cs1;
-            const int64_t offd = kd * g.dilation[0] - g.pad[0];
-            const int64_t offh = kh * g.dilation[1] - g.pad[1];
-            const int64_t offw = kw * g.dilation[2] - g.pad[2];
-            int64_t w_lo, w_hi;
-            valid_range(offw, g.stride[2], W, OW, w_lo, w_hi);
-            const int64_t sw = g.stride[2] * xs4;
-            for (int64_t od = 0; od < OD; ++od) {
-              const int64_t id = od * g.stride[0] + offd;
-              if (id < 0 || id >= D) {
-                zero_row(dst, OH * OW);
-                dst += OH * OW;
+// Everything the loops read, passed by value: locals the compiler keeps in registers (fields read
+// through references or lambda captures would be reloaded after every out-of-line copy).
+struct ConvArgs {
+  int64_t C, D, H, W, OD, OH, OW, KD, KH, KW;
+  int64_t stride[3], pad[3], dil[3];
+  int64_t xs[5], cs0, cs1;
+};
+
+ConvArgs conv_args(const TensorView& x, const TensorView& cols, const SpatialGeom& g) {
+  ConvArgs a;
+  a.C = x.shape[1];
+  a.D = g.in[0], a.H = g.in[1], a.W = g.in[2];
+  a.OD = g.out[0], a.OH = g.out[1], a.OW = g.out[2];
+  a.KD = g.kernel[0], a.KH = g.kernel[1], a.KW = g.kernel[2];
+  for (int i = 0; i < 3; ++i) a.stride[i] = g.stride[i], a.pad[i] = g.pad[i], a.dil[i] = g.dilation[i];
+  for (int i = 0; i < 5; ++i) a.xs[i] = x.strides[i];
+  a.cs0 = cols.strides[0], a.cs1 = cols.strides[1];
+  return a;
+}
+
+// The rows of cols of (n, c) tasks [lo, hi), output row by output row: forward (im2col) copies the
+// in-bounds run [w_lo, w_hi) of each row from x and zeroes the rest; backward (col2im) adds that
+// run back into x (xd is dx then, and cd is only read).
+template <bool kForward, class T>
+void conv_rows(const ConvArgs a, T* xd, T* cd, int64_t lo, int64_t hi) {
+  const ColumnRanges cr(a.KW, a.dil[2], a.pad[2], a.stride[2], a.W, a.OW);
+  const int64_t OHW = a.OH * a.OW, step = a.stride[2] * a.xs[4];
+  for (int64_t task = lo; task < hi; ++task) {
+    const int64_t n = task / a.C, c = task % a.C;
+    T* xp = xd + n * a.xs[0] + c * a.xs[1];
+    for (int64_t kd = 0; kd < a.KD; ++kd)
+      for (int64_t kh = 0; kh < a.KH; ++kh)
+        for (int64_t kw = 0; kw < a.KW; ++kw) {
+          const int64_t row = ((c * a.KD + kd) * a.KH + kh) * a.KW + kw;
+          T* crow = cd + n * a.cs0 + row * a.cs1;
+          const int64_t offd = kd * a.dil[0] - a.pad[0];
+          const int64_t offh = kh * a.dil[1] - a.pad[1];
+          const int64_t offw = kw * a.dil[2] - a.pad[2];
+          int64_t w_lo, w_hi;
+          cr.get(kw, w_lo, w_hi);
+          const int64_t w_first = (w_lo * a.stride[2] + offw) * a.xs[4];
+          for (int64_t od = 0; od < a.OD; ++od, crow += OHW) {
+            const int64_t id = od * a.stride[0] + offd;
+            if (id < 0 || id >= a.D) {
+              if (kForward) zero_row(crow, OHW);
+              continue;
+            }
+            T* xrow = xp + id * a.xs[2] + w_first;
+            T* cr_oh = crow;
+            for (int64_t oh = 0; oh < a.OH; ++oh, cr_oh += a.OW) {
+              const int64_t ih = oh * a.stride[1] + offh;
+              if (ih < 0 || ih >= a.H) {
+                if (kForward) zero_row(cr_oh, a.OW);
                 continue;
               }
-              for (int64_t oh = 0; oh < OH; ++oh, dst += OW) {
-                const int64_t ih = oh * g.stride[1] + offh;
-                if (ih < 0 || ih >= H) {
-                  zero_row(dst, OW);
-                  continue;
-                }
-                zero_row(dst, w_lo);
-                gather_row(dst + w_lo, xp + id * xs2 + ih * xs3 + (w_lo * g.stride[2] + offw) * xs4, w_hi - w_lo, sw);
-                zero_row(dst + w_hi, OW - w_hi);
+              if (kForward) {
+                zero_row(cr_oh, w_lo);
+                gather_row(cr_oh + w_lo, xrow + ih * a.xs[3], w_hi - w_lo, step);
+                zero_row(cr_oh + w_hi, a.OW - w_hi);
+              } else {
+                scatter_add_row(xrow + ih * a.xs[3], cr_oh + w_lo, w_hi - w_lo, step);
               }
             }
           }
-    }
-  });
+        }
+  }
+}
+
+template <class T>
+void im2col_t(const TensorView& cols, const TensorView& x, const SpatialGeom& g) {
+  const ConvArgs a = conv_args(x, cols, g);
+  const int64_t N = x.shape[0];
+  const int64_t work = g.kernel[0] * g.kernel[1] * g.kernel[2] * g.out[0] * g.out[1] * g.out[2];
+  T* xd = const_cast<T*>(x.ptr<T>());
+  T* cd = cols.ptr<T>();
+  parallel_for(0, N * a.C, grain_for(work), [&](int64_t lo, int64_t hi) { conv_rows<true, T>(a, xd, cd, lo, hi); });
 }
 
 template <class T>
 void col2im_t(const TensorView& dx, const TensorView& cols, const SpatialGeom& g) {
-  const int64_t N = dx.shape[0], C = dx.shape[1];
-  const int64_t D = g.in[0], H = g.in[1], W = g.in[2];
-  const int64_t OD = g.out[0], OH = g.out[1], OW = g.out[2];
-  const int64_t KD = g.kernel[0], KH = g.kernel[1], KW = g.kernel[2];
-  const int64_t L = OD * OH * OW, K = KD * KH * KW;
-  const int64_t xs0 = dx.strides[0], xs1 = dx.strides[1], xs2 = dx.strides[2], xs3 = dx.strides[3], xs4 = dx.strides[4];
-  const int64_t cs0 = cols.strides[0], cs1 = cols.strides[1];
+  const ConvArgs a = conv_args(dx, cols, g);
+  const int64_t N = dx.shape[0];
+  const int64_t work = g.kernel[0] * g.kernel[1] * g.kernel[2] * g.out[0] * g.out[1] * g.out[2];
   T* xd = dx.ptr<T>();
-  const T* cd = cols.ptr<T>();
-  parallel_for(0, N * C, grain_for(K * L), [&](int64_t lo, int64_t hi) {
-    for (int64_t task = lo; task < hi; ++task) {
-      const int64_t n = task / C, c = task % C;
-      T* xp = xd + n * xs0 + c * xs1;
-      for (int64_t kd = 0; kd < KD; ++kd)
-        for (int64_t kh = 0; kh < KH; ++kh)
-          for (int64_t kw = 0; kw < KW; ++kw) {
-            const int64_t row = ((c * KD + kd) * KH + kh) * KW + kw;
-            const T* src = cd + n * cs0 + row * cs1;
-            const int64_t offd = kd * g.dilation[0] - g.pad[0];
-            const int64_t offh = kh * g.dilation[1] - g.pad[1];
-            const int64_t offw = kw * g.dilation[2] - g.pad[2];
-            int64_t w_lo, w_hi;
-            valid_range(offw, g.stride[2], W, OW, w_lo, w_hi);
-            const int64_t sw = g.stride[2] * xs4;
-            for (int64_t od = 0; od < OD; ++od) {
-              const int64_t id = od * g.stride[0] + offd;
-              if (id < 0 || id >= D) {
-                src += OH * OW;
-                continue;
-              }
-              for (int64_t oh = 0; oh < OH; ++oh, src += OW) {
-                const int64_t ih = oh * g.stride[1] + offh;
-                if (ih < 0 || ih >= H) continue;
-                scatter_add_row(xp + id * xs2 + ih * xs3 + (w_lo * g.stride[2] + offw) * xs4, src + w_lo, w_hi - w_lo, sw);
-              }
-            }
-          }
-    }
-  });
+  T* cd = const_cast<T*>(cols.ptr<T>());
+  parallel_for(0, N * a.C, grain_for(work), [&](int64_t lo, int64_t hi) { conv_rows<false, T>(a, xd, cd, lo, hi); });
 }
 
 }  // namespace

@@ -13,31 +13,11 @@
 #include <limits>
 
 #include "pool.h"
+#include "window.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
 
 namespace {
-
-// Window taps k in [lo, hi) whose position start + k * dil lies inside [0, size).
-inline void taps(int64_t start, int64_t dil, int64_t k, int64_t size, int64_t& lo, int64_t& hi) {
-  if (start >= 0 && start + (k - 1) * dil < size) {  // inside: no divisions (most windows)
-    lo = 0;
-    hi = k;
-    return;
-  }
-  lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
-  hi = size - 1 - start < 0 ? 0 : (size - 1 - start) / dil + 1;
-  if (hi > k) hi = k;
-  if (lo > hi) lo = hi;
-}
-
-// Output positions o in [lo, hi) (of nout) whose input position o * stride + off lies in [0, size).
-inline void valid_range(int64_t off, int64_t stride, int64_t size, int64_t nout, int64_t& lo, int64_t& hi) {
-  lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
-  hi = size - 1 - off < 0 ? 0 : (size - 1 - off) / stride + 1;
-  if (hi > nout) hi = nout;
-  if (lo > hi) lo = hi;
-}
 
 inline int64_t grain_for(int64_t work_per_plane) {
   return work_per_plane >= kGrainElementwise ? 1 : kGrainElementwise / (work_per_plane + 1) + 1;
@@ -60,6 +40,7 @@ void max_pool_t(const TensorView& out, const TensorView& indices, const TensorVi
   int32_t* id_ = indices.ptr<int32_t>();
   const int64_t xs2 = x.strides[2], xs3 = x.strides[3], xs4 = x.strides[4];
   parallel_for(0, N * C, grain_for(OD * OH * OW * window), [&](int64_t lo, int64_t hi) {
+    const ColumnRanges cr(KW, dw, pw, sw, W, OW);
     for (int64_t task = lo; task < hi; ++task) {
       const int64_t n = task / C, c = task % C;
       const T* xp = xd + off5(x, n, c, 0, 0, 0);
@@ -84,7 +65,7 @@ void max_pool_t(const TensorView& out, const TensorView& indices, const TensorVi
               for (int64_t kw = 0; kw < KW; ++kw) {
                 const int64_t off = kw * dw - pw;
                 int64_t w_lo, w_hi;
-                valid_range(off, sw, W, OW, w_lo, w_hi);
+                cr.get(kw, w_lo, w_hi);
                 const T* src = xp + id * xs2 + ih * xs3 + (w_lo * sw + off) * xs4;
                 const int64_t step = sw * xs4;
                 // Flat input index of output w_lo + j: first + j * sw (fits int32: checked by the binding).
@@ -182,6 +163,7 @@ void avg_pool_t(const TensorView& out, const TensorView& x, const SpatialGeom& g
   const T* xd = x.ptr<T>();
   T* od_ = out.ptr<T>();
   parallel_for(0, N * C, grain_for(OD * OH * OW * window), [&](int64_t lo, int64_t hi) {
+    const ColumnRanges cr(KW, 1, pw, sw, W, OW);
     for (int64_t task = lo; task < hi; ++task) {
       const int64_t n = task / C, c = task % C;
       const T* xp = xd + off5(x, n, c, 0, 0, 0);
@@ -197,7 +179,7 @@ void avg_pool_t(const TensorView& out, const TensorView& x, const SpatialGeom& g
             for (int64_t ih = h_lo; ih < h_hi; ++ih)
               for (int64_t kw = 0; kw < KW; ++kw) {
                 int64_t w_lo, w_hi;
-                valid_range(kw - pw, sw, W, OW, w_lo, w_hi);
+                cr.get(kw, w_lo, w_hi);
                 const T* src = xp + id * xs2 + ih * xs3 + (w_lo * sw + kw - pw) * xs4;
                 const int64_t step = sw * xs4;
                 T* b = ob + w_lo;
@@ -228,6 +210,7 @@ void avg_pool_backward_t(const TensorView& dx, const TensorView& g, const Spatia
   const T* gd = g.ptr<T>();
   T* dd = dx.ptr<T>();
   parallel_for(0, N * C, grain_for(OD * OH * OW * window + plane), [&](int64_t lo, int64_t hi) {
+    const ColumnRanges cr(KW, 1, pw, sw, W, OW);
     constexpr int64_t kBlock = 256;
     T scaled[kBlock];  // g / divisor for a block of the output row
     for (int64_t task = lo; task < hi; ++task) {
@@ -251,7 +234,7 @@ void avg_pool_backward_t(const TensorView& dx, const TensorView& g, const Spatia
                 T* drow = dp + (id * H + ih) * W;
                 for (int64_t kw = 0; kw < KW; ++kw) {
                   int64_t w_lo, w_hi;
-                  valid_range(kw - pw, sw, W, OW, w_lo, w_hi);
+                  cr.get(kw, w_lo, w_hi);
                   if (w_lo < o0) w_lo = o0;
                   if (w_hi > o1) w_hi = o1;
                   for (int64_t ow = w_lo; ow < w_hi; ++ow) drow[ow * sw + kw - pw] += scaled[ow - o0];

@@ -1,0 +1,56 @@
+// Window arithmetic shared by conv.cpp and pool.cpp: which output positions of a row read inside
+// the input for a given kernel offset, and which taps of a window lie inside the input. Integer
+// divisions are slow (tens of cycles) next to the short rows they bound, so the per-kernel-column
+// ranges are computed once per task (ColumnRanges) and stride 1 never divides.
+#pragma once
+#include "common.h"
+
+TF_KERNEL_NAMESPACE_BEGIN
+
+// Output positions o in [lo, hi) (of nout) whose input position o * stride + off lies in [0, size).
+inline void valid_range(int64_t off, int64_t stride, int64_t size, int64_t nout, int64_t& lo, int64_t& hi) {
+  if (stride == 1) {
+    lo = off >= 0 ? 0 : -off;
+    hi = size - off;
+  } else {
+    lo = off >= 0 ? 0 : (-off + stride - 1) / stride;
+    hi = size - 1 - off < 0 ? 0 : (size - 1 - off) / stride + 1;
+  }
+  if (hi > nout) hi = nout;
+  if (hi < 0) hi = 0;
+  if (lo > hi) lo = hi;
+}
+
+// Window taps k in [lo, hi) (of k_count) whose position start + k * dil lies inside [0, size).
+inline void taps(int64_t start, int64_t dil, int64_t k_count, int64_t size, int64_t& lo, int64_t& hi) {
+  if (start >= 0 && start + (k_count - 1) * dil < size) {  // inside: most windows
+    lo = 0;
+    hi = k_count;
+    return;
+  }
+  lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
+  hi = size - 1 - start < 0 ? 0 : (size - 1 - start) / dil + 1;
+  if (hi > k_count) hi = k_count;
+  if (lo > hi) lo = hi;
+}
+
+// valid_range of kernel column k (input offset k * dil - pad) for k < K, cached for small K.
+struct ColumnRanges {
+  static constexpr int kMax = 32;
+  int64_t lo[kMax], hi[kMax];
+  int64_t cached, dil, pad, stride, size, nout;
+  ColumnRanges(int64_t K, int64_t dil_, int64_t pad_, int64_t stride_, int64_t size_, int64_t nout_)
+      : cached(K < kMax ? K : kMax), dil(dil_), pad(pad_), stride(stride_), size(size_), nout(nout_) {
+    for (int64_t k = 0; k < cached; ++k) valid_range(k * dil - pad, stride, size, nout, lo[k], hi[k]);
+  }
+  void get(int64_t k, int64_t& l, int64_t& h) const {
+    if (k < cached) {
+      l = lo[k];
+      h = hi[k];
+    } else {
+      valid_range(k * dil - pad, stride, size, nout, l, h);
+    }
+  }
+};
+
+TF_KERNEL_NAMESPACE_END
