@@ -74,7 +74,8 @@ export function backward(root: Tensor, gradient?: Tensor | null, options: Backwa
     throw new Error('backward: tensor does not require grad and has no gradFn (did you set requiresGrad on the inputs?)');
   }
   let seed: Tensor;
-  if (gradient === undefined || gradient === null) {
+  const ownSeed = gradient === undefined || gradient === null;
+  if (ownSeed) {
     if (root.numel() !== 1) {
       throw new Error(`backward: grad can be implicitly created only for scalar outputs, got shape ${shapeStr(root._shape)}`);
     }
@@ -162,6 +163,8 @@ export function backward(root: Tensor, gradient?: Tensor | null, options: Backwa
     }
   } finally {
     gradEnabled = prev;
+    // The implicit seed is ours to free (a .grad made from it got its own copy; views keep their storage).
+    if (ownSeed) seed.dispose();
   }
   if (!options.retainGraph) {
     for (const t of order) if (t.gradFn) t.gradFn = releasedNode(t.gradFn);
