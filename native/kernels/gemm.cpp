@@ -107,6 +107,24 @@ struct Gemm {
       ap += MR;
       bp += NR;
     }
+    if (mr == MR && nr == NR && csc == 1) {
+      // Full tile, rows of C contiguous: whole-vector loads and stores (small-K products, common in
+      // convolution, spend as long writing the tile as computing it).
+      for (int i = 0; i < MR; ++i) {
+        T* ci = c + i * rsc;
+        V r0 = acc[i][0] * alpha, r1 = acc[i][1] * alpha;
+        if (beta != T(0)) {
+          V c0, c1;
+          __builtin_memcpy(&c0, ci, sizeof(V));
+          __builtin_memcpy(&c1, ci + W, sizeof(V));
+          r0 += c0 * beta;
+          r1 += c1 * beta;
+        }
+        __builtin_memcpy(ci, &r0, sizeof(V));
+        __builtin_memcpy(ci + W, &r1, sizeof(V));
+      }
+      return;
+    }
     T tile[MR][NR];
     for (int i = 0; i < MR; ++i) {
       __builtin_memcpy(&tile[i][0], &acc[i][0], sizeof(V));
