@@ -67,7 +67,7 @@ fs.writeFileSync(
   path.join(OUT, 'chart.svg'),
   chartSvg([
     { title: 'LeNet-5 on Fashion-MNIST: training loss', xLabel: 'step', yLabel: 'cross-entropy', series: [{ name: 'loss (every 10th step)', points: lossPoints, color: '#1f77b4' }] },
-    { title: 'Test accuracy', xLabel: 'epoch', yLabel: 'accuracy', series: [{ name: 'test accuracy', points: accPoints, color: '#d62728' }] },
+    { title: 'Test accuracy', xLabel: 'epoch', yLabel: 'accuracy', yRange: [0, 1], series: [{ name: 'test accuracy', points: accPoints, color: '#d62728' }] },
   ]),
 );
 tf.save(model.stateDict(), path.join(OUT, 'lenet.safetensors'), { metadata: { model: 'LeNet-5', dataset: 'Fashion-MNIST' } });

@@ -11,6 +11,8 @@ export interface Panel {
   xLabel: string;
   yLabel: string;
   series: Series[];
+  /** Fixed y range (default: the data's range). */
+  yRange?: [number, number];
 }
 
 const W = 640, H = 300, M = { left: 64, right: 20, top: 36, bottom: 48 };
@@ -33,7 +35,7 @@ function panelSvg(p: Panel, yOffset: number): string {
   const all = p.series.flatMap((s) => s.points);
   const xs = all.map((q) => q[0]), ys = all.map((q) => q[1]);
   const x0 = Math.min(...xs, 0), x1 = Math.max(...xs, 1);
-  let y0 = Math.min(...ys), y1 = Math.max(...ys);
+  let [y0, y1] = p.yRange ?? [Math.min(...ys), Math.max(...ys)];
   if (!(y1 > y0)) { y0 -= 0.5; y1 += 0.5; }
   const pw = W - M.left - M.right, ph = H - M.top - M.bottom;
   const sx = (x: number) => M.left + ((x - x0) / (x1 - x0)) * pw;
