@@ -636,6 +636,18 @@ Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The geometry and options avgPool and its backward share: the window (as read_pool_geom), then
+// countIncludePad and divisorOverride (0: none).
+SpatialGeom read_avg_pool_params(Napi::Env env, Meta& m, int ns, const TensorView& input, bool* count_include_pad,
+                                 int64_t* divisor) {
+  bool ceil_mode = false;
+  const SpatialGeom g = read_pool_geom(env, m, ns, input, false, &ceil_mode);
+  *count_include_pad = m.next() != 0;
+  *divisor = m.next_int();
+  if (*divisor < 0 || *divisor > kMaxWindowParam) fail(env, m.op, "bad divisor override");
+  return g;
+}
+
 // avgPool(out, x) meta: out, x, ns, kernel[ns], stride[ns], padding[ns], ceilMode, countIncludePad,
 // divisorOverride (0: none)
 Napi::Value AvgPool(const Napi::CallbackInfo& info) {
@@ -644,11 +656,9 @@ Napi::Value AvgPool(const Napi::CallbackInfo& info) {
   TensorView out0 = view(env, m), x0 = view(env, m);
   const int ns = read_ns(env, m);
   const TensorView x = widen5(env, m.op, x0, ns, "input");
-  bool ceil_mode = false;
-  const SpatialGeom g = read_pool_geom(env, m, ns, x, false, &ceil_mode);
-  const bool count_include_pad = m.next() != 0;
-  const int64_t divisor = m.next_int();
-  if (divisor < 0 || divisor > kMaxWindowParam) fail(env, m.op, "bad divisor override");
+  bool count_include_pad = false;
+  int64_t divisor = 0;
+  const SpatialGeom g = read_avg_pool_params(env, m, ns, x, &count_include_pad, &divisor);
   const TensorView out = widen5(env, m.op, out0, ns, "output");
   want_float(env, m.op, x);
   want_dtype(env, m.op, out, x.dtype);
@@ -665,11 +675,9 @@ Napi::Value AvgPoolBackward(const Napi::CallbackInfo& info) {
   TensorView dx0 = view(env, m), g0 = view(env, m);
   const int ns = read_ns(env, m);
   const TensorView dx = widen5(env, m.op, dx0, ns, "input gradient");
-  bool ceil_mode = false;
-  const SpatialGeom geom = read_pool_geom(env, m, ns, dx, false, &ceil_mode);
-  const bool count_include_pad = m.next() != 0;
-  const int64_t divisor = m.next_int();
-  if (divisor < 0 || divisor > kMaxWindowParam) fail(env, m.op, "bad divisor override");
+  bool count_include_pad = false;
+  int64_t divisor = 0;
+  const SpatialGeom geom = read_avg_pool_params(env, m, ns, dx, &count_include_pad, &divisor);
   const TensorView g = widen5(env, m.op, g0, ns, "gradient");
   want_float(env, m.op, dx);
   want_dtype(env, m.op, g, dx.dtype);
