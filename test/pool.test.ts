@@ -355,3 +355,23 @@ describe('pooling argument errors', () => {
     });
   });
 });
+
+describe('maxPool2d 2x2 stride 2 fast path', () => {
+  it('agrees with the general kernel on ties, NaN, -inf and odd sizes (values and indices)', () => {
+    tf.manualSeed(21);
+    // Rounded values make ties common; a few NaN and -inf windows.
+    const x = tf.randn([3, 4, 9, 7]).mul(2).round();
+    const data = x.dataSync();
+    data[5] = NaN;
+    data[40] = NaN;
+    data[41] = NaN;
+    for (const i of [100, 101, 107, 108]) data[i] = -Infinity;
+    const xs = tf.tensor(data, { shape: [3, 4, 9, 7] });
+    // The transposed copy is not row-contiguous, so it takes the general kernel.
+    const general = xs.transpose(2, 3).contiguous().transpose(2, 3);
+    const [fast, fastIdx] = tf.maxPool2d(xs, 2, { returnIndices: true }) as unknown as [tf.Tensor, tf.Tensor];
+    const [slow, slowIdx] = tf.maxPool2d(general, 2, { returnIndices: true }) as unknown as [tf.Tensor, tf.Tensor];
+    expect(Array.from(fast.dataSync())).toEqual(Array.from(slow.dataSync()));
+    expect(Array.from(fastIdx.dataSync())).toEqual(Array.from(slowIdx.dataSync()));
+  });
+});

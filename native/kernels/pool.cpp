@@ -28,8 +28,51 @@ inline int64_t off5(const TensorView& v, int64_t n, int64_t c, int64_t d, int64_
   return n * v.strides[0] + c * v.strides[1] + d * v.strides[2] + h * v.strides[3] + w * v.strides[4];
 }
 
+// The common 2x2 window with stride 2 (no padding, dilation or depth) on contiguous rows: each
+// output reads two pairs of neighbours directly, with the general kernel's tie and NaN rules (taps
+// in row-major order; a later tap wins when greater or NaN).
+template <class T>
+bool max_pool_2x2(const TensorView& out, const TensorView& indices, const TensorView& x, const SpatialGeom& g) {
+  const bool fits = g.kernel[0] == 1 && g.stride[0] == 1 && g.pad[0] == 0 && g.in[0] == 1 && g.kernel[1] == 2 &&
+                    g.kernel[2] == 2 && g.stride[1] == 2 && g.stride[2] == 2 && g.pad[1] == 0 && g.pad[2] == 0 &&
+                    g.dilation[1] == 1 && g.dilation[2] == 1 && x.strides[4] == 1 && x.strides[3] == g.in[2] &&
+                    2 * g.out[1] <= g.in[1] && 2 * g.out[2] <= g.in[2];
+  if (!fits) return false;
+  const int64_t N = out.shape[0], C = out.shape[1], OH = g.out[1], OW = g.out[2], W = g.in[2];
+  parallel_for(0, N * C, grain_for(OH * OW * 4), [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t n = task / C, c = task % C;
+      const T* xp = x.ptr<T>() + off5(x, n, c, 0, 0, 0);
+      T* op = out.ptr<T>() + off5(out, n, c, 0, 0, 0);
+      int32_t* ip = indices.ptr<int32_t>() + off5(indices, n, c, 0, 0, 0);
+      for (int64_t oh = 0; oh < OH; ++oh) {
+        const T* r0 = xp + 2 * oh * W;
+        const T* r1 = r0 + W;
+        const int32_t base = int32_t(2 * oh * W);
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const int64_t w = 2 * ow;
+          const T v[4] = {r0[w], r0[w + 1], r1[w], r1[w + 1]};
+          const int32_t at[4] = {base + int32_t(w), base + int32_t(w) + 1, base + int32_t(W + w), base + int32_t(W + w) + 1};
+          T best = -std::numeric_limits<T>::infinity();
+          int32_t bi = -1;
+          for (int k = 0; k < 4; ++k) {
+            if ((v[k] > best) | (v[k] != v[k])) {
+              best = v[k];
+              bi = at[k];
+            }
+          }
+          op[oh * OW + ow] = best;
+          ip[oh * OW + ow] = bi >= 0 ? bi : at[0];
+        }
+      }
+    }
+  });
+  return true;
+}
+
 template <class T>
 void max_pool_t(const TensorView& out, const TensorView& indices, const TensorView& x, const SpatialGeom& g) {
+  if (out.is_contiguous() && indices.is_contiguous() && max_pool_2x2<T>(out, indices, x, g)) return;
   const int64_t N = out.shape[0], C = out.shape[1];
   const int64_t OD = g.out[0], OH = g.out[1], OW = g.out[2];
   const int64_t H = g.in[1], W = g.in[2];
