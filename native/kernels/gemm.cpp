@@ -90,7 +90,10 @@ struct Gemm {
   }
 
   // C[0:mr, 0:nr] = alpha * (Ap @ Bp) + beta * C   (beta == 0: C is not read)
-  static void micro(int64_t kc, const T* ap, const T* bp, T* c, int64_t rsc, int64_t csc, int mr, int nr, T alpha,
+  // ldb: distance between consecutive k rows of the B panel (NR when packed; B's row stride when
+  // the panel is read in place).
+  static void micro(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c, int64_t rsc, int64_t csc, int mr, int nr,
+                    T alpha,
                     T beta) {
     V acc[MR][2];
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = V{};
@@ -105,7 +108,7 @@ struct Gemm {
         acc[i][1] += av * b1;
       }
       ap += MR;
-      bp += NR;
+      bp += ldb;
     }
     if (mr == MR && nr == NR && csc == 1) {
       // Full tile, rows of C contiguous: whole-vector loads and stores (small-K products, common in
@@ -163,9 +166,14 @@ struct Gemm {
         T* bpack = static_cast<T*>(b_scratch.get(sizeof(T) * npanels * NR * kc));
         if (!bpack) return;
         const T* bsrc = b + pc * rsb + jc * csb;
+        // Few rows of C (one M block) and rows of B contiguous: full panels are read in place, since
+        // packing would copy all of B for little reuse (convolution's small products); only a ragged
+        // last panel is packed, zero-padded. Larger M reuses packed panels enough to pay for them.
+        const bool b_in_place = csb == 1 && M <= kMC;
         parallel_for(0, npanels, 16, [&](int64_t lo, int64_t hi) {
           for (int64_t p = lo; p < hi; ++p) {
             const int64_t nr = nc - p * NR < NR ? nc - p * NR : NR;
+            if (b_in_place && nr == NR) continue;
             pack_b_panel(bpack + p * NR * kc, bsrc + p * NR * csb, rsb, csb, nr, kc);
           }
         });
@@ -196,7 +204,9 @@ struct Gemm {
               const int nr = int(nc - jr < NR ? nc - jr : NR);
               for (int64_t ir = 0; ir < mc; ir += MR) {
                 const int mr = int(mc - ir < MR ? mc - ir : MR);
-                micro(kc, apack + ir * kc, bpack + p * NR * kc, c + (ic + ir) * rsc + (jc + jr) * csc, rsc, csc,
+                const bool direct = b_in_place && nr == NR;
+                micro(kc, apack + ir * kc, direct ? bsrc + jr : bpack + p * NR * kc, direct ? rsb : int64_t(NR),
+                      c + (ic + ir) * rsc + (jc + jr) * csc, rsc, csc,
                       mr, nr, alpha, beta_here);
               }
             }
