@@ -347,6 +347,7 @@ describe('FashionMNIST subset (shipped)', () => {
     }
     expect(seen).toBe(500);
     tf.dispose([images, labels]);
+    ds.dispose(); // the float32 copy of the images that batching made
     expect(live()).toEqual(m0);
   });
   it('missing files: a clear error naming the package; download is refused', () => {
