@@ -38,6 +38,8 @@ export interface Binding {
   adamStep(): void;
   rmspropStep(): void;
   adagradStep(): void;
+  /** Fused cross-entropy over [N, C] logits and int32 targets (native/kernels/loss.cpp). */
+  crossEntropy(backward: boolean): void;
   read(handle: number, offset: number, count: number): Float32Array | Float64Array | Int32Array | Uint8Array;
   write(handle: number, offset: number, data: ArrayBufferView): void;
   stats(): { storages: number; bytes: number; cachedBytes: number };

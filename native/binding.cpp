@@ -816,6 +816,45 @@ Napi::Value RmspropStep(const Napi::CallbackInfo& info) {
 }
 
 // adagradStep() meta: clr, eps, weightDecay, maximize, p, g, sum
+// crossEntropy(backward=false) meta: loss [N], lse [N], x [N, C], target [N], ignoreIndex.
+// crossEntropy(backward=true)  meta: dx [N, C], g [N], x [N, C], lse [N], target [N], ignoreIndex.
+// All contiguous; targets other than ignoreIndex are checked to lie in [0, C).
+Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool backward = info[0].ToBoolean().Value();
+  Meta m{env, "crossEntropy"};
+  TensorView a = view(env, m), b = view(env, m), x = view(env, m);
+  TensorView lse_back = backward ? view(env, m) : TensorView{};
+  TensorView t = view(env, m);
+  const int64_t ignore = m.next_int();
+  want_float(env, m.op, x);
+  if (x.ndim != 2) fail(env, m.op, "expected logits [N, C], got " + shape_str(x));
+  const int64_t n = x.shape[0], c = x.shape[1];
+  want_dtype(env, m.op, t, kInt32);
+  if (t.ndim != 1 || t.shape[0] != n) fail(env, m.op, "expected target [" + std::to_string(n) + "], got " + shape_str(t));
+  const TensorView& loss_or_dx = a;
+  const TensorView* vecs[] = {backward ? &b : &a, backward ? &lse_back : &b};
+  for (const TensorView* v : vecs) {
+    want_dtype(env, m.op, *v, x.dtype);
+    if (v->ndim != 1 || v->shape[0] != n) fail(env, m.op, "per-row tensors must be [" + std::to_string(n) + "]");
+  }
+  if (backward) {
+    same_shape(env, m.op, loss_or_dx, x);
+    want_dtype(env, m.op, loss_or_dx, x.dtype);
+  }
+  for (const TensorView* v : {&a, &b, &x, &t}) want_contiguous(env, m.op, *v);
+  if (backward) want_contiguous(env, m.op, lse_back);
+  const int32_t* tp = t.ptr<int32_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    if (tp[i] != ignore && (tp[i] < 0 || tp[i] >= c))
+      fail(env, m.op, "target " + std::to_string(tp[i]) + " is out of bounds for " + std::to_string(c) + " classes");
+  }
+  if (n == 0) return env.Undefined();
+  if (backward) kernels().cross_entropy_backward(a.data, b.data, x.data, lse_back.data, tp, x.dtype, n, c, ignore);
+  else kernels().cross_entropy(a.data, b.data, x.data, tp, x.dtype, n, c, ignore);
+  return env.Undefined();
+}
+
 Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "adagradStep"};
@@ -958,6 +997,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("adamStep", Napi::Function::New(env, AdamStep));
   exports.Set("rmspropStep", Napi::Function::New(env, RmspropStep));
   exports.Set("adagradStep", Napi::Function::New(env, AdagradStep));
+  exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("stats", Napi::Function::New(env, Stats));

@@ -91,6 +91,12 @@ struct KernelTable {
   void (*rmsprop_step)(void* p, const void* g, void* square_avg, void* grad_avg, void* buf, int32_t dtype,
                        int64_t n, const RmspropParams& h);
   void (*adagrad_step)(void* p, const void* g, void* sum, int32_t dtype, int64_t n, const AdagradParams& h);
+
+  // Fused cross-entropy over logits [N, C] and int32 class indices [N] (kernels/loss.h).
+  void (*cross_entropy)(void* loss, void* lse, const void* x, const int32_t* t, int32_t dtype, int64_t n, int64_t c,
+                        int64_t ignore_index);
+  void (*cross_entropy_backward)(void* dx, const void* g, const void* x, const void* lse, const int32_t* t,
+                                 int32_t dtype, int64_t n, int64_t c, int64_t ignore_index);
 };
 
 // The table in use (chosen once at load; see cpu_dispatch.cpp).

@@ -67,6 +67,23 @@ describe('losses match PyTorch', () => {
   });
 });
 
+describe('fused cross-entropy', () => {
+  it('equals log-softmax + NLL for large float32 logits, with ignored rows', () => {
+    tf.manualSeed(31);
+    const logits = tf.randn([37, 11]).mul(50);
+    const target = tf.randint(0, 11, [37]);
+    const data = target.dataSync();
+    data[3] = -100;
+    data[20] = -100;
+    const tgt = tf.tensor(data, { shape: [37], dtype: 'int32' });
+    for (const reduction of ['none', 'sum', 'mean'] as const) {
+      const fused = F.crossEntropy(logits, tgt, { reduction });
+      const composite = F.nllLoss(logits.logSoftmax(1), tgt, { reduction });
+      expectClose(fused, composite, { rtol: 1e-5, atol: 1e-4 });
+    }
+  });
+});
+
 describe('loss gradients', () => {
   const gc = (fn: (...a: tf.Tensor[]) => tf.Tensor, ...inputs: tf.Tensor[]) =>
     expect(tf.gradcheck(fn, inputs.map((i) => i.requiresGrad_()))).toBe(true);
@@ -74,6 +91,10 @@ describe('loss gradients', () => {
   it('gradcheck every loss', () => {
     gc((a) => F.crossEntropy(a, tIgnore(), { weight: w(), labelSmoothing: 0.2 }), x());
     gc((a) => F.crossEntropy(a, probs(), { labelSmoothing: 0.1 }), x());
+    // The fused kernel (2-D logits, class indices, no weight or smoothing), every reduction.
+    gc((a) => F.crossEntropy(a, tIgnore()), x());
+    gc((a) => F.crossEntropy(a.t(), tf.tensor([1, 0, 2, 1], { dtype: 'int32' }), { reduction: 'sum' }), x());
+    gc((a) => F.crossEntropy(a, t(), { reduction: 'none' }).mul(tf.tensor([1, -2, 3], f64)).sum(), x());
     gc((a) => F.crossEntropy(a.reshape([1, 4, 3]), tf.tensor([[3, 0, 2]], { dtype: 'int32' })), x());
     gc((a) => F.nllLoss(a, t(), { reduction: 'sum' }), x());
     gc((a, b) => F.mseLoss(a, b), x(), y());

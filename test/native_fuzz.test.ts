@@ -33,6 +33,7 @@ const ENTRY_POINTS: [string, () => void][] = [
   ['adamStep', () => native.adamStep()],
   ['rmspropStep', () => native.rmspropStep()],
   ['adagradStep', () => native.adagradStep()],
+  ['crossEntropy', () => native.crossEntropy(pick([true, false]))],
 ];
 
 let seed = 12345;

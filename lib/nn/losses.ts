@@ -1,6 +1,10 @@
 // Loss functions (nn.functional forms; the nn.*Loss modules wrap them). Semantics, defaults and
 // reductions follow PyTorch 1.13. Class-index targets are int32.
 import { isFloating } from '../dtype';
+import { record } from '../autograd';
+import { meta, metaNum, native } from '../native';
+import { empty } from '../ops/util';
+import { contiguousRaw } from '../ops/views';
 import { shapeStr, sameShape } from '../shape';
 import { Tensor } from '../tensor';
 
@@ -103,8 +107,17 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
   if (!(s >= 0 && s <= 1)) throw new RangeError(`${op}: labelSmoothing must be in [0, 1], got ${s}`);
   const classDim = input.ndim === 1 ? 0 : 1;
   const c = input._shape[classDim];
-  const logp = input.logSoftmax(classDim);
   const reduction = opts.reduction ?? 'mean';
+  if (!isFloating(target.dtype) && input.ndim === 2 && !opts.weight && s === 0) {
+    // The common case in one native pass per row (log-sum-exp, pick, and the fused backward).
+    const want = [input._shape[0]];
+    if (!sameShape(target._shape, want)) {
+      throw new Error(`${op}: expected target of shape ${shapeStr(want)} for input ${shapeStr(input._shape)}, got ${shapeStr(target._shape)}`);
+    }
+    if (target.dtype !== 'int32') throw new TypeError(`${op}: target must hold class indices as int32, got ${target.dtype}`);
+    return fusedCrossEntropy(input, target, opts.ignoreIndex ?? -100, reduction);
+  }
+  const logp = input.logSoftmax(classDim);
 
   if (isFloating(target.dtype)) {
     // Probability targets.
@@ -136,6 +149,58 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
     smoothReduced = smooth.sum().div(denom);
   }
   return nll.mul(1 - s).add(smoothReduced.mul(s / c));
+}
+
+// loss[n] = logsumexp(x[n]) - x[n, t[n]] natively, with the backward softmax(x) - onehot(t) fused too.
+function fusedCrossEntropy(input: Tensor, target: Tensor, ignoreIndex: number, reduction: Reduction): Tensor {
+  const n = input._shape[0];
+  const x = input.isContiguous() ? input : contiguousRaw(input);
+  const t = target.isContiguous() ? target : contiguousRaw(target);
+  const loss = empty([n], input.dtype), lse = empty([n], input.dtype);
+  meta();
+  loss._meta();
+  lse._meta();
+  x._meta();
+  t._meta();
+  metaNum(ignoreIndex);
+  try {
+    native.crossEntropy(false);
+  } catch (e) {
+    for (const v of [loss, lse, ...(x !== input ? [x] : []), ...(t !== target ? [t] : [])]) v.dispose();
+    throw e;
+  }
+  const losses = record(
+    loss,
+    'CrossEntropyBackward',
+    [input],
+    (g) => {
+      const gc = g.isContiguous() ? g : contiguousRaw(g);
+      const dx = empty(input._shape.slice(), input.dtype);
+      meta();
+      dx._meta();
+      gc._meta();
+      x._meta();
+      lse._meta();
+      t._meta();
+      metaNum(ignoreIndex);
+      native.crossEntropy(true);
+      if (gc !== g) gc.dispose();
+      return [dx];
+    },
+    [x, t, lse],
+  );
+  if (!losses.gradFn) {
+    lse.dispose();
+    if (x !== input) x.dispose();
+    if (t !== target) t.dispose();
+  }
+  if (reduction === 'none') return losses;
+  if (reduction === 'sum') return losses.sum();
+  if (reduction !== 'mean') throw new Error(`crossEntropy: reduction must be 'none', 'mean' or 'sum', got ${JSON.stringify(reduction)}`);
+  const targets = t.dataSync() as Int32Array;
+  let valid = 0;
+  for (let i = 0; i < targets.length; i++) if (targets[i] !== ignoreIndex) valid++;
+  return losses.sum().div(valid);
 }
 
 export function mseLoss(input: Tensor, target: Tensor, opts: { reduction?: Reduction } = {}): Tensor {

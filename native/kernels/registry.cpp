@@ -5,6 +5,7 @@
 #include "elementwise.h"
 #include "gemm.h"
 #include "indexing.h"
+#include "loss.h"
 #include "optim.h"
 #include "pool.h"
 #include "random.h"
@@ -43,6 +44,8 @@ void register_all(KernelTable& t) {
   t.adam_step = adam_step;
   t.rmsprop_step = rmsprop_step;
   t.adagrad_step = adagrad_step;
+  t.cross_entropy = cross_entropy;
+  t.cross_entropy_backward = cross_entropy_backward;
 }
 
 TF_KERNEL_NAMESPACE_END
