@@ -48,21 +48,43 @@ bool max_pool_2x2(const TensorView& out, const TensorView& indices, const Tensor
       for (int64_t oh = 0; oh < OH; ++oh) {
         const T* r0 = xp + 2 * oh * W;
         const T* r1 = r0 + W;
-        const int32_t base = int32_t(2 * oh * W);
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const int64_t w = 2 * ow;
-          const T v[4] = {r0[w], r0[w + 1], r1[w], r1[w + 1]};
-          const int32_t at[4] = {base + int32_t(w), base + int32_t(w) + 1, base + int32_t(W + w), base + int32_t(W + w) + 1};
-          T best = -std::numeric_limits<T>::infinity();
-          int32_t bi = -1;
-          for (int k = 0; k < 4; ++k) {
-            if ((v[k] > best) | (v[k] != v[k])) {
-              best = v[k];
-              bi = at[k];
-            }
+        T* orow = op + oh * OW;
+        int32_t* irow = ip + oh * OW;
+        const int32_t base = int32_t(2 * oh * W), Wi = int32_t(W);
+        // Sixteen windows at a time through fixed-size lanes, so the compiler emits compares and
+        // blends: on real activations which tap wins is unpredictable, and a mispredicted branch per
+        // tap costs more than the whole window's arithmetic.
+        constexpr int kLanes = 16;
+        for (int64_t ow0 = 0; ow0 < OW; ow0 += kLanes) {
+          const int n = OW - ow0 < kLanes ? int(OW - ow0) : kLanes;
+          T a[kLanes], b[kLanes], c[kLanes], d[kLanes], best[kLanes];
+          int32_t at[kLanes];
+          for (int j = 0; j < kLanes; ++j) {
+            const int64_t w = 2 * (ow0 + (j < n ? j : 0));
+            a[j] = r0[w];
+            b[j] = r0[w + 1];
+            c[j] = r1[w];
+            d[j] = r1[w + 1];
           }
-          op[oh * OW + ow] = best;
-          ip[oh * OW + ow] = bi >= 0 ? bi : at[0];
+          for (int j = 0; j < kLanes; ++j) {
+            T m = a[j];
+            int32_t i = 0;
+            bool take = (b[j] > m) | (b[j] != b[j]);
+            m = take ? b[j] : m;
+            i = take ? 1 : i;
+            take = (c[j] > m) | (c[j] != c[j]);
+            m = take ? c[j] : m;
+            i = take ? Wi : i;
+            take = (d[j] > m) | (d[j] != d[j]);
+            m = take ? d[j] : m;
+            i = take ? Wi + 1 : i;
+            best[j] = m;
+            at[j] = base + int32_t(2 * (ow0 + j)) + i;
+          }
+          for (int j = 0; j < n; ++j) {
+            orow[ow0 + j] = best[j];
+            irow[ow0 + j] = at[j];
+          }
         }
       }
     }
