@@ -1,24 +1,14 @@
 #!/usr/bin/env node
-// `npm run prebuild`: build the addon with cmake-js and place it where node-gyp-build looks for
-// prebuilds (prebuilds/<platform>-<arch>/tensorforge.napi.node). prebuildify itself drives node-gyp
-// only, so we follow its layout and naming by hand; `--strip` removes debug symbols like prebuildify.
+// `npm run prebuild`: prebuildify builds the addon for Node-API (through scripts/node-gyp-shim.js,
+// which runs cmake-js) and writes prebuilds/<platform>-<arch>/tensorforge.napi.node, stripped,
+// where node-gyp-build finds it. Extra arguments go to prebuildify (e.g. --arch arm64).
 'use strict';
 const { spawnSync } = require('node:child_process');
-const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const run = (cmd, args) => {
-  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit' });
-  if (r.status !== 0) process.exit(r.status ?? 1);
-};
-run(process.execPath, [require.resolve('cmake-js/bin/cmake-js'), 'rebuild', '--out', 'build']);
-const built = path.join(root, 'build', 'Release', 'tensorforge.node');
-const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
-fs.mkdirSync(dir, { recursive: true });
-const dest = path.join(dir, 'tensorforge.napi.node');
-fs.copyFileSync(built, dest);
-if (process.argv.includes('--strip') || process.platform === 'linux') {
-  spawnSync('strip', ['--strip-unneeded', dest], { stdio: 'inherit' });
-}
-console.log(`prebuild written to ${path.relative(root, dest)}`);
+const prebuildify = require.resolve('prebuildify/bin.js');
+const args = [prebuildify, '--napi', '--strip', '--node-gyp', path.join(__dirname, 'node-gyp-shim.js'),
+  ...process.argv.slice(2)];
+const r = spawnSync(process.execPath, args, { cwd: root, stdio: 'inherit' });
+if (r.status !== 0) process.exit(r.status ?? 1);
