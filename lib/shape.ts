@@ -70,6 +70,10 @@ export function normalizeDim(op: string, dim: number, ndim: number): number {
 /** Normalises a dim or list of dims (undefined: all dims); rejects repeats. */
 export function normalizeDims(op: string, dims: number | readonly number[] | undefined | null, ndim: number): number[] {
   if (dims === undefined || dims === null) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof dims !== 'number' && !Array.isArray(dims)) {
+    const got = typeof dims === 'object' ? 'an object (options go after the dim: pass null for all dims)' : typeof dims;
+    throw new TypeError(`${op}: dim must be an integer or a list of integers, got ${got}`);
+  }
   const list = typeof dims === 'number' ? [dims] : [...dims];
   const out = list.map((d) => (ndim === 0 ? (normalizeDim(op, d, 1), 0) : normalizeDim(op, d, ndim)));
   if (ndim === 0) return [];

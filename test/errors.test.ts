@@ -71,6 +71,15 @@ describe('tensor() data', () => {
 describe('dims', () => {
   const x = tf.zeros([2, 3]);
 
+  it('an options object (or anything else) where a dim belongs names the op', () => {
+    type Dims = number;
+    const opts = { keepdim: true } as unknown as Dims;
+    expectThrows(() => x.sum(opts), 'sum', 'dim must be an integer or a list of integers', 'options go after the dim');
+    expectThrows(() => x.max(opts), 'max', 'dim must be');
+    expectThrows(() => x.var(opts), 'var', 'dim must be');
+    expectThrows(() => x.mean('1' as unknown as Dims), 'mean', 'got string');
+  });
+
   it('out of range dims name the op, the dim and the rank', () => {
     const cases: [string, () => unknown][] = [
       ['sum', () => x.sum(2)],
