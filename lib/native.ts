@@ -1,5 +1,7 @@
-// Loads the native addon (prebuilds/ first, then build/Release, via node-gyp-build) and the shared
-// metadata buffer through which tensor descriptors reach it (see native/binding.cpp).
+// Loads the native addon through node-gyp-build, and the shared metadata buffer through which tensor
+// descriptors reach it (see native/binding.cpp). An installed package uses the prebuilt binary in
+// prebuilds/<platform>-<arch>/ (`npm install` compiles only when none loads: scripts/install.js); a
+// checkout with a local build (build/Release) loads that one, as node-gyp-build prefers it.
 import * as path from 'node:path';
 
 /** The addon's functions. Tensor arguments are passed as descriptors in the metadata buffer (see below). */
@@ -28,6 +30,8 @@ export interface Binding {
   /** Convolution and pooling (native/kernels/conv.cpp, pool.cpp); metadata layouts in native/binding.cpp. */
   im2col(): void;
   col2im(): void;
+  convDirect(): void;
+  convDirectWeightGrad(): void;
   maxPool(): void;
   maxPoolBackward(): void;
   avgPool(): void;
@@ -59,7 +63,7 @@ function load(): Binding {
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
     throw new Error(
-      `tensorforge: could not load the native addon from ${root} (looked in prebuilds/ and build/Release/): ` +
+      `tensorforge: could not load the native addon from ${root} (looked in build/Release/ and prebuilds/): ` +
         `${reason}. Build it with \`npm run build:native\` (needs cmake and a C++17 compiler).`,
     );
   }

@@ -365,7 +365,10 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
     if (a.shape[d] != c.shape[d] || b.shape[d] != c.shape[d]) fail(env, m.op, "batch dims differ");
   if (a.shape[nb] != c.shape[nb] || b.shape[nb + 1] != c.shape[nb + 1] || a.shape[nb + 1] != b.shape[nb])
     fail(env, m.op, "shapes " + shape_str(a) + " @ " + shape_str(b) + " -> " + shape_str(c) + " do not agree");
-  want_writable(env, m.op, c);
+  // A stride-0 batch dim of C asks for the sum over that dim (batch-reduce GEMM); rows and columns
+  // of C must be distinct elements.
+  for (int d = nb; d < c.ndim; ++d)
+    if (c.strides[d] == 0 && c.shape[d] > 1) fail(env, m.op, "output has a broadcast (stride 0) row or column dim");
   kernels().gemm(c, a, b, alpha, beta);
   return env.Undefined();
 }
@@ -585,6 +588,71 @@ Napi::Value Col2im(const Napi::CallbackInfo& info) {
   if (cols.ndim != 3 || cols.shape[0] != dx.shape[0] || double(cols.shape[1]) != double(dx.shape[1]) * double(K) || cols.shape[2] != L)
     fail(env, m.op, "columns " + shape_str(cols) + " do not match input " + shape_str(dx0));
   if (cols.numel() > 0) kernels().col2im(dx, cols, g);
+  return env.Undefined();
+}
+
+// The checks shared by the direct convolution's entry points: unit depth, stride 1, no dilation, a
+// weight [outC, C / groups, KH, KW] matching x, and planes small enough for the per-thread scratch.
+int64_t direct_conv_checks(Napi::Env env, Meta& m, const TensorView& x, const TensorView& w, const SpatialGeom& g,
+                           int64_t groups) {
+  if (g.in[0] != 1 || g.kernel[0] != 1) fail(env, m.op, "the direct kernel takes 1-D and 2-D convolutions only");
+  for (int i = 0; i < 3; ++i)
+    if (g.stride[i] != 1 || g.dilation[i] != 1) fail(env, m.op, "the direct kernel needs stride 1 and dilation 1");
+  if (groups < 1 || x.shape[1] % groups != 0 || w.shape[0] % groups != 0)
+    fail(env, m.op, "groups " + std::to_string(groups) + " do not divide the channels of " + shape_str(x) + " and " +
+                        shape_str(w));
+  if (w.shape[1] * groups != x.shape[1] || w.shape[2] != 1 || w.shape[3] != g.kernel[1] || w.shape[4] != g.kernel[2])
+    fail(env, m.op, "weight " + shape_str(w) + " does not match input " + shape_str(x));
+  const double ph = double(g.out[1] + g.kernel[1] - 1), pw = double(g.out[2] + g.kernel[2] - 1);
+  if ((ph + 2) * pw * double(w.shape[1] + 1) > double(1 << 26) || double(w.shape[1]) * double(g.kernel[1] * g.kernel[2]) > double(1 << 20))
+    fail(env, m.op, "planes of " + shape_str(x) + " are too large for the direct kernel");
+  return groups;
+}
+
+// convDirect(out, x, w, [bias]) meta: out, x, w, hasBias, [bias], ns, geometry as im2col, groups.
+Napi::Value ConvDirect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "conv (direct)"};
+  TensorView out0 = view(env, m), x0 = view(env, m), w0 = view(env, m);
+  const bool has_bias = m.next() != 0;
+  TensorView bias{};
+  if (has_bias) bias = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView x = widen5(env, m.op, x0, ns, "input"), w = widen5(env, m.op, w0, ns, "weight");
+  const SpatialGeom g = read_conv_geom(env, m, ns, x);
+  const int64_t groups = direct_conv_checks(env, m, x, w, g, m.next_int());
+  const TensorView out = widen5(env, m.op, out0, ns, "output");
+  want_float(env, m.op, x);
+  want_dtype(env, m.op, w, x.dtype);
+  want_dtype(env, m.op, out, x.dtype);
+  want_contiguous(env, m.op, w);
+  want_contiguous(env, m.op, out);
+  want_spatial(env, m.op, out, x.shape[0], w.shape[0], g.out, "output");
+  if (has_bias) {
+    want_dtype(env, m.op, bias, x.dtype);
+    want_contiguous(env, m.op, bias);
+    if (bias.ndim != 1 || bias.shape[0] != w.shape[0]) fail(env, m.op, "bias " + shape_str(bias) + " does not match weight " + shape_str(w0));
+  }
+  if (out.numel() > 0) kernels().conv_direct(out, x, w, has_bias ? &bias : nullptr, g, groups);
+  return env.Undefined();
+}
+
+// convDirectWeightGrad(dw, x, gOut) meta: dw, x, gOut, ns, geometry as im2col, groups. dw is written.
+Napi::Value ConvDirectWeightGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "conv backward (direct)"};
+  TensorView dw0 = view(env, m), x0 = view(env, m), g0 = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView x = widen5(env, m.op, x0, ns, "input"), dw = widen5(env, m.op, dw0, ns, "weight gradient");
+  const TensorView gout = widen5(env, m.op, g0, ns, "output gradient");
+  const SpatialGeom g = read_conv_geom(env, m, ns, x);
+  const int64_t groups = direct_conv_checks(env, m, x, dw, g, m.next_int());
+  want_float(env, m.op, x);
+  want_dtype(env, m.op, dw, x.dtype);
+  want_dtype(env, m.op, gout, x.dtype);
+  want_writable(env, m.op, dw);
+  want_spatial(env, m.op, gout, x.shape[0], dw.shape[0], g.out, "output gradient");
+  if (dw.numel() > 0) kernels().conv_direct_weight_grad(dw, x, gout, g, groups);
   return env.Undefined();
 }
 
@@ -988,6 +1056,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("random", Napi::Function::New(env, Random));
   exports.Set("im2col", Napi::Function::New(env, Im2col));
   exports.Set("col2im", Napi::Function::New(env, Col2im));
+  exports.Set("convDirect", Napi::Function::New(env, ConvDirect));
+  exports.Set("convDirectWeightGrad", Napi::Function::New(env, ConvDirectWeightGrad));
   exports.Set("maxPool", Napi::Function::New(env, MaxPool));
   exports.Set("maxPoolBackward", Napi::Function::New(env, MaxPoolBackward));
   exports.Set("avgPool", Napi::Function::New(env, AvgPool));

@@ -42,7 +42,8 @@ struct KernelTable {
                            int64_t n, int64_t inner);
 
   // Batched GEMM: C[b] = alpha * A[b] @ B[b] + beta * C[b]. A is [..., M, K], B is [..., K, N], C is
-  // [..., M, N], with one batch shape (broadcast batch dims have stride 0 in A or B, never in C).
+  // [..., M, N], with one batch shape (broadcast batch dims have stride 0 in A or B). A batch dim
+  // where C has stride 0 is summed over: C = alpha * sum_r A[r] @ B[r] + beta * C (batch-reduce).
   // Any strides; beta == 0 never reads C.
   void (*gemm)(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta);
 
@@ -68,6 +69,13 @@ struct KernelTable {
   // cols [N, C*KD*KH*KW, OD*OH*OW] (last stride 1) = im2col(x); dx += col2im(cols) (accumulates).
   void (*im2col)(const TensorView& cols, const TensorView& x, const SpatialGeom& g);
   void (*col2im)(const TensorView& dx, const TensorView& cols, const SpatialGeom& g);
+  // Direct convolution (conv_direct.cpp) for stride 1, no dilation, unit depth: out (contiguous) =
+  // conv(x, w) + bias (bias may be null); dw (no stride-0 dims) = the weight gradient from gout.
+  // w is [outC, C / groups, 1, KH, KW] contiguous; g.pad holds the padding before each dim.
+  void (*conv_direct)(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
+                      const SpatialGeom& g, int64_t groups);
+  void (*conv_direct_weight_grad)(const TensorView& dw, const TensorView& x, const TensorView& gout,
+                                  const SpatialGeom& g, int64_t groups);
   // out, indices (int32, flat position in the input plane) = max over each window; the backward
   // writes dx = the gradient scattered through the indices.
   void (*max_pool)(const TensorView& out, const TensorView& indices, const TensorView& x, const SpatialGeom& g);

@@ -2,7 +2,7 @@
 // and float64 on every CPU kernel level; gradcheck for input, weight and bias; argument errors.
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../lib';
-import { _setConvChunkElements } from '../lib/ops/conv';
+import { _setConvAlgorithm, _setConvChunkElements, type ConvAlgorithm } from '../lib/ops/conv';
 import { meta, metaNum, native } from '../lib/native';
 import { expectClose, expectThrows, type Arr } from './helpers';
 
@@ -273,6 +273,94 @@ describe('conv gradients', () => {
     for (let i = 0; i < 3; i++) {
       for (let j = 0; j < g64[i].length; j++) expect(Math.abs(g32[i][j] - g64[i][j])).toBeLessThan(1e-3 * (1 + Math.abs(g64[i][j])));
     }
+  });
+});
+
+// Both algorithms on every case: the direct kernel (stride 1, no dilation; other cases fall back to
+// im2col) and im2col + GEMM, forced, whatever the per-shape choice would be.
+describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
+  const forced = (algo: ConvAlgorithm, body: () => void): void => {
+    const prev = _setConvAlgorithm(algo);
+    try {
+      body();
+    } finally {
+      _setConvAlgorithm(prev);
+    }
+  };
+  for (const algo of ['direct', 'im2col'] as ConvAlgorithm[]) {
+    it(`${algo}: forward against the reference, every level, dtype and layout`, () => {
+      forced(algo, () => {
+        for (const level of levels) {
+          tf.setCpuKernelLevel(level);
+          for (const c of [...cases2d, ...cases1d]) {
+            try {
+              runCase(c, 'float64');
+              runCase(c, 'float32', level === initialLevel ? 'channels-last' : 'unbatched');
+            } catch (e) {
+              throw new Error(`${level}, case "${c.name}": ${(e as Error).message}`);
+            }
+          }
+        }
+        tf.setCpuKernelLevel(initialLevel);
+      });
+    });
+
+    it(`${algo}: gradcheck of input, weight and bias, including LeNet's first layer at odd sizes`, () => {
+      forced(algo, () => {
+        // [spatial dims, x, weight, options]; the last is an unbatched 2-D input.
+        const cases: [number, number[], number[], tf.ConvOptions][] = [
+          [2, [2, 1, 9, 11], [3, 1, 5, 5], { padding: 2 }],
+          [2, [1, 2, 7, 10], [4, 1, 3, 4], { padding: [0, 1], groups: 2 }],
+          [1, [2, 3, 13], [2, 3, 3], { padding: 'same' }],
+          [2, [3, 5, 9], [2, 3, 5, 3], {}],
+        ];
+        for (const [ns, xs, ws, opts] of cases) {
+          tf.tidy(() => {
+            const inputs = [xs, ws, [ws[0]]].map((s) => toTensor(randArr(s), 'float64', true));
+            const f = ns === 1 ? tf.conv1d : tf.conv2d;
+            expect(tf.gradcheck((x, w, b) => f(x, w, b, opts), inputs), `${JSON.stringify([xs, ws, opts])}`).toBe(true);
+          });
+        }
+      });
+    });
+  }
+
+  it('agree with each other on LeNet conv1 at full size, float32, on every level', () => {
+    const xa = randArr([16, 1, 28, 28]), wa = randArr([6, 1, 5, 5]), ba = randArr([6]);
+    const run = (algo: ConvAlgorithm): number[][] =>
+      tf.tidy(() => {
+        const prev = _setConvAlgorithm(algo);
+        try {
+          const x = toTensor(xa, 'float32'), w = toTensor(wa, 'float32', true), b = toTensor(ba, 'float32', true);
+          const y = tf.conv2d(x, w, b, { padding: 2 });
+          y.square().sum().backward();
+          const r = [y, w.grad!, b.grad!].map((t) => Array.from(t.dataSync() as ArrayLike<number>));
+          for (const t of [w, b]) t.grad!.dispose();
+          return r;
+        } finally {
+          _setConvAlgorithm(prev);
+        }
+      });
+    for (const level of levels) {
+      tf.setCpuKernelLevel(level);
+      const d = run('direct'), i = run('im2col');
+      for (let k = 0; k < 3; k++) {
+        for (let j = 0; j < d[k].length; j++) expect(Math.abs(d[k][j] - i[k][j])).toBeLessThan(1e-4 * (1 + Math.abs(i[k][j])));
+      }
+    }
+    tf.setCpuKernelLevel(initialLevel);
+  });
+
+  it('an empty batch gives zero gradients through the direct kernel', () => {
+    forced('direct', () => {
+      tf.tidy(() => {
+        const x = tf.zeros([0, 1, 8, 8], { requiresGrad: true }), w = tf.randn([2, 1, 3, 3], { requiresGrad: true });
+        const y = tf.conv2d(x, w, null, { padding: 1 });
+        expect(y.shape).toEqual([0, 2, 8, 8]);
+        y.sum().backward();
+        expect(Array.from(w.grad!.dataSync())).toEqual(new Array(18).fill(0));
+      });
+    });
   });
 });
 

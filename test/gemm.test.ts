@@ -3,6 +3,8 @@
 // matrix), batched products, and every CPU kernel level this build has.
 import { afterAll, describe, it } from 'vitest';
 import * as tf from '../lib';
+import { meta, metaNum, native } from '../lib/native';
+import { put } from '../lib/ops/spatial';
 import { arr, expectClose, matmulRef } from './helpers';
 
 const levels = tf.cpuKernelLevels();
@@ -52,6 +54,62 @@ for (const level of levels) {
       expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol: 1e-4, atol: 1e-5 });
       const c = tf.randn([64, 3, 9]), d = tf.randn([64, 9, 2]);
       expectClose(c.matmul(d), matmulRef(arr(c), arr(d)), { rtol: 1e-4, atol: 1e-5 });
+    });
+  });
+}
+
+// Batch-reduce GEMM through the native entry point: a stride-0 batch dim of C sums over that dim,
+//   C[g] = alpha * sum_r A[r, g] @ B[r, g] + beta * C[g]
+// (convolution's weight gradient). The k-contiguous layout takes the dot-product kernel (tails of K
+// shorter than a vector included); any other layout the per-product fallback.
+function batchReduce(a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, alpha: number, beta: number): void {
+  const [R, G, M, K] = a.shape, N = b.shape[3];
+  meta();
+  put({ t: c, offset: c._offset, shape: [R, G, M, N], strides: [0, M * N, N, 1] });
+  put({ t: a, offset: a._offset, shape: a.shape, strides: a._strides });
+  put({ t: b, offset: b._offset, shape: [R, G, K, N], strides: b._strides });
+  metaNum(alpha, beta);
+  native.gemm();
+}
+
+function batchReduceRef(a: tf.Tensor, b: tf.Tensor, c0: number[][][], alpha: number, beta: number): number[][][] {
+  const A = a.toArray() as number[][][][], B = b.toArray() as number[][][][];
+  return c0.map((cg, g) =>
+    cg.map((row, i) =>
+      row.map((c, j) => {
+        let s = 0;
+        for (let r = 0; r < A.length; r++) for (let k = 0; k < A[r][g][i].length; k++) s += A[r][g][i][k] * B[r][g][k][j];
+        return alpha * s + beta * c;
+      }),
+    ),
+  );
+}
+
+for (const level of levels) {
+  describe(`batch-reduce gemm on ${level}`, () => {
+    it('sums over the stride-0 dim: dot layout (K tails, tiny M/N), other layouts, beta, float64', () => {
+      tf.setCpuKernelLevel(level);
+      tf.manualSeed(14);
+      const cases: [number, number, number, number, number][] = [
+        // R, G, M, N, K
+        [5, 1, 6, 25, 784], [3, 2, 16, 15, 100], [4, 1, 5, 7, 3], [2, 3, 1, 1, 1], [7, 1, 9, 6, 17], [1, 1, 4, 4, 16],
+      ];
+      for (const dtype of ['float32', 'float64'] as const) {
+        for (const [R, G, M, N, K] of cases) {
+          for (const layout of ['dot', 'plain'] as const) {
+            const a = tf.randn([R, G, M, K], { dtype });
+            // dot: B[k, j] at k + j * K (B stored as [R, G, N, K]); plain: B row-major [R, G, K, N].
+            const b = layout === 'dot' ? tf.randn([R, G, N, K], { dtype }).transpose(2, 3) : tf.randn([R, G, K, N], { dtype });
+            for (const [alpha, beta] of [[1, 0], [0.5, 1]]) {
+              const c = tf.randn([G, M, N], { dtype });
+              const want = batchReduceRef(a, b, c.toArray() as number[][][], alpha, beta);
+              batchReduce(a, b, c, alpha, beta);
+              const tol = dtype === 'float64' ? 1e-10 : 2e-5 * Math.sqrt(R * K);
+              expectClose(c, want, { rtol: tol, atol: tol });
+            }
+          }
+        }
+      }
     });
   });
 }

@@ -24,6 +24,8 @@ const ENTRY_POINTS: [string, () => void][] = [
   ['random', () => native.random(pick([0, 1, 2, 7]))],
   ['im2col', () => native.im2col()],
   ['col2im', () => native.col2im()],
+  ['convDirect', () => native.convDirect()],
+  ['convDirectWeightGrad', () => native.convDirectWeightGrad()],
   ['maxPool', () => native.maxPool()],
   ['maxPoolBackward', () => native.maxPoolBackward()],
   ['avgPool', () => native.avgPool()],

@@ -4,7 +4,8 @@
 //   cols[n]  [C*K, L]   = im2col(x[n])            K = prod(kernel), L = prod(output spatial)
 //   out[n, g]           = W[g] @ cols[n, g]       W[g]: [outC/G, C/G*K]; one batched GEMM call
 //   backward:  dcols[n, g] = W[g]^T @ gOut[n, g],  dx = col2im(dcols)   (accumulating adjoint)
-//              dW[g] = sum_n gOut[n, g] @ cols[n, g]^T,  db = sum of gOut over batch and space
+//              dW[g] = sum_n gOut[n, g] @ cols[n, g]^T (one batch-reduce GEMM), db = sum of gOut over
+//              batch and space
 //
 // The batch is processed in chunks that bound the column buffer (LeNet-sized batches take one
 // chunk). A small column buffer is kept from the forward for the weight gradient (the backward
@@ -35,6 +36,29 @@ export interface ConvOptions {
 let chunkElements = 1 << 23;
 /** Column buffers up to this size are kept from the forward for the weight gradient (16 MiB of float32). */
 const KEEP_COLS_ELEMENTS = 1 << 22;
+export type ConvAlgorithm = 'auto' | 'im2col' | 'direct';
+let algorithm: ConvAlgorithm = 'auto';
+/**
+ * @internal For tests and benchmarks: forces the direct kernel (where its geometry allows) or
+ * im2col + GEMM instead of the per-shape choice; returns the previous setting.
+ */
+export function _setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
+  const prev = algorithm;
+  algorithm = a;
+  return prev;
+}
+
+/**
+ * The direct kernel (native/kernels/conv_direct.cpp) takes 1-D/2-D convolutions with stride 1 and no
+ * dilation. It wins where im2col + GEMM is worst: few input channels per group (a GEMM with a tiny
+ * K dimension, and a column buffer KH*KW times the input, written and read back through memory) and
+ * rows long enough to fill vectors.
+ */
+function useDirect(ns: number, Cg: number, stride: number[], dilation: number[], outSize: number[]): boolean {
+  if (ns > 2 || stride.some((s) => s !== 1) || dilation.some((d) => d !== 1) || algorithm === 'im2col') return false;
+  return algorithm === 'direct' || (Cg <= 4 && outSize[outSize.length - 1] >= 8);
+}
+
 /** @internal For tests: sets the column-buffer budget per batch chunk; returns the previous one. */
 export function _setConvChunkElements(n: number): number {
   const prev = chunkElements;
@@ -72,6 +96,28 @@ function im2col(cols: Desc, x: Desc, g: Geometry): void {
   put(x);
   geometryMeta(g);
   native.im2col();
+}
+
+function convDirect(out: Desc, x: Desc, w: Tensor, bias: Tensor | null, g: Geometry, groups: number): void {
+  meta();
+  put(out);
+  put(x);
+  w._meta();
+  metaNum(bias ? 1 : 0);
+  if (bias) bias._meta();
+  geometryMeta(g);
+  metaNum(groups);
+  native.convDirect();
+}
+
+function convDirectWeightGrad(dW: Tensor, x: Desc, gOut: Desc, g: Geometry, groups: number): void {
+  meta();
+  dW._meta();
+  put(x);
+  put(gOut);
+  geometryMeta(g);
+  metaNum(groups);
+  native.convDirectWeightGrad();
 }
 
 function col2im(dx: Desc, cols: Desc, g: Geometry): void {
@@ -182,6 +228,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
     padAfter.every((p) => p === 0);
   const flat = oneByOne ? flatSpatialStride(x) : null;
   const direct = flat !== null;
+  const directConv = !direct && useDirect(ns, Cg, stride, dilation, outSize);
   const perImage = C * K * L + outC * Kg;
   const chunk = Math.max(1, Math.min(N, Math.floor(chunkElements / Math.max(perImage, 1))));
 
@@ -206,7 +253,16 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
       : { t: w, offset: w._offset, shape: [nb, G, Mg, Kg], strides: [0, Mg * Kg, Kg, 1] };
 
   let savedCols: Tensor | null = null;
-  if (out.numel() > 0) {
+  if (out.numel() > 0 && directConv) {
+    const w = weight.isContiguous() ? weight : contiguousRaw(weight);
+    const b = bias && !bias.isContiguous() ? contiguousRaw(bias) : bias;
+    try {
+      convDirect(batchedDesc(out, unbatched), x, w, b, g, groups);
+    } finally {
+      if (w !== weight) w.dispose();
+      if (b !== bias) b?.dispose();
+    }
+  } else if (out.numel() > 0) {
     const w = weight.isContiguous() ? weight : contiguousRaw(weight);
     const cols = direct ? null : empty([Math.min(chunk, N), C * K, L], dt);
     if (cols && chunk >= N && cols.numel() <= KEEP_COLS_ELEMENTS && needsGrad(weight)) savedCols = cols;
@@ -244,7 +300,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
       const temps: Tensor[] = [];
       try {
         // A vector of ones: sums as matrix-vector products (the GEMM entry point's unpacked path).
-        const ones = needB || (needW && chunk > 1) ? empty([Math.max(L, N)], dt) : null;
+        const ones = needB ? empty([Math.max(L, N)], dt) : null;
         if (ones) {
           temps.push(ones);
           meta();
@@ -259,28 +315,22 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
           gemm(denseDesc(rows, [N * outC, 1]), denseDesc(gc, [N * outC, L]), denseDesc(ones!, [L, 1]), 1, 0);
           gemm(denseDesc(dB, [1, outC]), denseDesc(ones!, [1, N]), denseDesc(rows, [N, outC]), 1, 0);
         }
-        if ((needX || needW) && gc.numel() > 0) {
+        if (dW && directConv && gc.numel() > 0) convDirectWeightGrad(dW, x, batchedDesc(gc, unbatched), g, groups);
+        if ((needX || (needW && !directConv)) && gc.numel() > 0) {
           // The forward's columns when kept (then freed here; a second backward recomputes them).
           let filled = savedCols !== null;
           const cols = direct ? null : savedCols ?? empty([Math.min(chunk, N), C * K, L], dt);
           savedCols = null;
           if (cols) temps.push(cols);
-          const dWs = needW && chunk > 1 ? empty([chunk, G, Mg, Kg], dt) : null;
-          if (dWs) temps.push(dWs);
           for (let n0 = 0; n0 < N; n0 += chunk) {
             const nb = Math.min(chunk, N - n0);
             const go = denseDesc(gc, [nb, G, Mg, L], n0 * outC * L);
-            if (dW) {
+            if (dW && !directConv) {
+              // dW[g] (+)= sum over the chunk's images of gOut[n, g] @ cols[n, g]^T: one batch-reduce
+              // GEMM, its output's stride 0 over n asking the kernel for the sum.
               const colsT = colsOf(cols, n0, nb, true, filled);
-              const beta = n0 === 0 ? 0 : 1;
-              if (nb === 1) {
-                gemm(denseDesc(dW, [1, G, Mg, Kg]), go, colsT, 1, beta);
-              } else {
-                // Per-image products in one batched call, then their sum as ones[1, nb] @ dWs[nb, P].
-                gemm(denseDesc(dWs!, [nb, G, Mg, Kg]), go, colsT, 1, 0);
-                const P = outC * Kg;
-                gemm(denseDesc(dW, [1, P]), denseDesc(ones!, [1, nb]), denseDesc(dWs!, [nb, P]), 1, beta);
-              }
+              const dWsum: Desc = { t: dW, offset: dW._offset, shape: [nb, G, Mg, Kg], strides: [0, Mg * Kg, Kg, 1] };
+              gemm(dWsum, go, colsT, 1, n0 === 0 ? 0 : 1);
             }
             if (dx) {
               if (direct) {
@@ -293,7 +343,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
             }
             filled = false;
           }
-        } else {
+        } else if (gc.numel() === 0) {
           // Nothing to multiply (an empty batch or output): the gradients are zero.
           for (const t of [dx, dW]) {
             if (!t) continue;

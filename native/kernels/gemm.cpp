@@ -11,44 +11,29 @@
 // every thread. The vector width comes from the CPU level this file is compiled for (GCC vector
 // extensions: 64 bytes on AVX-512, 32 on AVX2, 16 otherwise). Peak tuning is a later issue; this
 // entry point stays.
+//
+// Batch-reduce GEMM: a batch dim where C has stride 0 is summed over, not repeated:
+//   C = alpha * sum_r A[r] @ B[r] + beta * C      (r runs over C's stride-0 batch dims)
+// which is the weight gradient of a convolution (sum over images of gOut[n] @ cols[n]^T). When A's
+// rows and B's columns are contiguous in k (that product's layout), DotGemm keeps a small tile of C
+// in vector accumulators across all of r and k, so C is written once and nothing is packed.
 #include <cstdlib>
 
-#include "common.h"
 #include "gemm.h"
+#include "simd.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
 
 #if defined(TF_CPU_LEVEL_avx512)
-constexpr int kVecBytes = 64;
 constexpr int kMR = 12;
 #elif defined(TF_CPU_LEVEL_avx2)
-constexpr int kVecBytes = 32;
 constexpr int kMR = 6;
 #else
-constexpr int kVecBytes = 16;
 constexpr int kMR = 4;
 #endif
 constexpr int64_t kKC = 256;
 constexpr int64_t kMC = kMR * 8;
 constexpr int64_t kNC = 4096;
-
-template <class T> struct Vec { typedef T type __attribute__((vector_size(kVecBytes))); };
-
-// Scratch memory that a thread keeps between calls (no std containers in kernel files: their
-// out-of-line instantiations would be shared across CPU levels).
-struct Scratch {
-  void* p = nullptr;
-  size_t cap = 0;
-  ~Scratch() { std::free(p); }
-  void* get(size_t bytes) {
-    if (bytes > cap) {
-      std::free(p);
-      p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
-      cap = p ? bytes : 0;
-    }
-    return p;
-  }
-};
 
 template <class T>
 struct Gemm {
@@ -217,6 +202,139 @@ struct Gemm {
   }
 };
 
+// C tile [TM x TN] = alpha * sum_r sum_k A_r[i, k] * B_r[k, j] + beta * C, where A_r's rows and B_r's
+// columns are contiguous in k: every step loads TM + TN vectors of W consecutive k and does TM * TN
+// vector FMAs; lanes are summed once at the end. The k tail is copied into zero-padded vectors.
+#if defined(TF_CPU_LEVEL_avx512)
+constexpr int kDotTM = 4;  // 16 accumulators + 8 operands of the 32 vector registers
+#else
+constexpr int kDotTM = 2;  // 8 accumulators + 6 operands of the 16
+#endif
+constexpr int kDotTN = 4;
+
+template <class T>
+struct DotGemm {
+  typedef typename Vec<T>::type V;
+  static constexpr int W = kVecBytes / sizeof(T);
+
+  struct Args {
+    int64_t M, N, K, R;
+    const T* a;
+    int64_t rsa;  // A_r[i, k] at a + a_off[r] + i * rsa + k
+    const T* b;
+    int64_t csb;  // B_r[k, j] at b + b_off[r] + j * csb + k
+    const int64_t* a_off;
+    const int64_t* b_off;
+    T* c;
+    int64_t rsc, csc;
+    T alpha, beta;
+  };
+
+  template <int TM, int TN>
+  static void tile(const Args& g, int64_t i0, int64_t j0) {
+    V acc[TM][TN];
+    for (int i = 0; i < TM; ++i)
+      for (int j = 0; j < TN; ++j) acc[i][j] = V{};
+    const int64_t kfull = g.K / W * W;
+    // The k tail (K % W values): when K >= W, the last whole vector [K - W, K) is loaded again and
+    // A's lanes already counted are zeroed by `tail_mask`; shorter rows go through a padded copy.
+    const bool overlap_tail = kfull < g.K && g.K >= W;
+    V tail_mask = V{};
+    for (int l = 0; l < W; ++l) tail_mask[l] = g.K - W + l >= kfull ? T(1) : T(0);
+    for (int64_t r = 0; r < g.R; ++r) {
+      const T* ar[TM];
+      const T* bc[TN];
+      for (int i = 0; i < TM; ++i) ar[i] = g.a + g.a_off[r] + (i0 + i) * g.rsa;
+      for (int j = 0; j < TN; ++j) bc[j] = g.b + g.b_off[r] + (j0 + j) * g.csb;
+      for (int64_t k = 0; k < kfull; k += W) {
+        V av[TM], bv[TN];
+        for (int i = 0; i < TM; ++i) __builtin_memcpy(&av[i], ar[i] + k, sizeof(V));
+        for (int j = 0; j < TN; ++j) __builtin_memcpy(&bv[j], bc[j] + k, sizeof(V));
+        for (int i = 0; i < TM; ++i)
+          for (int j = 0; j < TN; ++j) acc[i][j] += av[i] * bv[j];
+      }
+      if (kfull == g.K) continue;
+      V av[TM], bv[TN];
+      if (overlap_tail) {
+        const int64_t k0 = g.K - W;
+        for (int i = 0; i < TM; ++i) {
+          __builtin_memcpy(&av[i], ar[i] + k0, sizeof(V));
+          av[i] *= tail_mask;
+        }
+        for (int j = 0; j < TN; ++j) __builtin_memcpy(&bv[j], bc[j] + k0, sizeof(V));
+      } else {
+        const size_t tail = size_t(g.K - kfull) * sizeof(T);
+        for (int i = 0; i < TM; ++i) {
+          av[i] = V{};
+          __builtin_memcpy(&av[i], ar[i] + kfull, tail);
+        }
+        for (int j = 0; j < TN; ++j) {
+          bv[j] = V{};
+          __builtin_memcpy(&bv[j], bc[j] + kfull, tail);
+        }
+      }
+      for (int i = 0; i < TM; ++i)
+        for (int j = 0; j < TN; ++j) acc[i][j] += av[i] * bv[j];
+    }
+    for (int i = 0; i < TM; ++i)
+      for (int j = 0; j < TN; ++j) {
+        T lanes[W];
+        __builtin_memcpy(lanes, &acc[i][j], sizeof(V));
+        T sum = 0;
+        for (int l = 0; l < W; ++l) sum += lanes[l];
+        T* cij = g.c + (i0 + i) * g.rsc + (j0 + j) * g.csc;
+        *cij = g.beta == T(0) ? g.alpha * sum : g.alpha * sum + g.beta * *cij;
+      }
+  }
+
+  template <int TM>
+  static void tile_rows(const Args& g, int64_t i0, int64_t j0, int tn) {
+    switch (tn) {
+      case 4: tile<TM, 4>(g, i0, j0); break;
+      case 3: tile<TM, 3>(g, i0, j0); break;
+      case 2: tile<TM, 2>(g, i0, j0); break;
+      default: tile<TM, 1>(g, i0, j0); break;
+    }
+  }
+
+  static void any_tile(const Args& g, int64_t i0, int64_t j0, int tm, int tn) {
+    switch (tm) {
+#if defined(TF_CPU_LEVEL_avx512)
+      case 4: tile_rows<4>(g, i0, j0, tn); break;
+      case 3: tile_rows<3>(g, i0, j0, tn); break;
+#endif
+      case 2: tile_rows<2>(g, i0, j0, tn); break;
+      default: tile_rows<1>(g, i0, j0, tn); break;
+    }
+  }
+
+  // The reduction runs in blocks of r whose operands fit in L2 (every tile of C re-reads its rows
+  // of A and columns of B, so they must stay cached); C accumulates across blocks.
+  static void run(const Args& g) {
+    const int64_t mt = (g.M + kDotTM - 1) / kDotTM, nt = (g.N + kDotTN - 1) / kDotTN;
+    const int64_t bytes_per_r = (g.M + g.N) * g.K * int64_t(sizeof(T));
+    int64_t rb = (int64_t(512) << 10) / (bytes_per_r > 0 ? bytes_per_r : 1);
+    if (rb < 1) rb = 1;
+    for (int64_t r0 = 0; r0 < g.R; r0 += rb) {
+      Args blk = g;
+      blk.R = g.R - r0 < rb ? g.R - r0 : rb;
+      blk.a_off = g.a_off + r0;
+      blk.b_off = g.b_off + r0;
+      if (r0 > 0) blk.beta = T(1);
+      const int64_t work = blk.R * g.K * kDotTM * kDotTN;
+      const int64_t grain = work >= (1 << 16) ? 1 : (1 << 16) / (work + 1) + 1;
+      parallel_for(0, mt * nt, grain, [&](int64_t lo, int64_t hi) {
+        for (int64_t t = lo; t < hi; ++t) {
+          const int64_t i0 = t / nt * kDotTM, j0 = t % nt * kDotTN;
+          const int tm = int(g.M - i0 < kDotTM ? g.M - i0 : kDotTM);
+          const int tn = int(g.N - j0 < kDotTN ? g.N - j0 : kDotTN);
+          any_tile(blk, i0, j0, tm, tn);
+        }
+      });
+    }
+  }
+};
+
 // Matrix-vector products (M == 1 or N == 1) skip packing: they are bound by reading the matrix
 // once, so they stream it in whichever order its strides make contiguous.
 //   y[j] = alpha * sum_k x[k] * Mat[k, j] + beta * y[j],  Mat[k, j] at mat + k * rs + j * cs
@@ -271,11 +389,17 @@ template <class T>
 void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta) {
   const int nb = c.ndim - 2;
   const int64_t M = c.shape[nb], N = c.shape[nb + 1], K = a.shape[nb + 1];
-  int64_t batch = 1;
-  for (int d = 0; d < nb; ++d) batch *= c.shape[d];
-  auto offsets = [&](int64_t bi, int64_t& oa, int64_t& ob, int64_t& oc) {
+  // Batch dims split into those C repeats (its stride != 0) and those summed over (stride 0).
+  int64_t batch = 1, reduce = 1;
+  for (int d = 0; d < nb; ++d) {
+    if (c.strides[d] == 0 && c.shape[d] > 1) reduce *= c.shape[d];
+    else batch *= c.shape[d];
+  }
+  // Offsets of batch index bi (over the repeated dims) or of reduce index bi (over the summed dims).
+  auto offsets = [&](int64_t bi, bool summed, int64_t& oa, int64_t& ob, int64_t& oc) {
     oa = ob = oc = 0;
     for (int d = nb - 1; d >= 0; --d) {
+      if ((c.strides[d] == 0 && c.shape[d] > 1) != summed) continue;
       const int64_t i = bi % c.shape[d];
       bi /= c.shape[d];
       oa += i * a.strides[d];
@@ -283,9 +407,37 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
       oc += i * c.strides[d];
     }
   };
+  if (reduce > 1) {
+    if (M == 0 || N == 0) return;
+    int64_t* offs = static_cast<int64_t*>(std::malloc(sizeof(int64_t) * 2 * size_t(reduce)));
+    if (!offs) return;
+    for (int64_t r = 0; r < reduce; ++r) {
+      int64_t oc;
+      offsets(r, true, offs[r], offs[reduce + r], oc);
+    }
+    const bool dot = a.strides[nb + 1] == 1 && b.strides[nb] == 1 && K > 0;
+    for (int64_t bi = 0; bi < batch; ++bi) {
+      int64_t oa, ob, oc;
+      offsets(bi, false, oa, ob, oc);
+      if (dot) {
+        typename DotGemm<T>::Args g{M, N, K, reduce, a.ptr<T>() + oa, a.strides[nb], b.ptr<T>() + ob, b.strides[nb + 1],
+                                    offs, offs + reduce, c.ptr<T>() + oc, c.strides[nb], c.strides[nb + 1],
+                                    T(alpha), T(beta)};
+        DotGemm<T>::run(g);
+      } else {
+        // Other layouts: one product at a time, accumulating into C.
+        for (int64_t r = 0; r < reduce; ++r)
+          Gemm<T>::run(M, N, K, a.ptr<T>() + oa + offs[r], a.strides[nb], a.strides[nb + 1], b.ptr<T>() + ob + offs[reduce + r],
+                       b.strides[nb], b.strides[nb + 1], c.ptr<T>() + oc, c.strides[nb], c.strides[nb + 1], T(alpha),
+                       r == 0 ? T(beta) : T(1));
+      }
+    }
+    std::free(offs);
+    return;
+  }
   auto one = [&](int64_t bi) {
     int64_t oa, ob, oc;
-    offsets(bi, oa, ob, oc);
+    offsets(bi, false, oa, ob, oc);
     const T* pa = a.ptr<T>() + oa;
     const T* pb = b.ptr<T>() + ob;
     T* pc = c.ptr<T>() + oc;
@@ -297,8 +449,8 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
       gemv<T>(K, M, pb, b.strides[nb], pa, a.strides[nb + 1], a.strides[nb], pc, c.strides[nb], T(alpha), T(beta));
       return;
     }
-    Gemm<T>::run(M, N, K, a.ptr<T>() + oa, a.strides[nb], a.strides[nb + 1], b.ptr<T>() + ob, b.strides[nb],
-                 b.strides[nb + 1], c.ptr<T>() + oc, c.strides[nb], c.strides[nb + 1], T(alpha), T(beta));
+    Gemm<T>::run(M, N, K, pa, a.strides[nb], a.strides[nb + 1], pb, b.strides[nb], b.strides[nb + 1], pc, c.strides[nb],
+                 c.strides[nb + 1], T(alpha), T(beta));
   };
   const double flops = 2.0 * double(M) * double(N) * double(K);
   if (batch > 1 && (flops < 4e6 || batch >= 4 * num_threads())) {

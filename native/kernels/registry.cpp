@@ -34,6 +34,8 @@ void register_all(KernelTable& t) {
   t.randint = randint;
   t.im2col = im2col;
   t.col2im = col2im;
+  t.conv_direct = conv_direct;
+  t.conv_direct_weight_grad = conv_direct_weight_grad;
   t.max_pool = max_pool;
   t.max_pool_backward = max_pool_backward;
   t.avg_pool = avg_pool;
