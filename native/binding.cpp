@@ -592,24 +592,30 @@ Napi::Value Col2im(const Napi::CallbackInfo& info) {
 }
 
 // The checks shared by the direct convolution's entry points: unit depth, stride 1, no dilation, a
-// weight [outC, C / groups, KH, KW] matching x, and planes small enough for the per-thread scratch.
+// weight [outC, C / groups, KH, KW] matching x (C = x's channels; with `adjoint`, x holds outC
+// channels and the output C), and planes small enough for the per-thread scratch. Returns the
+// output's channel count.
 int64_t direct_conv_checks(Napi::Env env, Meta& m, const TensorView& x, const TensorView& w, const SpatialGeom& g,
-                           int64_t groups) {
+                           int64_t groups, bool adjoint) {
   if (g.in[0] != 1 || g.kernel[0] != 1) fail(env, m.op, "the direct kernel takes 1-D and 2-D convolutions only");
   for (int i = 0; i < 3; ++i)
     if (g.stride[i] != 1 || g.dilation[i] != 1) fail(env, m.op, "the direct kernel needs stride 1 and dilation 1");
-  if (groups < 1 || x.shape[1] % groups != 0 || w.shape[0] % groups != 0)
-    fail(env, m.op, "groups " + std::to_string(groups) + " do not divide the channels of " + shape_str(x) + " and " +
-                        shape_str(w));
-  if (w.shape[1] * groups != x.shape[1] || w.shape[2] != 1 || w.shape[3] != g.kernel[1] || w.shape[4] != g.kernel[2])
+  if (groups < 1 || w.shape[0] % groups != 0)
+    fail(env, m.op, "groups " + std::to_string(groups) + " do not divide the channels of weight " + shape_str(w));
+  const int64_t in_c = adjoint ? w.shape[0] : w.shape[1] * groups, out_c = adjoint ? w.shape[1] * groups : w.shape[0];
+  if (in_c != x.shape[1] || w.shape[2] != 1 || w.shape[3] != g.kernel[1] || w.shape[4] != g.kernel[2])
     fail(env, m.op, "weight " + shape_str(w) + " does not match input " + shape_str(x));
+  // Scratch per thread: KW shifted copies of every input plane (row pitch up to pw + a vector).
   const double ph = double(g.out[1] + g.kernel[1] - 1), pw = double(g.out[2] + g.kernel[2] - 1);
-  if ((ph + 2) * pw * double(w.shape[1] + 1) > double(1 << 26) || double(w.shape[1]) * double(g.kernel[1] * g.kernel[2]) > double(1 << 20))
+  if ((ph + 1) * (pw + 16) * double(g.kernel[2]) * double(x.shape[1] + 4) > double(1 << 26) ||
+      double(w.shape[0]) * double(w.shape[1]) * double(g.kernel[1] * g.kernel[2]) > double(1 << 24))
     fail(env, m.op, "planes of " + shape_str(x) + " are too large for the direct kernel");
-  return groups;
+  return out_c;
 }
 
-// convDirect(out, x, w, [bias]) meta: out, x, w, hasBias, [bias], ns, geometry as im2col, groups.
+// convDirect(out, x, w, [bias]) meta: out, x, w, hasBias, [bias], ns, geometry as im2col, groups,
+// adjoint. With adjoint (the input gradient), x is the output gradient, out the input gradient, w
+// the forward's weight and the geometry the adjoint's (see kernels.h).
 Napi::Value ConvDirect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "conv (direct)"};
@@ -620,20 +626,22 @@ Napi::Value ConvDirect(const Napi::CallbackInfo& info) {
   const int ns = read_ns(env, m);
   const TensorView x = widen5(env, m.op, x0, ns, "input"), w = widen5(env, m.op, w0, ns, "weight");
   const SpatialGeom g = read_conv_geom(env, m, ns, x);
-  const int64_t groups = direct_conv_checks(env, m, x, w, g, m.next_int());
+  const int64_t groups = m.next_int();
+  const bool adjoint = m.next() != 0;
+  const int64_t out_c = direct_conv_checks(env, m, x, w, g, groups, adjoint);
   const TensorView out = widen5(env, m.op, out0, ns, "output");
   want_float(env, m.op, x);
   want_dtype(env, m.op, w, x.dtype);
   want_dtype(env, m.op, out, x.dtype);
   want_contiguous(env, m.op, w);
   want_contiguous(env, m.op, out);
-  want_spatial(env, m.op, out, x.shape[0], w.shape[0], g.out, "output");
+  want_spatial(env, m.op, out, x.shape[0], out_c, g.out, "output");
   if (has_bias) {
     want_dtype(env, m.op, bias, x.dtype);
     want_contiguous(env, m.op, bias);
-    if (bias.ndim != 1 || bias.shape[0] != w.shape[0]) fail(env, m.op, "bias " + shape_str(bias) + " does not match weight " + shape_str(w0));
+    if (bias.ndim != 1 || bias.shape[0] != out_c) fail(env, m.op, "bias " + shape_str(bias) + " does not match weight " + shape_str(w0));
   }
-  if (out.numel() > 0) kernels().conv_direct(out, x, w, has_bias ? &bias : nullptr, g, groups);
+  if (out.numel() > 0) kernels().conv_direct(out, x, w, has_bias ? &bias : nullptr, g, groups, adjoint);
   return env.Undefined();
 }
 
@@ -646,7 +654,8 @@ Napi::Value ConvDirectWeightGrad(const Napi::CallbackInfo& info) {
   const TensorView x = widen5(env, m.op, x0, ns, "input"), dw = widen5(env, m.op, dw0, ns, "weight gradient");
   const TensorView gout = widen5(env, m.op, g0, ns, "output gradient");
   const SpatialGeom g = read_conv_geom(env, m, ns, x);
-  const int64_t groups = direct_conv_checks(env, m, x, dw, g, m.next_int());
+  const int64_t groups = m.next_int();
+  direct_conv_checks(env, m, x, dw, g, groups, false);
   want_float(env, m.op, x);
   want_dtype(env, m.op, dw, x.dtype);
   want_dtype(env, m.op, gout, x.dtype);

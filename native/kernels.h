@@ -71,9 +71,11 @@ struct KernelTable {
   void (*col2im)(const TensorView& dx, const TensorView& cols, const SpatialGeom& g);
   // Direct convolution (conv_direct.cpp) for stride 1, no dilation, unit depth: out (contiguous) =
   // conv(x, w) + bias (bias may be null); dw (no stride-0 dims) = the weight gradient from gout.
-  // w is [outC, C / groups, 1, KH, KW] contiguous; g.pad holds the padding before each dim.
+  // w is [outC, C / groups, 1, KH, KW] contiguous; g.pad holds the padding before each dim. With
+  // `adjoint`, x is an output gradient [N, outC, ...], out the input gradient [N, C, ...], w the
+  // forward's weight (flipped and transposed inside), and g the adjoint's geometry (pad K-1-p).
   void (*conv_direct)(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
-                      const SpatialGeom& g, int64_t groups);
+                      const SpatialGeom& g, int64_t groups, bool adjoint);
   void (*conv_direct_weight_grad)(const TensorView& dw, const TensorView& x, const TensorView& gout,
                                   const SpatialGeom& g, int64_t groups);
   // out, indices (int32, flat position in the input plane) = max over each window; the backward

@@ -305,7 +305,7 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
       });
     });
 
-    it(`${algo}: gradcheck of input, weight and bias, including LeNet's first layer at odd sizes`, () => {
+    it(`${algo}: gradcheck of input, weight and bias (LeNet's layers at odd sizes; the adjoint and im2col input gradients)`, () => {
       forced(algo, () => {
         // [spatial dims, x, weight, options]; the last is an unbatched 2-D input.
         const cases: [number, number[], number[], tf.ConvOptions][] = [
@@ -313,6 +313,8 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
           [2, [1, 2, 7, 10], [4, 1, 3, 4], { padding: [0, 1], groups: 2 }],
           [1, [2, 3, 13], [2, 3, 3], { padding: 'same' }],
           [2, [3, 5, 9], [2, 3, 5, 3], {}],
+          // padding past kernel - 1: the input gradient cannot be the adjoint convolution
+          [2, [1, 2, 5, 9], [3, 2, 1, 2], { padding: 1 }],
         ];
         for (const [ns, xs, ws, opts] of cases) {
           tf.tidy(() => {

@@ -54,9 +54,9 @@ export function _setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
  * K dimension, and a column buffer KH*KW times the input, written and read back through memory) and
  * rows long enough to fill vectors.
  */
-function useDirect(ns: number, Cg: number, stride: number[], dilation: number[], outSize: number[]): boolean {
+function useDirect(ns: number, Cg: number, kernel: number[], stride: number[], dilation: number[], outSize: number[]): boolean {
   if (ns > 2 || stride.some((s) => s !== 1) || dilation.some((d) => d !== 1) || algorithm === 'im2col') return false;
-  return algorithm === 'direct' || (Cg <= 4 && outSize[outSize.length - 1] >= 8);
+  return algorithm === 'direct' || (Cg <= 8 && outSize[outSize.length - 1] >= 8 && kernel[kernel.length - 1] <= 16);
 }
 
 /** @internal For tests: sets the column-buffer budget per batch chunk; returns the previous one. */
@@ -98,7 +98,11 @@ function im2col(cols: Desc, x: Desc, g: Geometry): void {
   native.im2col();
 }
 
-function convDirect(out: Desc, x: Desc, w: Tensor, bias: Tensor | null, g: Geometry, groups: number): void {
+/**
+ * out = conv(x, w) + bias by the direct kernel; with `adjoint`, the input gradient: x is the output
+ * gradient, out the input gradient, w the forward's weight and g the adjoint's geometry.
+ */
+function convDirect(out: Desc, x: Desc, w: Tensor, bias: Tensor | null, g: Geometry, groups: number, adjoint = false): void {
   meta();
   put(out);
   put(x);
@@ -106,8 +110,20 @@ function convDirect(out: Desc, x: Desc, w: Tensor, bias: Tensor | null, g: Geome
   metaNum(bias ? 1 : 0);
   if (bias) bias._meta();
   geometryMeta(g);
-  metaNum(groups);
+  metaNum(groups, adjoint ? 1 : 0);
   native.convDirect();
+}
+
+/**
+ * The input gradient of a stride-1 convolution is the output gradient convolved with the flipped,
+ * channel-swapped weight, padded by kernel - 1 - padding on each side: its geometry, or null when
+ * the padding exceeds kernel - 1 (then im2col's adjoint serves).
+ */
+function adjointGeometry(g: Geometry): Geometry | null {
+  const padBefore = g.kernel.map((k, i) => k - 1 - g.padBefore[i]);
+  const padAfter = g.kernel.map((k, i) => k - 1 - g.padAfter[i]);
+  if (padBefore.some((p) => p < 0) || padAfter.some((p) => p < 0)) return null;
+  return { ...g, padBefore, padAfter, inSize: g.outSize, outSize: g.inSize };
 }
 
 function convDirectWeightGrad(dW: Tensor, x: Desc, gOut: Desc, g: Geometry, groups: number): void {
@@ -228,7 +244,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
     padAfter.every((p) => p === 0);
   const flat = oneByOne ? flatSpatialStride(x) : null;
   const direct = flat !== null;
-  const directConv = !direct && useDirect(ns, Cg, stride, dilation, outSize);
+  const directConv = !direct && useDirect(ns, Cg, kernel, stride, dilation, outSize);
   const perImage = C * K * L + outC * Kg;
   const chunk = Math.max(1, Math.min(N, Math.floor(chunkElements / Math.max(perImage, 1))));
 
@@ -294,7 +310,9 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
       const gc = gOut.isContiguous() ? gOut : contiguousRaw(gOut);
       const w = weight.isContiguous() ? weight : contiguousRaw(weight);
       const needX = input.requiresGrad, needW = weight.requiresGrad, needB = bias !== null && bias.requiresGrad;
-      const dx = needX ? Tensor._empty(input._shape.slice(), dt, !direct) : null;
+      const adjoint = directConv && needX ? adjointGeometry(g) : null;
+      // col2im accumulates into dx, so that path needs it zeroed.
+      const dx = needX ? Tensor._empty(input._shape.slice(), dt, !direct && !adjoint) : null;
       const dW = needW ? empty(weight._shape.slice(), dt) : null;
       const dB = needB ? empty([outC], dt) : null;
       const temps: Tensor[] = [];
@@ -316,7 +334,8 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
           gemm(denseDesc(dB, [1, outC]), denseDesc(ones!, [1, N]), denseDesc(rows, [N, outC]), 1, 0);
         }
         if (dW && directConv && gc.numel() > 0) convDirectWeightGrad(dW, x, batchedDesc(gc, unbatched), g, groups);
-        if ((needX || (needW && !directConv)) && gc.numel() > 0) {
+        if (dx && adjoint && gc.numel() > 0) convDirect(batchedDesc(dx, unbatched), batchedDesc(gc, unbatched), w, null, adjoint, groups, true);
+        if (((needX && !adjoint) || (needW && !directConv)) && gc.numel() > 0) {
           // The forward's columns when kept (then freed here; a second backward recomputes them).
           let filled = savedCols !== null;
           const cols = direct ? null : savedCols ?? empty([Math.min(chunk, N), C * K, L], dt);
@@ -332,7 +351,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
               const dWsum: Desc = { t: dW, offset: dW._offset, shape: [nb, G, Mg, Kg], strides: [0, Mg * Kg, Kg, 1] };
               gemm(dWsum, go, colsT, 1, n0 === 0 ? 0 : 1);
             }
-            if (dx) {
+            if (dx && !adjoint) {
               if (direct) {
                 gemm(denseDesc(dx, [nb, G, Kg, L], n0 * C * L), weightOf(w, nb, true), go, 1, 0);
               } else {

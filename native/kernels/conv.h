@@ -8,7 +8,7 @@ void im2col(const TensorView& cols, const TensorView& x, const SpatialGeom& g);
 void col2im(const TensorView& dx, const TensorView& cols, const SpatialGeom& g);
 // conv_direct.cpp
 void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
-                 const SpatialGeom& g, int64_t groups);
+                 const SpatialGeom& g, int64_t groups, bool adjoint);
 void conv_direct_weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
                              int64_t groups);
 TF_KERNEL_NAMESPACE_END

@@ -1,17 +1,20 @@
-// Direct convolution for few input channels (LeNet's first layer, 1-D signals), stride 1 and no
-// dilation, forward and weight gradient; no column buffer, so no trip through memory for one.
+// Direct convolution for few input channels (LeNet's layers, 1-D signals), stride 1 and no
+// dilation: forward, weight gradient and (as the adjoint convolution) input gradient, with no
+// column buffer, so no trip through memory for one.
 //
 //   x    [N, C, 1, H, W]  (any strides)        w  [outC, Cg, 1, KH, KW] (contiguous), Cg = C / G
 //   out  [N, outC, 1, OH, OW] (contiguous)     OH = H + padT + padB - KH + 1 (likewise OW)
 //   out[n, o, y, x] = bias[o] + sum_{c, ky, kx} w[o, c, ky, kx] * xp[n, g*Cg + c, y + ky, x + kx]
 //   dW[o, c, ky, kx] = sum_{n, y, x} gOut[n, o, y, x] * xp[n, g*Cg + c, y + ky, x + kx]
-// where xp is x zero-padded to PH x PW (PW = OW + KW - 1) and g = o / (outC / G).
+// where xp is x zero-padded to PH = OH + KH - 1 rows and g = o / (outC / G).
 //
-// The trick that makes both loops plain streams: with rows PW apart, tap (ky, kx) of output position
-// y*PW + x reads xp at (y*PW + x) + (ky*PW + kx). So over the flattened [OH, PW] plane every tap is a
-// shifted copy of xp, and a layer is a sum of KH*KW shifted AXPYs (forward) or dot products (weight
-// gradient) of length OH*PW. The PW - OW columns past each row's end are computed and dropped
-// (forward) or multiply zeros (weight gradient: gOut is copied into a zero-padded [OH, PW] plane).
+// The trick that makes both loops plain streams: lay planes out with a row pitch P (OW + KW - 1,
+// rounded up to a whole vector where that wastes little) and keep, per input channel, KW copies of
+// xp shifted left by kx. Then tap (ky, kx) of flat output position i = y*P + x reads copy kx at
+// i + ky*P: a vector load, aligned when P is. A layer is KH*KW AXPYs (forward) or dot products (weight gradient) over the flat
+// [OH, P] plane; the columns past OW are computed and dropped (forward) or multiply zeros (weight
+// gradient: gOut is copied into a zero-padded [OH, P] plane). Blocks of output channels share each
+// loaded input vector, so a loop step does more FMAs than loads.
 #include <cstdlib>
 
 #include "conv.h"
@@ -22,173 +25,243 @@ TF_KERNEL_NAMESPACE_BEGIN
 namespace {
 
 #if defined(TF_CPU_LEVEL_avx512)
-constexpr int kTapBlock = 16;  // weight-gradient accumulators held in registers at once
+constexpr int kOB = 4;  // output channels per block
+constexpr int kU = 4;   // forward: output vectors per block (kOB * kU accumulators of 32 registers)
+constexpr int kTB = 4;  // weight gradient: taps per block (kOB * kTB accumulators)
 #else
-constexpr int kTapBlock = 8;
+constexpr int kOB = 2;
+constexpr int kU = 4;
+constexpr int kTB = 4;
 #endif
-constexpr int kUnroll = 4;  // vectors of the forward's output kept in registers across taps
 
 template <class T>
 struct Plane {
   static constexpr int W = kVecBytes / sizeof(T);
-  int64_t PH, PW, flat, padded;  // flat: OH * PW rounded up to whole blocks; padded: per-channel buffer
+  int64_t KH, KW, OH, OW, PH, P;
+  int64_t flat;    // OH * P rounded up to a whole vector: the flattened output plane
+  int64_t copy;    // one shifted copy of a padded input plane (PH * P and the reads past it)
   int64_t padT, padL;
-  Plane(const SpatialGeom& g, int64_t block) {
-    PH = g.out[1] + g.kernel[1] - 1;
-    PW = g.out[2] + g.kernel[2] - 1;
+  explicit Plane(const SpatialGeom& g) {
+    KH = g.kernel[1];
+    KW = g.kernel[2];
+    OH = g.out[1];
+    OW = g.out[2];
+    PH = OH + KH - 1;
+    // Whole-vector rows make every load aligned, unless rounding up would waste more than a
+    // quarter of the work (narrow planes); then rows are packed and loads unaligned.
+    const int64_t row = OW + KW - 1, aligned = (row + W - 1) / W * W;
+    P = 4 * aligned <= 5 * row ? aligned : row;
+    flat = (OH * P + W - 1) / W * W;
+    copy = (flat + (KH - 1) * P + W - 1) / W * W;  // every tap's reads of a flat plane stay inside
     padT = g.pad[1];
     padL = g.pad[2];
-    flat = (g.out[1] * PW + block - 1) / block * block;
-    padded = flat + (g.kernel[1] - 1) * PW + g.kernel[2] - 1;
-    padded = (padded + W - 1) / W * W;
   }
-  // dst[r * PW + q] = x[c, r - padT, q - padL] (0 outside x), for the whole padded buffer.
-  void fill(T* dst, const TensorView& x, int64_t n, int64_t c, int64_t H, int64_t Wd) const {
+  // The KW shifted copies of input channel c of image n: dst[kx * copy + r * P + q] = xp[r, q + kx].
+  void fill(T* dst, const TensorView& x, int64_t n, int64_t c) const {
+    const int64_t H = x.shape[3], Wd = x.shape[4];
     const T* src = x.ptr<T>() + n * x.strides[0] + c * x.strides[1];
-    for (int64_t i = 0; i < padded; ++i) dst[i] = T(0);
+    for (int64_t i = 0; i < KW * copy; ++i) dst[i] = T(0);
     for (int64_t h = 0; h < H; ++h) {
-      const int64_t r = h + padT;
-      if (r < 0 || r >= PH) continue;
-      T* row = dst + r * PW + padL;
       const T* s = src + h * x.strides[3];
-      if (x.strides[4] == 1) {
-        __builtin_memcpy(row, s, sizeof(T) * size_t(Wd));
-      } else {
-        for (int64_t w = 0; w < Wd; ++w) row[w] = s[w * x.strides[4]];
+      for (int64_t kx = 0; kx < KW; ++kx) {
+        // xp column q + kx = input column w + padL, so q = w + padL - kx, kept when 0 <= q < P.
+        T* row = dst + kx * copy + (h + padT) * P;
+        int64_t w0 = kx - padL > 0 ? kx - padL : 0;
+        int64_t w1 = P + kx - padL < Wd ? P + kx - padL : Wd;
+        if (x.strides[4] == 1) {
+          if (w1 > w0) __builtin_memcpy(row + w0 + padL - kx, s + w0, sizeof(T) * size_t(w1 - w0));
+        } else {
+          for (int64_t w = w0; w < w1; ++w) row[w + padL - kx] = s[w * x.strides[4]];
+        }
       }
     }
   }
 };
 
-template <class T>
-void conv_direct_t(const TensorView& out, const TensorView& x, const TensorView& w, const T* bias, const SpatialGeom& g,
-                   int64_t groups) {
+// Forward block: output channels [o0, o0 + OB) at flat positions [i, i + U*W), into planes acc.
+template <class T, int OB, int U>
+inline void out_block(T* acc, int64_t flat, const T* xs, const Plane<T>& pl, const T* w, int64_t Cg, const T* b0,
+                      int64_t i) {
   typedef typename Vec<T>::type V;
   constexpr int W = kVecBytes / sizeof(T);
-  constexpr int64_t kBlock = int64_t(W) * kUnroll;
-  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[3], Wd = x.shape[4];
-  const int64_t outC = w.shape[0], Cg = C / groups, Mg = outC / groups;
-  const int64_t KH = g.kernel[1], KW = g.kernel[2], OH = g.out[1], OW = g.out[2];
-  const Plane<T> pl(g, kBlock);
-  const T* wd = w.ptr<T>();
+  const int64_t taps = pl.KH * pl.KW, KW = pl.KW, P = pl.P, copy = pl.copy;
+  V a[OB][U];
+  for (int o = 0; o < OB; ++o)
+    for (int u = 0; u < U; ++u)
+      for (int l = 0; l < W; ++l) a[o][u][l] = b0[o];
+  for (int64_t c = 0; c < Cg; ++c) {
+    const T* xc = xs + c * KW * copy + i;
+    const T* wc = w + c * taps;
+    for (int64_t ky = 0; ky < pl.KH; ++ky)
+      for (int64_t kx = 0; kx < KW; ++kx) {
+        const T* src = xc + kx * copy + ky * P;
+        const int64_t t = ky * KW + kx;
+        V xv[U];
+        for (int u = 0; u < U; ++u) __builtin_memcpy(&xv[u], src + u * W, sizeof(V));
+        for (int o = 0; o < OB; ++o) {
+          const T wv = wc[o * Cg * taps + t];
+          for (int u = 0; u < U; ++u) a[o][u] += wv * xv[u];
+        }
+      }
+  }
+  for (int o = 0; o < OB; ++o)
+    for (int u = 0; u < U; ++u) __builtin_memcpy(acc + o * flat + i + u * W, &a[o][u], sizeof(V));
+}
+
+template <class T, int OB>
+void out_channels(T* acc, const T* xs, const Plane<T>& pl, const T* w, int64_t Cg, const T* b0) {
+  constexpr int W = kVecBytes / sizeof(T);
+  int64_t i = 0;
+  for (; i + kU * W <= pl.flat; i += kU * W) out_block<T, OB, kU>(acc, pl.flat, xs, pl, w, Cg, b0, i);
+  for (; i < pl.flat; i += W) out_block<T, OB, 1>(acc, pl.flat, xs, pl, w, Cg, b0, i);
+}
+
+// out = conv(x, wd) + bias with wd contiguous [outC, C / groups, KH, KW] (outC = out's channels).
+template <class T>
+void conv_direct_t(const TensorView& out, const TensorView& x, const T* wd, const T* bias, const SpatialGeom& g,
+                   int64_t groups) {
+  const int64_t N = x.shape[0], C = x.shape[1];
+  const int64_t outC = out.shape[1], Cg = C / groups, Mg = outC / groups;
+  const Plane<T> pl(g);
+  const int64_t taps = pl.KH * pl.KW;
   parallel_for(0, N * groups, 1, [&](int64_t lo, int64_t hi) {
     static thread_local Scratch scratch;
-    T* xp = static_cast<T*>(scratch.get(sizeof(T) * size_t(Cg * pl.padded + pl.flat)));
-    if (!xp) return;
-    T* acc_plane = xp + Cg * pl.padded;
+    T* xs = static_cast<T*>(scratch.get(sizeof(T) * size_t(Cg * pl.KW * pl.copy + kOB * pl.flat)));
+    if (!xs) return;
+    T* acc = xs + Cg * pl.KW * pl.copy;
     for (int64_t task = lo; task < hi; ++task) {
       const int64_t n = task / groups, gi = task % groups;
-      for (int64_t c = 0; c < Cg; ++c) pl.fill(xp + c * pl.padded, x, n, gi * Cg + c, H, Wd);
-      for (int64_t oi = 0; oi < Mg; ++oi) {
-        const int64_t o = gi * Mg + oi;
-        const T* wo = wd + o * Cg * KH * KW;
-        const T b0 = bias ? bias[o] : T(0);
-        for (int64_t i = 0; i < pl.flat; i += kBlock) {
-          V acc[kUnroll];
-          for (int u = 0; u < kUnroll; ++u)
-            for (int l = 0; l < W; ++l) acc[u][l] = b0;
-          for (int64_t c = 0; c < Cg; ++c) {
-            const T* base = xp + c * pl.padded + i;
-            for (int64_t ky = 0; ky < KH; ++ky)
-              for (int64_t kx = 0; kx < KW; ++kx) {
-                const T wv = wo[(c * KH + ky) * KW + kx];
-                const T* src = base + ky * pl.PW + kx;
-                for (int u = 0; u < kUnroll; ++u) {
-                  V xv;
-                  __builtin_memcpy(&xv, src + u * W, sizeof(V));
-                  acc[u] += wv * xv;
-                }
-              }
-          }
-          __builtin_memcpy(acc_plane + i, acc, sizeof(acc));
+      for (int64_t c = 0; c < Cg; ++c) pl.fill(xs + c * pl.KW * pl.copy, x, n, gi * Cg + c);
+      for (int64_t o0 = 0; o0 < Mg; o0 += kOB) {
+        const int ob = int(Mg - o0 < kOB ? Mg - o0 : kOB);
+        const int64_t o = gi * Mg + o0;
+        T b0[4];
+        for (int k = 0; k < 4; ++k) b0[k] = bias && k < ob ? bias[o + k] : T(0);
+        const T* w = wd + o * Cg * taps;
+        switch (ob) {
+          case 4: out_channels<T, 4>(acc, xs, pl, w, Cg, b0); break;
+          case 3: out_channels<T, 3>(acc, xs, pl, w, Cg, b0); break;
+          case 2: out_channels<T, 2>(acc, xs, pl, w, Cg, b0); break;
+          default: out_channels<T, 1>(acc, xs, pl, w, Cg, b0); break;
         }
-        T* dst = out.ptr<T>() + n * out.strides[0] + o * out.strides[1];
-        for (int64_t y = 0; y < OH; ++y)
-          for (int64_t q = 0; q < OW; ++q) dst[y * OW + q] = acc_plane[y * pl.PW + q];
+        for (int k = 0; k < ob; ++k) {
+          T* dst = out.ptr<T>() + n * out.strides[0] + (o + k) * out.strides[1];
+          const T* a = acc + k * pl.flat;
+          for (int64_t y = 0; y < pl.OH; ++y)
+            for (int64_t q = 0; q < pl.OW; ++q) dst[y * pl.OW + q] = a[y * pl.P + q];
+        }
       }
     }
   });
 }
 
-// sums[t] += dot(gp[0, flat), xc[off_t, off_t + flat)) for NT consecutive taps from tap t0, the
-// gradient vector loaded once per step and shared by the NT accumulators.
-template <class T, int NT>
-inline void dot_taps(const T* gp, const T* xc, int64_t flat, int64_t t0, int64_t KW, int64_t PW, T* sums) {
+// The input gradient of a stride-1 convolution is itself one (the adjoint): the output gradient
+// convolved with the weight flipped in space and with in/out channels swapped within each group,
+//   wt[g*Cg + c, o, KH-1-ky, KW-1-kx] = w[g*Mg + o, c, ky, kx],
+// and padding KH-1-padT before (the caller's geometry already says so).
+template <class T>
+T* adjoint_weight(const TensorView& w, int64_t groups) {
+  const int64_t outC = w.shape[0], Cg = w.shape[1], KH = w.shape[3], KW = w.shape[4], Mg = outC / groups;
+  T* wt = static_cast<T*>(std::malloc(sizeof(T) * size_t(outC * Cg * KH * KW)));
+  if (!wt) return nullptr;
+  const T* src = w.ptr<T>();
+  for (int64_t gi = 0; gi < groups; ++gi)
+    for (int64_t o = 0; o < Mg; ++o)
+      for (int64_t c = 0; c < Cg; ++c)
+        for (int64_t ky = 0; ky < KH; ++ky)
+          for (int64_t kx = 0; kx < KW; ++kx)
+            wt[(((gi * Cg + c) * Mg + o) * KH + KH - 1 - ky) * KW + KW - 1 - kx] =
+                src[(((gi * Mg + o) * Cg + c) * KH + ky) * KW + kx];
+  return wt;
+}
+
+// Weight-gradient block: vector partial sums part[o][t] += G_o . S_(tap t), for OB gradient planes
+// (pitch P, zero past OW) and TB taps from t0 of one input channel's shifted copies xc.
+template <class T, int OB, int TB>
+inline void dw_block(typename Vec<T>::type* part, int64_t part_stride, const T* gp, int64_t flat, const T* xc,
+                     const Plane<T>& pl, int64_t t0) {
   typedef typename Vec<T>::type V;
   constexpr int W = kVecBytes / sizeof(T);
-  const T* src[NT];
-  for (int t = 0; t < NT; ++t) src[t] = xc + (t0 + t) / KW * PW + (t0 + t) % KW;
-  V acc[NT];
-  for (int t = 0; t < NT; ++t) acc[t] = V{};
+  const T* src[TB];
+  for (int t = 0; t < TB; ++t) src[t] = xc + (t0 + t) % pl.KW * pl.copy + (t0 + t) / pl.KW * pl.P;
+  V a[OB][TB];
+  for (int o = 0; o < OB; ++o)
+    for (int t = 0; t < TB; ++t) a[o][t] = part[o * part_stride + t];
   for (int64_t i = 0; i < flat; i += W) {
-    V gv;
-    __builtin_memcpy(&gv, gp + i, sizeof(V));
-    for (int t = 0; t < NT; ++t) {
-      V xv;
-      __builtin_memcpy(&xv, src[t] + i, sizeof(V));
-      acc[t] += gv * xv;
-    }
+    V gv[OB], xv[TB];
+    for (int o = 0; o < OB; ++o) __builtin_memcpy(&gv[o], gp + o * flat + i, sizeof(V));
+    for (int t = 0; t < TB; ++t) __builtin_memcpy(&xv[t], src[t] + i, sizeof(V));
+    for (int o = 0; o < OB; ++o)
+      for (int t = 0; t < TB; ++t) a[o][t] += gv[o] * xv[t];
   }
-  for (int t = 0; t < NT; ++t) {
-    T s = 0;
-    for (int l = 0; l < W; ++l) s += acc[t][l];
-    sums[t] += s;
-  }
+  for (int o = 0; o < OB; ++o)
+    for (int t = 0; t < TB; ++t) part[o * part_stride + t] = a[o][t];
+}
+
+template <class T, int OB>
+void dw_taps(typename Vec<T>::type* part, int64_t part_stride, const T* gp, const T* xc, const Plane<T>& pl) {
+  const int64_t taps = pl.KH * pl.KW;
+  int64_t t0 = 0;
+  for (; t0 + kTB <= taps; t0 += kTB) dw_block<T, OB, kTB>(part + t0, part_stride, gp, pl.flat, xc, pl, t0);
+  for (; t0 < taps; ++t0) dw_block<T, OB, 1>(part + t0, part_stride, gp, pl.flat, xc, pl, t0);
 }
 
 template <class T>
 void conv_direct_weight_grad_t(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
                                int64_t groups) {
+  typedef typename Vec<T>::type V;
   constexpr int W = kVecBytes / sizeof(T);
-  const int64_t N = x.shape[0], C = x.shape[1], H = x.shape[3], Wd = x.shape[4];
+  const int64_t N = x.shape[0], C = x.shape[1];
   const int64_t outC = dw.shape[0], Cg = C / groups, Mg = outC / groups;
-  const int64_t KH = g.kernel[1], KW = g.kernel[2], OH = g.out[1], OW = g.out[2], taps = KH * KW;
-  const Plane<T> pl(g, W);
-  const int64_t sums_per_part = outC * Cg * taps;
-  // Threads take ranges of images (each image's planes are padded once and serve every output
-  // channel) and sum into their own partial dW; the partials are added at the end.
+  const Plane<T> pl(g);
+  const int64_t taps = pl.KH * pl.KW;
+  // Threads take ranges of images (each image's planes are prepared once and serve every output
+  // channel) and keep vector partial sums part[o][c][tap] of their own; lanes and threads are
+  // summed at the end.
   int64_t parts = num_threads() < N ? num_threads() : N;
   if (parts < 1) parts = 1;
-  T* partial = static_cast<T*>(std::calloc(size_t(parts * sums_per_part), sizeof(T)));
+  const int64_t per_part = outC * Cg * taps;
+  V* partial = static_cast<V*>(std::aligned_alloc(64, (sizeof(V) * size_t(parts * per_part) + 63) / 64 * 64));
   if (!partial) return;
+  for (int64_t i = 0; i < parts * per_part; ++i) partial[i] = V{};
   parallel_for(0, parts, 1, [&](int64_t plo, int64_t phi) {
     static thread_local Scratch scratch;
-    // The image's padded input planes (all C) and one zero-padded gradient plane.
-    T* xp = static_cast<T*>(scratch.get(sizeof(T) * size_t(C * pl.padded + pl.flat)));
-    if (!xp) return;
-    T* gp = xp + C * pl.padded;
+    T* xs = static_cast<T*>(scratch.get(sizeof(T) * size_t(C * pl.KW * pl.copy + kOB * pl.flat)));
+    if (!xs) return;
+    T* gp = xs + C * pl.KW * pl.copy;
     for (int64_t part = plo; part < phi; ++part) {
-      T* sums = partial + part * sums_per_part;
+      V* sums = partial + part * per_part;
       for (int64_t n = N * part / parts; n < N * (part + 1) / parts; ++n) {
-        for (int64_t c = 0; c < C; ++c) pl.fill(xp + c * pl.padded, x, n, c, H, Wd);
-        for (int64_t o = 0; o < outC; ++o) {
-          const int64_t gi = o / Mg;
-          for (int64_t i = 0; i < pl.flat; ++i) gp[i] = T(0);
-          const T* gsrc = gout.ptr<T>() + n * gout.strides[0] + o * gout.strides[1];
-          for (int64_t y = 0; y < OH; ++y) {
-            const T* grow = gsrc + y * gout.strides[3];
-            if (gout.strides[4] == 1) {
-              __builtin_memcpy(gp + y * pl.PW, grow, sizeof(T) * size_t(OW));
-            } else {
-              for (int64_t q = 0; q < OW; ++q) gp[y * pl.PW + q] = grow[q * gout.strides[4]];
+        for (int64_t c = 0; c < C; ++c) pl.fill(xs + c * pl.KW * pl.copy, x, n, c);
+        for (int64_t gi = 0; gi < groups; ++gi)
+          for (int64_t o0 = 0; o0 < Mg; o0 += kOB) {
+            const int ob = int(Mg - o0 < kOB ? Mg - o0 : kOB);
+            const int64_t o = gi * Mg + o0;
+            for (int64_t i = 0; i < kOB * pl.flat; ++i) gp[i] = T(0);
+            for (int k = 0; k < ob; ++k) {
+              const T* gsrc = gout.ptr<T>() + n * gout.strides[0] + (o + k) * gout.strides[1];
+              for (int64_t y = 0; y < pl.OH; ++y) {
+                const T* grow = gsrc + y * gout.strides[3];
+                T* drow = gp + k * pl.flat + y * pl.P;
+                if (gout.strides[4] == 1) {
+                  __builtin_memcpy(drow, grow, sizeof(T) * size_t(pl.OW));
+                } else {
+                  for (int64_t q = 0; q < pl.OW; ++q) drow[q] = grow[q * gout.strides[4]];
+                }
+              }
+            }
+            for (int64_t c = 0; c < Cg; ++c) {
+              const T* xc = xs + (gi * Cg + c) * pl.KW * pl.copy;
+              V* part_oc = sums + (o * Cg + c) * taps;
+              const int64_t stride = Cg * taps;  // next output channel, same c and tap
+              switch (ob) {
+                case 4: dw_taps<T, 4>(part_oc, stride, gp, xc, pl); break;
+                case 3: dw_taps<T, 3>(part_oc, stride, gp, xc, pl); break;
+                case 2: dw_taps<T, 2>(part_oc, stride, gp, xc, pl); break;
+                default: dw_taps<T, 1>(part_oc, stride, gp, xc, pl); break;
+              }
             }
           }
-          for (int64_t c = 0; c < Cg; ++c) {
-            const T* xc = xp + (gi * Cg + c) * pl.padded;
-            T* sc = sums + (o * Cg + c) * taps;
-            int64_t t0 = 0;
-            for (; t0 + kTapBlock <= taps; t0 += kTapBlock) dot_taps<T, kTapBlock>(gp, xc, pl.flat, t0, KW, pl.PW, sc + t0);
-            if (t0 + 8 <= taps) {
-              dot_taps<T, 8>(gp, xc, pl.flat, t0, KW, pl.PW, sc + t0);
-              t0 += 8;
-            }
-            if (t0 + 4 <= taps) {
-              dot_taps<T, 4>(gp, xc, pl.flat, t0, KW, pl.PW, sc + t0);
-              t0 += 4;
-            }
-            for (; t0 < taps; ++t0) dot_taps<T, 1>(gp, xc, pl.flat, t0, KW, pl.PW, sc + t0);
-          }
-        }
       }
     }
   });
@@ -197,8 +270,11 @@ void conv_direct_weight_grad_t(const TensorView& dw, const TensorView& x, const 
     for (int64_t c = 0; c < Cg; ++c)
       for (int64_t t = 0; t < taps; ++t) {
         T s = 0;
-        for (int64_t part = 0; part < parts; ++part) s += partial[part * sums_per_part + (o * Cg + c) * taps + t];
-        dst[c * dw.strides[1] + (t / KW) * dw.strides[3] + (t % KW) * dw.strides[4]] = s;
+        for (int64_t part = 0; part < parts; ++part) {
+          const V& v = partial[part * per_part + (o * Cg + c) * taps + t];
+          for (int l = 0; l < W; ++l) s += v[l];
+        }
+        dst[c * dw.strides[1] + (t / pl.KW) * dw.strides[3] + (t % pl.KW) * dw.strides[4]] = s;
       }
   }
   std::free(partial);
@@ -207,8 +283,12 @@ void conv_direct_weight_grad_t(const TensorView& dw, const TensorView& x, const 
 }  // namespace
 
 void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
-                 const SpatialGeom& g, int64_t groups) {
-  TF_DISPATCH_FLOAT(x.dtype, T, conv_direct_t<T>(out, x, w, bias ? bias->ptr<T>() : nullptr, g, groups));
+                 const SpatialGeom& g, int64_t groups, bool adjoint) {
+  TF_DISPATCH_FLOAT(x.dtype, T, {
+    T* wt = adjoint ? adjoint_weight<T>(w, groups) : nullptr;
+    if (!adjoint || wt) conv_direct_t<T>(out, x, adjoint ? wt : w.ptr<T>(), bias ? bias->ptr<T>() : nullptr, g, groups);
+    std::free(wt);
+  });
 }
 
 void conv_direct_weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
