@@ -435,6 +435,7 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
     std::free(offs);
     return;
   }
+  const bool dot_layout = a.strides[nb + 1] == 1 && b.strides[nb] == 1;
   auto one = [&](int64_t bi) {
     int64_t oa, ob, oc;
     offsets(bi, false, oa, ob, oc);
@@ -447,6 +448,15 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
     }
     if (N == 1 && K > 0) {  // c[:, 0] = A @ b[:, 0], i.e. c^T = b^T @ A^T
       gemv<T>(K, M, pb, b.strides[nb], pa, a.strides[nb + 1], a.strides[nb], pc, c.strides[nb], T(alpha), T(beta));
+      return;
+    }
+    if (dot_layout && K >= 32 && double(M + N) * double(K) * sizeof(T) <= double(1 << 20)) {
+      // A's rows and B's columns contiguous in k (x @ W^T of a linear layer) and small enough to stay
+      // in L2: the dot-product kernel needs no packing, where packing B would be a transpose.
+      const int64_t zero = 0;
+      typename DotGemm<T>::Args g{M, N, K, 1, pa, a.strides[nb], pb, b.strides[nb + 1], &zero, &zero,
+                                  pc, c.strides[nb], c.strides[nb + 1], T(alpha), T(beta)};
+      DotGemm<T>::run(g);
       return;
     }
     Gemm<T>::run(M, N, K, pa, a.strides[nb], a.strides[nb + 1], pb, b.strides[nb], b.strides[nb + 1], pc, c.strides[nb],
