@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "pool.h"
+#include "simd.h"
 #include "window.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
@@ -28,9 +29,13 @@ inline int64_t off5(const TensorView& v, int64_t n, int64_t c, int64_t d, int64_
   return n * v.strides[0] + c * v.strides[1] + d * v.strides[2] + h * v.strides[3] + w * v.strides[4];
 }
 
-// The common 2x2 window with stride 2 (no padding, dilation or depth) on contiguous rows: each
-// output reads two pairs of neighbours directly, with the general kernel's tie and NaN rules (taps
-// in row-major order; a later tap wins when greater or NaN).
+// The common 2x2 window with stride 2 (no padding, dilation or depth) on contiguous rows, in two
+// vectorisable passes per plane with the general kernel's tie and NaN rules (taps a, b / c, d in
+// row-major order; a later tap wins when greater or NaN):
+//   horizontal: each input row's pairs (a, b) -> the winner's value and whether it is b;
+//   vertical:   row 2*oh's winner against row 2*oh+1's, the latter taken when greater or NaN.
+// Pairing (c, d) first gives the same winner as visiting c then d after (a, b): a later NaN still
+// wins, and ties still go to the earlier tap. Rows of even width are one flat stream of pairs.
 template <class T>
 bool max_pool_2x2(const TensorView& out, const TensorView& indices, const TensorView& x, const SpatialGeom& g) {
   const bool fits = g.kernel[0] == 1 && g.stride[0] == 1 && g.pad[0] == 0 && g.in[0] == 1 && g.kernel[1] == 2 &&
@@ -39,52 +44,41 @@ bool max_pool_2x2(const TensorView& out, const TensorView& indices, const Tensor
                     2 * g.out[1] <= g.in[1] && 2 * g.out[2] <= g.in[2];
   if (!fits) return false;
   const int64_t N = out.shape[0], C = out.shape[1], OH = g.out[1], OW = g.out[2], W = g.in[2];
+  const int64_t pairs = 2 * OH * OW;  // horizontal pairs of the rows that windows cover
   parallel_for(0, N * C, grain_for(OH * OW * 4), [&](int64_t lo, int64_t hi) {
+    static thread_local Scratch scratch;
+    T* hv = static_cast<T*>(scratch.get((sizeof(T) + sizeof(int32_t)) * size_t(pairs)));
+    if (!hv) return;
+    int32_t* hb = reinterpret_cast<int32_t*>(hv + pairs);
     for (int64_t task = lo; task < hi; ++task) {
       const int64_t n = task / C, c = task % C;
       const T* xp = x.ptr<T>() + off5(x, n, c, 0, 0, 0);
       T* op = out.ptr<T>() + off5(out, n, c, 0, 0, 0);
       int32_t* ip = indices.ptr<int32_t>() + off5(indices, n, c, 0, 0, 0);
+      const int64_t rows = W == 2 * OW ? 1 : 2 * OH, len = W == 2 * OW ? pairs : OW;
+      for (int64_t r = 0; r < rows; ++r) {
+        const T* __restrict src = xp + r * W;
+        T* __restrict v = hv + r * len;
+        int32_t* __restrict bsel = hb + r * len;
+        for (int64_t k = 0; k < len; ++k) {
+          const T a = src[2 * k], b = src[2 * k + 1];
+          const bool take = (b > a) | (b != b);
+          v[k] = take ? b : a;
+          bsel[k] = take ? 1 : 0;
+        }
+      }
       for (int64_t oh = 0; oh < OH; ++oh) {
-        const T* r0 = xp + 2 * oh * W;
-        const T* r1 = r0 + W;
-        T* orow = op + oh * OW;
-        int32_t* irow = ip + oh * OW;
+        const T* __restrict v0 = hv + 2 * oh * OW;
+        const T* __restrict v1 = v0 + OW;
+        const int32_t* __restrict b0 = hb + 2 * oh * OW;
+        const int32_t* __restrict b1 = b0 + OW;
+        T* __restrict orow = op + oh * OW;
+        int32_t* __restrict irow = ip + oh * OW;
         const int32_t base = int32_t(2 * oh * W), Wi = int32_t(W);
-        // Sixteen windows at a time through fixed-size lanes, so the compiler emits compares and
-        // blends: on real activations which tap wins is unpredictable, and a mispredicted branch per
-        // tap costs more than the whole window's arithmetic.
-        constexpr int kLanes = 16;
-        for (int64_t ow0 = 0; ow0 < OW; ow0 += kLanes) {
-          const int n = OW - ow0 < kLanes ? int(OW - ow0) : kLanes;
-          T a[kLanes], b[kLanes], c[kLanes], d[kLanes], best[kLanes];
-          int32_t at[kLanes];
-          for (int j = 0; j < kLanes; ++j) {
-            const int64_t w = 2 * (ow0 + (j < n ? j : 0));
-            a[j] = r0[w];
-            b[j] = r0[w + 1];
-            c[j] = r1[w];
-            d[j] = r1[w + 1];
-          }
-          for (int j = 0; j < kLanes; ++j) {
-            T m = a[j];
-            int32_t i = 0;
-            bool take = (b[j] > m) | (b[j] != b[j]);
-            m = take ? b[j] : m;
-            i = take ? 1 : i;
-            take = (c[j] > m) | (c[j] != c[j]);
-            m = take ? c[j] : m;
-            i = take ? Wi : i;
-            take = (d[j] > m) | (d[j] != d[j]);
-            m = take ? d[j] : m;
-            i = take ? Wi + 1 : i;
-            best[j] = m;
-            at[j] = base + int32_t(2 * (ow0 + j)) + i;
-          }
-          for (int j = 0; j < n; ++j) {
-            orow[ow0 + j] = best[j];
-            irow[ow0 + j] = at[j];
-          }
+        for (int64_t ow = 0; ow < OW; ++ow) {
+          const bool take = (v1[ow] > v0[ow]) | (v1[ow] != v1[ow]);
+          orow[ow] = take ? v1[ow] : v0[ow];
+          irow[ow] = base + int32_t(2 * ow) + (take ? Wi + b1[ow] : b0[ow]);
         }
       }
     }
