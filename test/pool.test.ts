@@ -357,21 +357,28 @@ describe('pooling argument errors', () => {
 });
 
 describe('maxPool2d 2x2 stride 2 fast path', () => {
-  it('agrees with the general kernel on ties, NaN, -inf and odd sizes (values and indices)', () => {
+  it('agrees with the general kernel on ties, NaN, -inf, odd and even sizes (values and indices), every level', () => {
     tf.manualSeed(21);
-    // Rounded values make ties common; a few NaN and -inf windows.
-    const x = tf.randn([3, 4, 9, 7]).mul(2).round();
-    const data = x.dataSync();
-    data[5] = NaN;
-    data[40] = NaN;
-    data[41] = NaN;
-    for (const i of [100, 101, 107, 108]) data[i] = -Infinity;
-    const xs = tf.tensor(data, { shape: [3, 4, 9, 7] });
-    // The transposed copy is not row-contiguous, so it takes the general kernel.
-    const general = xs.transpose(2, 3).contiguous().transpose(2, 3);
-    const [fast, fastIdx] = tf.maxPool2d(xs, 2, { returnIndices: true }) as unknown as [tf.Tensor, tf.Tensor];
-    const [slow, slowIdx] = tf.maxPool2d(general, 2, { returnIndices: true }) as unknown as [tf.Tensor, tf.Tensor];
-    expect(Array.from(fast.dataSync())).toEqual(Array.from(slow.dataSync()));
-    expect(Array.from(fastIdx.dataSync())).toEqual(Array.from(slowIdx.dataSync()));
+    const initial = tf.cpuKernelLevel();
+    // Odd widths take the row-by-row pass, even widths the flat one.
+    for (const shape of [[3, 4, 9, 7], [2, 3, 8, 10], [1, 2, 7, 6], [2, 1, 2, 34]]) {
+      // Rounded values make ties common; NaN (single and several in a window) and -inf windows.
+      const x = tf.randn(shape).mul(2).round();
+      const data = x.dataSync();
+      const n = data.length;
+      for (const i of [5, 40, 41, n - 1, Math.floor(n / 2)]) if (i < n) data[i] = NaN;
+      for (const i of [100, 101, 107, 108]) if (i < n) data[i] = -Infinity;
+      const xs = tf.tensor(data, { shape });
+      // The transposed copy is not row-contiguous, so it takes the general kernel.
+      const general = xs.transpose(2, 3).contiguous().transpose(2, 3);
+      for (const level of tf.cpuKernelLevels()) {
+        tf.setCpuKernelLevel(level);
+        const [fast, fastIdx] = tf.maxPool2d(xs, 2, { returnIndices: true }) as unknown as [tf.Tensor, tf.Tensor];
+        const [slow, slowIdx] = tf.maxPool2d(general, 2, { returnIndices: true }) as unknown as [tf.Tensor, tf.Tensor];
+        expect(Array.from(fast.dataSync()), `${level} ${shape}`).toEqual(Array.from(slow.dataSync()));
+        expect(Array.from(fastIdx.dataSync()), `${level} ${shape}`).toEqual(Array.from(slowIdx.dataSync()));
+      }
+    }
+    tf.setCpuKernelLevel(initial);
   });
 });
