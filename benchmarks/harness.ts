@@ -1,6 +1,7 @@
 // Timing and reporting helpers for the benchmark suites: medians after warm-up, peers run in the
 // same process tree (PyTorch / NumPy through /usr/bin/python3 when installed), Markdown tables.
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
 /** Median seconds per call of fn over repeats, after warm-up; adapts the repeat count to ~minSeconds. */
@@ -52,11 +53,31 @@ export function markdownTable(header: string[], rows: (string | number)[][]): st
 
 const PYTHON = '/usr/bin/python3';
 
+/** OpenBLAS's best core type for this CPU by its flags (x86-64 Linux), or null to let it choose. */
+export function openblasCoreType(): string | null {
+  let flags = '';
+  try {
+    flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
+  } catch {
+    return null;
+  }
+  const has = (f: string): boolean => new RegExp(`\\b${f}\\b`).test(flags);
+  if (has('avx512f') && has('avx512bw') && has('avx512vl') && has('avx512dq')) return 'SkylakeX';
+  if (has('avx2') && has('fma')) return 'Haswell';
+  return null;
+}
+
 /**
  * Runs benchmarks/peers/<script> under /usr/bin/python3 with PyTorch's best settings here
  * (OMP_WAIT_POLICY=passive), passing `args` as JSON; returns its JSON output, or a reason string when
  * the peer is missing.
  */
+/** The benchmark notes' line on how peers were run. */
+export function peerSettingsNote(): string {
+  const core = process.env.TENSORFORGE_PEER_OPENBLAS_CORETYPE ?? openblasCoreType();
+  return `peers: OMP_WAIT_POLICY=passive, OPENBLAS_CORETYPE=${core ?? '(OpenBLAS chooses)'} (OpenBLAS 0.3.21 does not recognise every recent CPU and otherwise falls back to slow SSE3 kernels).`;
+}
+
 export function runPeer<T>(script: string, args: unknown): { ok: true; value: T } | { ok: false; reason: string } {
   const threads = String((args as { threads?: number }).threads ?? 2);
   const env: NodeJS.ProcessEnv = {
@@ -65,9 +86,14 @@ export function runPeer<T>(script: string, args: unknown): { ok: true; value: T 
     OMP_NUM_THREADS: threads,
     OPENBLAS_NUM_THREADS: threads,
   };
-  // OpenBLAS's core-type override slows current builds (see the workplace notes); peers run as shipped.
-  delete env.OPENBLAS_CORETYPE;
+  // OpenBLAS (behind NumPy and Debian's PyTorch) picks its kernels from the CPU model; 0.3.21 does
+  // not know recent ones and falls back to SSE3 'Prescott' kernels, 5x slower here (37 vs 210
+  // GFLOP/s at 1024). Peers run at their best: the widest core type the CPU's flags allow, unless
+  // the caller set one. (A machine-wide override with an L2 size is dropped: it slows them.)
   delete env.OPENBLAS_L2_SIZE;
+  if (!process.env.TENSORFORGE_PEER_OPENBLAS_CORETYPE) delete env.OPENBLAS_CORETYPE;
+  const core = process.env.TENSORFORGE_PEER_OPENBLAS_CORETYPE ?? openblasCoreType();
+  if (core) env.OPENBLAS_CORETYPE = core;
   const r = spawnSync(PYTHON, [path.join(__dirname, 'peers', script), JSON.stringify(args)], {
     env,
     encoding: 'utf8',

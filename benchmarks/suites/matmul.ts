@@ -2,7 +2,7 @@
 // (OpenBLAS) and PyTorch measured in the same run.
 // 'tensorforge' is the compiled package (dist/) here: npm run bench builds it and maps the name.
 import * as tf from 'tensorforge';
-import { fmt, runPeer, timeIt, type Section } from '../harness';
+import { fmt, peerSettingsNote, runPeer, timeIt, type Section } from '../harness';
 
 const SHAPES: [number, number, number][] = [
   [128, 128, 128], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048],
@@ -25,7 +25,7 @@ export function run(): Section {
     }
   }
   tf.setNumThreads(cores);
-  const notes: string[] = [`tensorforge CPU kernels: ${tf.cpuKernelLevel()}; ${cores} threads at most.`];
+  const notes: string[] = [`tensorforge CPU kernels: ${tf.cpuKernelLevel()}; ${cores} threads at most.`, peerSettingsNote()];
   const peers = new Map<string, Record<string, number>>();
   for (const threads of threadCounts) {
     const r = runPeer<Record<string, Record<string, number>>>('matmul.py', { shapes: SHAPES, threads });

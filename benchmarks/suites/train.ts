@@ -3,7 +3,7 @@
 // faster of 1 and 2 threads). Uses the full 60,000 images when dataset-fashion-mnist is installed.
 import * as tf from 'tensorforge';
 import { accuracy, LeNet } from '../../examples/lenet/model';
-import { fmt, runPeer, type Section } from '../harness';
+import { fmt, peerSettingsNote, runPeer, type Section } from '../harness';
 
 interface PeerResult {
   epoch_seconds: number;
@@ -65,6 +65,7 @@ export function run(): Section {
     const ratio = bestPeer ? `${fmt(r.epoch_seconds / bestPeer.epoch_seconds, 2)}x` : '-';
     rows.push([`tensorforge, ${threads} thread${Number(threads) > 1 ? 's' : ''}`, fmt(r.epoch_seconds, 2), fmt(r.images_per_second, 0), fmt(r.test_accuracy * 100, 2), ratio]);
   }
+  notes.push(peerSettingsNote());
   if (bestPeer) notes.push(`ratio: epoch time over PyTorch's best (${bestPeerThreads} thread${bestPeerThreads > 1 ? 's' : ''}, OMP_WAIT_POLICY=passive); the target is at most 0.5x.`);
   return {
     suite: 'train',
