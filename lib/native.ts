@@ -44,6 +44,9 @@ export interface Binding {
   adagradStep(): void;
   /** Fused cross-entropy over [N, C] logits and int32 targets (native/kernels/loss.cpp). */
   crossEntropy(backward: boolean): void;
+  /** Fused layer and batch normalisation, forward or backward (native/kernels/norm.cpp). */
+  layerNorm(backward: boolean): void;
+  batchNorm(backward: boolean): void;
   read(handle: number, offset: number, count: number): Float32Array | Float64Array | Int32Array | Uint8Array;
   write(handle: number, offset: number, data: ArrayBufferView): void;
   stats(): { storages: number; bytes: number; cachedBytes: number };

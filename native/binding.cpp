@@ -932,6 +932,160 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// An optional operand: a flag in the metadata, then the tensor when the flag is set.
+bool optional_view(Napi::Env env, Meta& m, TensorView& v) {
+  if (m.next() == 0) return false;
+  v = view(env, m);
+  return true;
+}
+
+// A contiguous floating tensor of x's dtype holding exactly `n` elements (or failing with `what`).
+void want_vector(Napi::Env env, const char* op, const TensorView& v, const TensorView& x, int64_t n, const char* what) {
+  want_dtype(env, op, v, x.dtype);
+  want_contiguous(env, op, v);
+  if (v.numel() != n)
+    fail(env, op, std::string(what) + " " + shape_str(v) + " must hold " + std::to_string(n) + " elements");
+}
+
+// The gradients a normalisation's backward may write (each optional), checked against x.
+struct NormGrads {
+  TensorView dx{}, dw{}, db{};
+  bool has_dx = false, has_dw = false, has_db = false;
+  void read(Napi::Env env, Meta& m) {
+    has_dx = optional_view(env, m, dx);
+    has_dw = optional_view(env, m, dw);
+    has_db = optional_view(env, m, db);
+  }
+  void check(Napi::Env env, const char* op, const TensorView& x, int64_t params) const {
+    if (has_dx) want_vector(env, op, dx, x, x.numel(), "input gradient");
+    if (has_dw) want_vector(env, op, dw, x, params, "weight gradient");
+    if (has_db) want_vector(env, op, db, x, params, "bias gradient");
+  }
+  void* dx_data() const { return has_dx ? dx.data : nullptr; }
+  void* dw_data() const { return has_dw ? dw.data : nullptr; }
+  void* db_data() const { return has_db ? db.data : nullptr; }
+};
+
+// layerNorm(backward) meta:
+//   forward:  y, mean, rstd, x, d, eps, hasW, [w], hasB, [b]          (x viewed as [rows, d])
+//   backward: hasDx, [dx], hasDw, [dw], hasDb, [db], g, x, mean, rstd, d, hasW, [w]
+Napi::Value LayerNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool backward = info[0].ToBoolean().Value();
+  Meta m{env, backward ? "layerNorm backward" : "layerNorm"};
+  TensorView y{}, mean{}, rstd{}, g{}, w{}, b{};
+  NormGrads grads;
+  bool has_b = false;
+  if (backward) {
+    grads.read(env, m);
+    g = view(env, m);
+  } else {
+    y = view(env, m);
+    mean = view(env, m);
+    rstd = view(env, m);
+  }
+  const TensorView x = view(env, m);
+  if (backward) {
+    mean = view(env, m);
+    rstd = view(env, m);
+  }
+  const int64_t d = m.next_int();
+  const double eps = backward ? 0.0 : m.next();
+  const bool has_w = optional_view(env, m, w);
+  if (!backward) has_b = optional_view(env, m, b);
+  want_float(env, m.op, x);
+  want_contiguous(env, m.op, x);
+  const int64_t count = x.numel();
+  if (d < 1 || count % d != 0) fail(env, m.op, "normalized size " + std::to_string(d) + " does not divide input " + shape_str(x));
+  const int64_t rows = count / d;
+  if (!(eps >= 0) || std::isinf(eps)) fail(env, m.op, "eps must be a finite number >= 0");
+  want_vector(env, m.op, mean, x, rows, "mean");
+  want_vector(env, m.op, rstd, x, rows, "rstd");
+  if (has_w) want_vector(env, m.op, w, x, d, "weight");
+  if (has_b) want_vector(env, m.op, b, x, d, "bias");
+  if (backward) {
+    want_vector(env, m.op, g, x, count, "gradient");
+    grads.check(env, m.op, x, d);
+    if (count > 0) {
+      kernels().layer_norm_backward(grads.dx_data(), grads.dw_data(), grads.db_data(), g.data, x.data, mean.data,
+                                    rstd.data, has_w ? w.data : nullptr, x.dtype, rows, d);
+    } else {  // no rows: the parameter gradients are sums of nothing
+      for (void* p : {grads.dw_data(), grads.db_data()})
+        if (p) std::memset(p, 0, size_t(d) * size_t(dtype_size(x.dtype)));
+    }
+  } else {
+    want_vector(env, m.op, y, x, count, "output");
+    if (count > 0)
+      kernels().layer_norm(y.data, mean.data, rstd.data, x.data, has_w ? w.data : nullptr, has_b ? b.data : nullptr,
+                           x.dtype, rows, d, eps);
+  }
+  return env.Undefined();
+}
+
+// batchNorm(backward) meta (x is [n, c, ...], contiguous; s = the product of the trailing dims):
+//   forward:  y, saveMean, saveRstd, x, training, momentum, eps, hasW, [w], hasB, [b], hasRunning,
+//             [runningMean, runningVar]   (eval needs the running statistics)
+//   backward: hasDx, [dx], hasDw, [dw], hasDb, [db], g, x, saveMean, saveRstd, training, hasW, [w]
+Napi::Value BatchNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const bool backward = info[0].ToBoolean().Value();
+  Meta m{env, backward ? "batchNorm backward" : "batchNorm"};
+  TensorView y{}, mean{}, rstd{}, g{}, w{}, b{}, rm{}, rv{};
+  NormGrads grads;
+  bool has_b = false, has_running = false;
+  if (backward) {
+    grads.read(env, m);
+    g = view(env, m);
+  } else {
+    y = view(env, m);
+    mean = view(env, m);
+    rstd = view(env, m);
+  }
+  const TensorView x = view(env, m);
+  if (backward) {
+    mean = view(env, m);
+    rstd = view(env, m);
+  }
+  const bool training = m.next() != 0;
+  const double momentum = backward ? 0.0 : m.next(), eps = backward ? 0.0 : m.next();
+  const bool has_w = optional_view(env, m, w);
+  if (!backward) {
+    has_b = optional_view(env, m, b);
+    if (m.next() != 0) {
+      rm = view(env, m);
+      rv = view(env, m);
+      has_running = true;
+    }
+  }
+  want_float(env, m.op, x);
+  want_contiguous(env, m.op, x);
+  if (x.ndim < 2) fail(env, m.op, "expected at least 2 dims [N, C, ...], got " + shape_str(x));
+  const int64_t n = x.shape[0], c = x.shape[1], count = x.numel();
+  const int64_t s = n * c > 0 ? count / (n * c) : 0;
+  if (!(eps >= 0) || std::isinf(eps) || !(momentum >= 0 && momentum <= 1)) fail(env, m.op, "eps and momentum must be finite, momentum in [0, 1]");
+  if (!backward && !training && !has_running) fail(env, m.op, "running statistics are required in eval mode");
+  want_vector(env, m.op, mean, x, c, "mean");
+  want_vector(env, m.op, rstd, x, c, "rstd");
+  if (has_w) want_vector(env, m.op, w, x, c, "weight");
+  if (has_b) want_vector(env, m.op, b, x, c, "bias");
+  if (has_running) {
+    want_vector(env, m.op, rm, x, c, "running mean");
+    want_vector(env, m.op, rv, x, c, "running var");
+  }
+  if (backward) {
+    want_vector(env, m.op, g, x, count, "gradient");
+    grads.check(env, m.op, x, c);
+    kernels().batch_norm_backward(grads.dx_data(), grads.dw_data(), grads.db_data(), g.data, x.data, mean.data,
+                                  rstd.data, has_w ? w.data : nullptr, x.dtype, n, c, s, training);
+  } else {
+    want_vector(env, m.op, y, x, count, "output");
+    kernels().batch_norm(y.data, mean.data, rstd.data, has_running ? rm.data : nullptr, has_running ? rv.data : nullptr,
+                         x.data, has_w ? w.data : nullptr, has_b ? b.data : nullptr, x.dtype, n, c, s, training, momentum,
+                         eps);
+  }
+  return env.Undefined();
+}
+
 Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "adagradStep"};
@@ -1077,6 +1231,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rmspropStep", Napi::Function::New(env, RmspropStep));
   exports.Set("adagradStep", Napi::Function::New(env, AdagradStep));
   exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
+  exports.Set("layerNorm", Napi::Function::New(env, LayerNorm));
+  exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
   exports.Set("read", Napi::Function::New(env, Read));
   exports.Set("write", Napi::Function::New(env, Write));
   exports.Set("stats", Napi::Function::New(env, Stats));

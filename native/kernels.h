@@ -107,6 +107,19 @@ struct KernelTable {
                         int64_t ignore_index);
   void (*cross_entropy_backward)(void* dx, const void* g, const void* x, const void* lse, const int32_t* t,
                                  int32_t dtype, int64_t n, int64_t c, int64_t ignore_index);
+
+  // Fused layer norm over rows of x [rows, d] and batch norm over channels of x [n, c, s]
+  // (kernels/norm.h): contiguous operands, null for the optional ones.
+  void (*layer_norm)(void* y, void* mean, void* rstd, const void* x, const void* w, const void* b, int32_t dtype,
+                     int64_t rows, int64_t d, double eps);
+  void (*layer_norm_backward)(void* dx, void* dw, void* db, const void* g, const void* x, const void* mean,
+                              const void* rstd, const void* w, int32_t dtype, int64_t rows, int64_t d);
+  void (*batch_norm)(void* y, void* save_mean, void* save_rstd, void* running_mean, void* running_var, const void* x,
+                     const void* w, const void* b, int32_t dtype, int64_t n, int64_t c, int64_t s, bool training,
+                     double momentum, double eps);
+  void (*batch_norm_backward)(void* dx, void* dw, void* db, const void* g, const void* x, const void* mean,
+                              const void* rstd, const void* w, int32_t dtype, int64_t n, int64_t c, int64_t s,
+                              bool training);
 };
 
 // The table in use (chosen once at load; see cpu_dispatch.cpp).

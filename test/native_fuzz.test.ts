@@ -36,6 +36,8 @@ const ENTRY_POINTS: [string, () => void][] = [
   ['rmspropStep', () => native.rmspropStep()],
   ['adagradStep', () => native.adagradStep()],
   ['crossEntropy', () => native.crossEntropy(pick([true, false]))],
+  ['layerNorm', () => native.layerNorm(pick([true, false]))],
+  ['batchNorm', () => native.batchNorm(pick([true, false]))],
 ];
 
 let seed = 12345;

@@ -2,6 +2,7 @@
 // embedding. (Activations, softmax, convolution and pooling are ops in lib/ops/.)
 import { noGrad } from '../autograd';
 import { isFloating } from '../dtype';
+import { fusedBatchNorm, fusedLayerNorm } from '../ops/norm';
 import { rand } from '../ops/random';
 import { shapeStr } from '../shape';
 import { Tensor } from '../tensor';
@@ -60,13 +61,14 @@ export function layerNorm(
   if (k === 0 || k > input.ndim || tail.some((s, i) => s !== normalizedShape[i])) {
     throw new Error(`${op}: input ${shapeStr(input._shape)} does not end with normalizedShape ${shapeStr(normalizedShape)}`);
   }
-  const dims = Array.from({ length: k }, (_, i) => input.ndim - k + i);
-  const mean = input.mean(dims, { keepdim: true });
-  const variance = input.var(dims, { correction: 0, keepdim: true });
-  let y = input.sub(mean).mul(variance.add(opts.eps ?? 1e-5).rsqrt());
-  if (opts.weight) y = y.mul(opts.weight);
-  if (opts.bias) y = y.add(opts.bias);
-  return y;
+  if (!isFloating(input.dtype)) throw new TypeError(`${op}: expected a floating-point input, got ${input.dtype}`);
+  for (const [name, t] of [['weight', opts.weight], ['bias', opts.bias]] as const) {
+    if (t && (check(op, t, name).ndim !== k || t._shape.some((s, i) => s !== normalizedShape[i]))) {
+      throw new Error(`${op}: ${name} ${shapeStr(t._shape)} must have normalizedShape ${shapeStr(normalizedShape)}`);
+    }
+  }
+  const d = normalizedShape.reduce((a, b) => a * b, 1);
+  return fusedLayerNorm(op, input, d, opts.weight ?? null, opts.bias ?? null, opts.eps ?? 1e-5);
 }
 
 export interface BatchNormOptions {
@@ -85,32 +87,27 @@ export function batchNorm(input: Tensor, runningMean: Tensor | null, runningVar:
   const op = 'batchNorm';
   check(op, input);
   if (input.ndim < 2) throw new Error(`${op}: expected at least 2 dims [N, C, ...], got ${shapeStr(input._shape)}`);
+  if (!isFloating(input.dtype)) throw new TypeError(`${op}: expected a floating-point input, got ${input.dtype}`);
   const c = input._shape[1];
   const training = opts.training ?? false;
-  const eps = opts.eps ?? 1e-5, momentum = opts.momentum ?? 0.1;
-  const dims = [0, ...Array.from({ length: input.ndim - 2 }, (_, i) => i + 2)];
-  const shape = affineShape(input.ndim, 1, c);
-  let mean: Tensor, variance: Tensor;
+  for (const [name, t] of [['weight', opts.weight], ['bias', opts.bias], ['runningMean', runningMean], ['runningVar', runningVar]] as const) {
+    if (t && check(op, t, name).numel() !== c) throw new Error(`${op}: ${name} ${shapeStr(t._shape)} must hold ${c} elements (one per channel of ${shapeStr(input._shape)})`);
+  }
   if (training) {
     const count = input.numel() / c;
     if (count <= 1) throw new Error(`${op}: expected more than 1 value per channel when training, got input size ${shapeStr(input._shape)}`);
-    mean = input.mean(dims, { keepdim: true });
-    variance = input.var(dims, { correction: 0, keepdim: true });
-    if (runningMean && runningVar) {
-      noGrad(() => {
-        runningMean.mul_(1 - momentum).add_(mean.reshape([c]).mul(momentum));
-        runningVar.mul_(1 - momentum).add_(variance.reshape([c]).mul((momentum * count) / (count - 1)));
-      });
-    }
-  } else {
-    if (!runningMean || !runningVar) throw new Error(`${op}: running statistics are required in eval mode`);
-    mean = runningMean.reshape(shape);
-    variance = runningVar.reshape(shape);
+  } else if (!runningMean || !runningVar) {
+    throw new Error(`${op}: running statistics are required in eval mode`);
   }
-  let y = input.sub(mean).mul(variance.add(eps).rsqrt());
-  if (opts.weight) y = y.mul(opts.weight.reshape(shape));
-  if (opts.bias) y = y.add(opts.bias.reshape(shape));
-  return y;
+  return fusedBatchNorm(op, input, {
+    runningMean: runningMean && runningVar ? runningMean : null,
+    runningVar: runningMean && runningVar ? runningVar : null,
+    weight: opts.weight ?? null,
+    bias: opts.bias ?? null,
+    training,
+    momentum: opts.momentum ?? 0.1,
+    eps: opts.eps ?? 1e-5,
+  });
 }
 
 /** Group normalisation: channels split into numGroups groups, each normalised over its channels and positions. */
@@ -122,10 +119,10 @@ export function groupNorm(input: Tensor, numGroups: number, opts: { weight?: Ten
   if (!Number.isInteger(numGroups) || numGroups <= 0 || c % numGroups !== 0) {
     throw new Error(`${op}: expected the number of channels ${c} to be divisible by numGroups ${numGroups}`);
   }
-  const grouped = input.reshape([n, numGroups, -1]);
-  const mean = grouped.mean(2, { keepdim: true });
-  const variance = grouped.var(2, { correction: 0, keepdim: true });
-  let y = grouped.sub(mean).mul(variance.add(opts.eps ?? 1e-5).rsqrt()).reshape(input._shape.slice());
+  if (!isFloating(input.dtype)) throw new TypeError(`${op}: expected a floating-point input, got ${input.dtype}`);
+  // Each (image, group) is one row of the fused layer-norm kernel; the affine is per channel.
+  const d = n > 0 ? input.numel() / (n * numGroups) : 0;
+  let y = fusedLayerNorm(op, input, d, null, null, opts.eps ?? 1e-5);
   const shape = affineShape(input.ndim, 1, c);
   if (opts.weight) y = y.mul(opts.weight.reshape(shape));
   if (opts.bias) y = y.add(opts.bias.reshape(shape));

@@ -6,6 +6,7 @@
 #include "gemm.h"
 #include "indexing.h"
 #include "loss.h"
+#include "norm.h"
 #include "optim.h"
 #include "pool.h"
 #include "random.h"
@@ -48,6 +49,10 @@ void register_all(KernelTable& t) {
   t.adagrad_step = adagrad_step;
   t.cross_entropy = cross_entropy;
   t.cross_entropy_backward = cross_entropy_backward;
+  t.layer_norm = layer_norm;
+  t.layer_norm_backward = layer_norm_backward;
+  t.batch_norm = batch_norm;
+  t.batch_norm_backward = batch_norm_backward;
 }
 
 TF_KERNEL_NAMESPACE_END
