@@ -597,10 +597,11 @@ Napi::Value Col2im(const Napi::CallbackInfo& info) {
 // output's channel count.
 int64_t direct_conv_checks(Napi::Env env, Meta& m, const TensorView& x, const TensorView& w, const SpatialGeom& g,
                            int64_t groups, bool adjoint) {
-  if (g.in[0] != 1 || g.kernel[0] != 1) fail(env, m.op, "the direct kernel takes 1-D and 2-D convolutions only");
+  if (g.in[0] != 1 || g.kernel[0] != 1 || g.out[0] != 1)
+    fail(env, m.op, "the direct kernel takes 1-D and 2-D convolutions only (no depth, no depth padding)");
   for (int i = 0; i < 3; ++i)
     if (g.stride[i] != 1 || g.dilation[i] != 1) fail(env, m.op, "the direct kernel needs stride 1 and dilation 1");
-  if (groups < 1 || w.shape[0] % groups != 0)
+  if (groups < 1 || groups > x.shape[1] || w.shape[0] % groups != 0)
     fail(env, m.op, "groups " + std::to_string(groups) + " do not divide the channels of weight " + shape_str(w));
   const int64_t in_c = adjoint ? w.shape[0] : w.shape[1] * groups, out_c = adjoint ? w.shape[1] * groups : w.shape[0];
   if (in_c != x.shape[1] || w.shape[2] != 1 || w.shape[3] != g.kernel[1] || w.shape[4] != g.kernel[2])

@@ -239,8 +239,11 @@ struct DotGemm {
     // The k tail (K % W values): when K >= W, the last whole vector [K - W, K) is loaded again and
     // A's lanes already counted are zeroed by `tail_mask`; shorter rows go through a padded copy.
     const bool overlap_tail = kfull < g.K && g.K >= W;
-    V tail_mask = V{};
-    for (int l = 0; l < W; ++l) tail_mask[l] = g.K - W + l >= kfull ? T(1) : T(0);
+    // Lanes are cleared by selecting zero, not by multiplying by it: 0 * Inf would be NaN.
+    typedef typename std::conditional<sizeof(T) == 4, int32_t, int64_t>::type I;
+    typedef I IV __attribute__((vector_size(kVecBytes)));
+    IV tail_mask = IV{};
+    for (int l = 0; l < W; ++l) tail_mask[l] = g.K - W + l >= kfull ? I(-1) : I(0);
     for (int64_t r = 0; r < g.R; ++r) {
       const T* ar[TM];
       const T* bc[TN];
@@ -259,7 +262,7 @@ struct DotGemm {
         const int64_t k0 = g.K - W;
         for (int i = 0; i < TM; ++i) {
           __builtin_memcpy(&av[i], ar[i] + k0, sizeof(V));
-          av[i] *= tail_mask;
+          av[i] = tail_mask != 0 ? av[i] : V{};
         }
         for (int j = 0; j < TN; ++j) __builtin_memcpy(&bv[j], bc[j] + k0, sizeof(V));
       } else {
