@@ -9,6 +9,7 @@ import * as I from './ops/inplace';
 import * as X from './ops/indexing';
 import * as J from './ops/join';
 import * as M from './ops/matmul';
+import * as K from './ops/masking';
 import * as R from './ops/reduce';
 import * as S from './ops/softmax';
 import * as U from './ops/unary';
@@ -40,6 +41,10 @@ declare module './tensor' {
     logicalNot(): Tensor;
     /** where(cond, this, other), as Tensor.where in PyTorch. */
     where(condition: Tensor, other: Operand): Tensor;
+    /** this with value where mask is true (Tensor.masked_fill). */
+    maskedFill(mask: Tensor, value: number): Tensor;
+    tril(diagonal?: number): Tensor;
+    triu(diagonal?: number): Tensor;
 
     neg(): Tensor;
     abs(): Tensor;
@@ -166,6 +171,9 @@ Object.assign(P, {
   logicalOr(this: Tensor, o: Operand) { return B.logicalOr(this, o); },
   logicalNot(this: Tensor) { return U.logicalNot(this); },
   where(this: Tensor, cond: Tensor, other: Operand) { return B.where(cond, this, other); },
+  maskedFill(this: Tensor, mask: Tensor, value: number) { return K.maskedFill(this, mask, value); },
+  tril(this: Tensor, diagonal?: number) { return K.tril(this, diagonal); },
+  triu(this: Tensor, diagonal?: number) { return K.triu(this, diagonal); },
 
   neg(this: Tensor) { return U.neg(this); },
   abs(this: Tensor) { return U.abs(this); },

@@ -1,6 +1,8 @@
 // nn.functional: the functional forms of layers, activations and losses in one namespace, as
 // torch.nn.functional.
-export { linear, dropout, layerNorm, batchNorm, groupNorm, embedding } from './functional_basic';
+export { linear, dropout, layerNorm, rmsNorm, batchNorm, groupNorm, embedding } from './functional_basic';
+export { scaledDotProductAttention, type ScaledDotProductAttentionOptions } from './attention';
+export { sinusoidalPositionEncoding, rotaryEmbedding, applyRotaryEmb } from './positional';
 export {
   crossEntropy, nllLoss, mseLoss, l1Loss, smoothL1Loss, binaryCrossEntropy, binaryCrossEntropyWithLogits, klDiv,
   type Reduction, type CrossEntropyOptions, type NllOptions,

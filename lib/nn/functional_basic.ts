@@ -71,6 +71,33 @@ export function layerNorm(
   return fusedLayerNorm(op, input, d, opts.weight ?? null, opts.bias ?? null, opts.eps ?? 1e-5);
 }
 
+/**
+ * Root-mean-square norm over the trailing dims given by normalizedShape, then scaled:
+ *   y = x / sqrt(mean(x^2) + eps) * weight.  eps defaults to the dtype's machine epsilon (as torch).
+ */
+export function rmsNorm(
+  input: Tensor,
+  normalizedShape: number[],
+  opts: { weight?: Tensor | null; eps?: number | null } = {},
+): Tensor {
+  const op = 'rmsNorm';
+  check(op, input);
+  const k = normalizedShape.length;
+  const tail = input._shape.slice(input.ndim - k);
+  if (k === 0 || k > input.ndim || tail.some((s, i) => s !== normalizedShape[i])) {
+    throw new Error(`${op}: input ${shapeStr(input._shape)} does not end with normalizedShape ${shapeStr(normalizedShape)}`);
+  }
+  if (!isFloating(input.dtype)) throw new TypeError(`${op}: expected a floating-point input, got ${input.dtype}`);
+  const w = opts.weight;
+  if (w && (check(op, w, 'weight').ndim !== k || w._shape.some((s, i) => s !== normalizedShape[i]))) {
+    throw new Error(`${op}: weight ${shapeStr(w._shape)} must have normalizedShape ${shapeStr(normalizedShape)}`);
+  }
+  const eps = opts.eps ?? (input.dtype === 'float64' ? 2.220446049250313e-16 : 1.1920928955078125e-7);
+  const dims = Array.from({ length: k }, (_, i) => input.ndim - k + i);
+  const y = input.mul(input.square().mean(dims, { keepdim: true }).add(eps).rsqrt());
+  return w ? y.mul(w) : y;
+}
+
 export interface BatchNormOptions {
   weight?: Tensor | null;
   bias?: Tensor | null;

@@ -2,8 +2,14 @@
 export { Module, parameter, isParameter, type StateDict, type LoadStateDictResult } from './module';
 export {
   Linear, Sequential, Identity, Flatten, Dropout, ReLU, GELU, SiLU, Tanh, Sigmoid, LeakyReLU, Softmax, LogSoftmax,
-  BatchNorm1d, BatchNorm2d, LayerNorm, GroupNorm, Embedding, type BatchNormOptions,
+  BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm, GroupNorm, Embedding, type BatchNormOptions,
 } from './layers';
+export { MultiheadAttention, type MultiheadAttentionOptions, type MultiheadAttentionForwardOptions } from './multihead_attention';
+export {
+  TransformerEncoderLayer, TransformerDecoderLayer, TransformerEncoder, TransformerDecoder, Transformer,
+  type TransformerLayerOptions, type TransformerOptions, type TransformerActivation,
+} from './transformer';
+export { generateSquareSubsequentMask } from '../ops/masking';
 export { Conv1d, Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type ConvOptions } from './conv_layers';
 export {
   CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, KLDivLoss,

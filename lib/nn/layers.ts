@@ -239,6 +239,26 @@ export class LayerNorm extends Module {
   }
 }
 
+/** y = x / sqrt(mean(x^2) + eps) * weight over the trailing normalizedShape dims (torch.nn.RMSNorm). */
+export class RMSNorm extends Module {
+  weight: Tensor | null;
+  readonly normalizedShape: number[];
+  readonly eps: number | null;
+  constructor(normalizedShape: number | number[], opts: { eps?: number | null; elementwiseAffine?: boolean } & DTypeOption = {}) {
+    super();
+    this.normalizedShape = typeof normalizedShape === 'number' ? [normalizedShape] : [...normalizedShape];
+    this.normalizedShape.forEach((s) => positiveInt('RMSNorm', 'normalizedShape', s));
+    this.eps = opts.eps ?? null;
+    this.weight = opts.elementwiseAffine ?? true ? parameter(ones(this.normalizedShape, { dtype: dtypeOf(opts) })) : null;
+  }
+  forward(x: Tensor): Tensor {
+    return F.rmsNorm(x, this.normalizedShape, { weight: this.weight, eps: this.eps });
+  }
+  override extraRepr(): string {
+    return `[${this.normalizedShape.join(', ')}], eps=${this.eps}`;
+  }
+}
+
 export class GroupNorm extends Module {
   weight: Tensor | null;
   bias: Tensor | null;
