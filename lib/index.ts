@@ -44,6 +44,7 @@ export * as nn from './nn';
 export * as data from './data';
 export * as datasets from './datasets';
 export * as optim from './optim';
+export * as text from './text';
 export { save, load, loadMetadata, saveCheckpoint, loadCheckpoint, type Checkpoint } from './serialization';
 
 /** Threads in the native pool (default: all cores, or TENSORFORGE_NUM_THREADS). */
