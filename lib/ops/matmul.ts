@@ -49,6 +49,14 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   if (K !== Kb) {
     throw new Error(`${op}: shapes ${shapeStr(a._shape)} and ${shapeStr(b._shape)} are incompatible (${K} != ${Kb})`);
   }
+  if (a.ndim > 2 && b.ndim === 2) {
+    // [..., M, K] @ [K, N] is one [(...M), K] @ [K, N] GEMM (a view when a's leading dims merge, else a
+    // copy): far better than packing the same B once per batch, and its backward gives dB as one GEMM
+    // over all rows instead of per-batch products summed afterwards.
+    const lead = a._shape.slice(0, -1);
+    const rows = lead.reduce((p, c) => p * c, 1);
+    return matmul(a.reshape([rows, K]), b).reshape([...lead, b._shape[1]]);
+  }
   const dt = promoteTypes(a.dtype, b.dtype);
   // Operands as rank >= 2 tensors of the common dtype: a [K] -> [1, K], b [K] -> [K, 1] (views).
   const promote = (x: Tensor, isA: boolean): Tensor => {

@@ -175,7 +175,29 @@ __attribute__((always_inline)) inline float tanh_fast(float x) {
   return ax < 0.625f ? small : (x != x ? x : signed_big);
 }
 
+// erf as x P(x^2) / Q(x^2) on [-4, 4] (erf is +-1 to float precision beyond): a minimax rational
+// fit, within 4.2e-7 of erf everywhere (measured against libm), branch-free so it vectorises.
+__attribute__((always_inline)) inline float erf_fast(float x) {
+  x = x < -4.f ? -4.f : (x > 4.f ? 4.f : x);
+  const float x2 = x * x;
+  float p = -2.72614225801306e-10f;
+  p = p * x2 + 2.77068142495902e-08f;
+  p = p * x2 - 2.10102402082508e-06f;
+  p = p * x2 - 5.69250639462346e-05f;
+  p = p * x2 - 7.34990630326855e-04f;
+  p = p * x2 - 2.95459980854025e-03f;
+  p = p * x2 - 1.60960333262415e-02f;
+  float q = -1.45660718464996e-05f;
+  q = q * x2 - 2.13374055278905e-04f;
+  q = q * x2 - 1.68282697438203e-03f;
+  q = q * x2 - 7.37332916720468e-03f;
+  q = q * x2 - 1.42647390514189e-02f;
+  return x * p / q;
+}
+
 template <class T> inline T exp_(T x) { return std::exp(x); }
+template <class T> inline T erf_(T x) { return std::erf(x); }
+template <> __attribute__((always_inline)) inline float erf_<float>(float x) { return erf_fast(x); }
 template <> __attribute__((always_inline)) inline float exp_<float>(float x) { return exp_fast(x); }
 template <class T> inline T tanh_(T x) { return std::tanh(x); }
 template <> __attribute__((always_inline)) inline float tanh_<float>(float x) { return tanh_fast(x); }

@@ -93,6 +93,26 @@ void reduce_t(ReduceOp op, const TensorView& out, const TensorView& x, int nredu
     return;
   }
 
+  // Sums over leading dims when the kept dims are innermost and contiguous (a bias gradient: x [rows,
+  // cols] summed to [cols]): add whole rows into a block of column sums, so the inner loop is a
+  // contiguous vector add rather than one strided walk per output.
+  if ((op == ReduceOp::Sum || op == ReduceOp::Mean) && outer.contiguous_run() && !inner.contiguous_run()) {
+    constexpr int64_t kBlock = 256;
+    parallel_for(0, outer.numel, 64, [&](int64_t lo, int64_t hi) {
+      for (int64_t c0 = lo; c0 < hi; c0 += kBlock) {
+        const int64_t w = hi - c0 < kBlock ? hi - c0 : kBlock;
+        Acc<T> acc[kBlock];
+        for (int64_t j = 0; j < w; ++j) acc[j] = 0;
+        inner.for_each(xd + c0, [&](const T* row) {
+          for (int64_t j = 0; j < w; ++j) acc[j] += Acc<T>(row[j]);
+        });
+        T* o = out.ptr<T>() + c0;
+        for (int64_t j = 0; j < w; ++j) o[j] = op == ReduceOp::Mean ? T(double(acc[j]) / double(n)) : T(acc[j]);
+      }
+    });
+    return;
+  }
+
   parallel_for(0, outer.numel, grain, [&](int64_t lo, int64_t hi) {
     for (int64_t o = lo; o < hi; ++o) {
       const T* row = xd + outer.offset_of(o);
