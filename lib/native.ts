@@ -47,6 +47,9 @@ export interface Binding {
   /** Fused layer and batch normalisation, forward or backward (native/kernels/norm.cpp). */
   layerNorm(backward: boolean): void;
   batchNorm(backward: boolean): void;
+  /** One layer and direction of a recurrent layer, forward / backward through time (native/kernels/rnn.cpp). */
+  rnnForward(mode: number): void;
+  rnnBackward(mode: number): void;
   read(handle: number, offset: number, count: number): Float32Array | Float64Array | Int32Array | Uint8Array;
   write(handle: number, offset: number, data: ArrayBufferView): void;
   stats(): { storages: number; bytes: number; cachedBytes: number };

@@ -1199,6 +1199,190 @@ Napi::Value SetCpuLevel(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ---- recurrent layers -----------------------------------------------------------------------------
+// One layer and direction of nn.RNN / LSTM / GRU per call (kernels/rnn.h; sizes in rnn_params.h).
+// Every tensor is checked against the sizes read from xg (forward) or dxg (backward): T steps,
+// B batch, G*H gate width, and P (W_hh's columns).
+
+// A contiguous tensor of `dtype` with exactly `shape` (or failing with `what` and both shapes).
+void want_rnn_tensor(Napi::Env env, const char* op, const TensorView& v, int32_t dtype,
+                     std::initializer_list<int64_t> shape, const char* what) {
+  bool ok = v.ndim == int32_t(shape.size());
+  int d = 0;
+  for (int64_t s : shape) ok = ok && v.shape[d++] == s;
+  if (!ok) {
+    std::string want = "[";
+    d = 0;
+    for (int64_t s : shape) want += (d++ ? ", " : "") + std::to_string(s);
+    fail(env, op, std::string(what) + " has shape " + shape_str(v) + ", expected " + want + "]");
+  }
+  if (v.dtype != dtype)
+    fail(env, op, std::string(what) + " is " + dtype_name(v.dtype) + ", expected " + dtype_name(dtype));
+  if (!v.is_contiguous()) fail(env, op, std::string(what) + " must be contiguous");
+}
+
+// Reads the sizes from the gate tensor [T, B, G*H] and W_hh [G*H, P] and checks them.
+RnnDims rnn_dims(Napi::Env env, const char* op, RnnMode mode, const TensorView& gates, const TensorView& w_hh) {
+  want_float(env, op, gates);
+  if (gates.ndim != 3) fail(env, op, "gate pre-activations must be [T, B, G*H], got " + shape_str(gates));
+  const int64_t G = rnn_gates(mode);
+  RnnDims d{};
+  d.mode = mode;
+  d.dtype = gates.dtype;
+  d.T = gates.shape[0];
+  d.B = gates.shape[1];
+  d.H = gates.shape[2] / G;
+  if (d.T < 1 || d.B < 1 || d.H < 1 || gates.shape[2] % G != 0)
+    fail(env, op, "gate pre-activations " + shape_str(gates) + " must be non-empty with a multiple of " +
+                      std::to_string(G) + " gate values");
+  if (w_hh.ndim != 2 || w_hh.shape[0] != G * d.H || w_hh.shape[1] < 1)
+    fail(env, op, "weight_hh " + shape_str(w_hh) + " does not match gates " + shape_str(gates));
+  d.P = w_hh.shape[1];
+  want_rnn_tensor(env, op, w_hh, d.dtype, {G * d.H, d.P}, "weight_hh");
+  return d;
+}
+
+// The optional projection W_hr [P, H] (LSTM only); without it P must equal H.
+bool rnn_projection(Napi::Env env, const char* op, Meta& m, const RnnDims& d, TensorView& w_hr) {
+  const bool proj = optional_view(env, m, w_hr);
+  if (proj) {
+    if (d.mode != RnnMode::Lstm) fail(env, op, "only LSTM takes a projection weight");
+    want_rnn_tensor(env, op, w_hr, d.dtype, {d.P, d.H}, "weight_hr");
+  } else if (d.P != d.H) {
+    fail(env, op, "weight_hh has " + std::to_string(d.P) + " columns, expected the hidden size " + std::to_string(d.H));
+  }
+  return proj;
+}
+
+// The optional int32 lengths [B], each in 1..T; the reverse flag follows.
+void rnn_lengths(Napi::Env env, const char* op, Meta& m, RnnDims& d) {
+  TensorView len{};
+  if (optional_view(env, m, len)) {
+    want_rnn_tensor(env, op, len, kInt32, {d.B}, "lengths");
+    const int32_t* p = len.ptr<int32_t>();
+    for (int64_t b = 0; b < d.B; ++b)
+      if (p[b] < 1 || p[b] > d.T)
+        fail(env, op, "lengths[" + std::to_string(b) + "] = " + std::to_string(p[b]) + " is outside 1.." + std::to_string(d.T));
+    d.lengths = p;
+  }
+  d.reverse = m.next() != 0;
+}
+
+void want_rnn_scratch(Napi::Env env, const char* op, const TensorView& s, const RnnDims& d, bool proj, bool backward) {
+  want_dtype(env, op, s, d.dtype);
+  want_contiguous(env, op, s);
+  const int64_t need = rnn_scratch_size(d.mode, d.T, d.B, d.H, d.P, proj, backward);
+  if (s.numel() < need)
+    fail(env, op, "scratch " + shape_str(s) + " holds fewer than the " + std::to_string(need) + " elements needed");
+}
+
+// rnnForward(mode) meta: out, hN, hasCN, [cN], hprev, ws, scratch, xg, wHh, hasBhh, [bHh], hasWhr, [wHr],
+//   hasH0, [h0], hasC0, [c0], hasLengths, [lengths], reverse
+Napi::Value RnnForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "rnn"};
+  const RnnMode mode = want_enum<RnnMode>(env, m.op, info[0]);
+  TensorView out = view(env, m), h = view(env, m), c{}, b_hh{}, w_hr{}, h0{}, c0{};
+  const bool has_c = optional_view(env, m, c);
+  TensorView hprev = view(env, m), ws = view(env, m), scratch = view(env, m), xg = view(env, m), w_hh = view(env, m);
+  const bool has_b = optional_view(env, m, b_hh);
+  RnnDims d = rnn_dims(env, m.op, mode, xg, w_hh);
+  want_contiguous(env, m.op, xg);
+  const bool proj = rnn_projection(env, m.op, m, d, w_hr);
+  const bool has_h0 = optional_view(env, m, h0), has_c0 = optional_view(env, m, c0);
+  rnn_lengths(env, m.op, m, d);
+  const int64_t T = d.T, B = d.B, H = d.H, P = d.P, GH = rnn_gates(mode) * H;
+  const bool lstm = mode == RnnMode::Lstm;
+  if (has_c != lstm || (has_c0 && !lstm)) fail(env, m.op, "a cell state is taken by LSTM only, and required there");
+  want_rnn_tensor(env, m.op, out, d.dtype, {T, B, P}, "output");
+  want_rnn_tensor(env, m.op, h, d.dtype, {B, P}, "final hidden state");
+  if (has_c) want_rnn_tensor(env, m.op, c, d.dtype, {B, H}, "final cell state");
+  want_rnn_tensor(env, m.op, hprev, d.dtype, {T, B, P}, "saved states");
+  want_rnn_tensor(env, m.op, ws, d.dtype, {T, B, rnn_ws_width(mode, H, proj)}, "saved activations");
+  if (has_b) want_rnn_tensor(env, m.op, b_hh, d.dtype, {GH}, "bias_hh");
+  if (has_h0) want_rnn_tensor(env, m.op, h0, d.dtype, {B, P}, "initial hidden state");
+  if (has_c0) want_rnn_tensor(env, m.op, c0, d.dtype, {B, H}, "initial cell state");
+  want_rnn_scratch(env, m.op, scratch, d, proj, false);
+  RnnForwardArgs a{};
+  a.d = d;
+  a.out = out.data;
+  a.h = h.data;
+  a.c = has_c ? c.data : nullptr;
+  a.hprev = hprev.data;
+  a.ws = ws.data;
+  a.scratch = scratch.data;
+  a.xg = xg.data;
+  a.w_hh = w_hh.data;
+  a.b_hh = has_b ? b_hh.data : nullptr;
+  a.w_hr = proj ? w_hr.data : nullptr;
+  a.h0 = has_h0 ? h0.data : nullptr;
+  a.c0 = has_c0 ? c0.data : nullptr;
+  kernels().rnn_forward(a);
+  return env.Undefined();
+}
+
+// rnnBackward(mode) meta: dxg, dh0, hasDc0, [dc0], dWhh, hasDbhh, [dbhh], hasDbih, [dbih], hasDWhr, [dWhr],
+//   scratch, dout, hasDhN, [dhN], hasDcN, [dcN], hprev, ws, wHh, hasWhr, [wHr], hasLengths, [lengths], reverse
+// dout may have any strides; every other tensor is contiguous.
+Napi::Value RnnBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "rnn backward"};
+  const RnnMode mode = want_enum<RnnMode>(env, m.op, info[0]);
+  TensorView dxg = view(env, m), dh0 = view(env, m), dc0{}, db_hh{}, db_ih{}, dw_hr{}, dhN{}, dcN{}, w_hr{};
+  const bool has_dc0 = optional_view(env, m, dc0);
+  TensorView dw_hh = view(env, m);
+  const bool has_dbhh = optional_view(env, m, db_hh), has_dbih = optional_view(env, m, db_ih);
+  const bool has_dwhr = optional_view(env, m, dw_hr);
+  TensorView scratch = view(env, m), dout = view(env, m);
+  const bool has_dhN = optional_view(env, m, dhN), has_dcN = optional_view(env, m, dcN);
+  TensorView hprev = view(env, m), ws = view(env, m), w_hh = view(env, m);
+  RnnDims d = rnn_dims(env, m.op, mode, dxg, w_hh);
+  const bool proj = rnn_projection(env, m.op, m, d, w_hr);
+  rnn_lengths(env, m.op, m, d);
+  const int64_t T = d.T, B = d.B, H = d.H, P = d.P, GH = rnn_gates(mode) * H;
+  const bool lstm = mode == RnnMode::Lstm;
+  if (has_dc0 != lstm || (has_dcN && !lstm)) fail(env, m.op, "a cell state is taken by LSTM only, and required there");
+  if (has_dwhr != proj) fail(env, m.op, "the projection weight's gradient goes with the projection weight");
+  want_rnn_tensor(env, m.op, dxg, d.dtype, {T, B, GH}, "gate gradient");
+  want_rnn_tensor(env, m.op, dh0, d.dtype, {B, P}, "initial hidden state gradient");
+  if (has_dc0) want_rnn_tensor(env, m.op, dc0, d.dtype, {B, H}, "initial cell state gradient");
+  want_rnn_tensor(env, m.op, dw_hh, d.dtype, {GH, P}, "weight_hh gradient");
+  if (has_dbhh) want_rnn_tensor(env, m.op, db_hh, d.dtype, {GH}, "bias_hh gradient");
+  if (has_dbih) want_rnn_tensor(env, m.op, db_ih, d.dtype, {GH}, "bias_ih gradient");
+  if (has_dwhr) want_rnn_tensor(env, m.op, dw_hr, d.dtype, {P, H}, "weight_hr gradient");
+  if (dout.ndim != 3 || dout.shape[0] != T || dout.shape[1] != B || dout.shape[2] != P)
+    fail(env, m.op, "output gradient " + shape_str(dout) + " does not match [" + std::to_string(T) + ", " +
+                        std::to_string(B) + ", " + std::to_string(P) + "]");
+  want_dtype(env, m.op, dout, d.dtype);
+  if (has_dhN) want_rnn_tensor(env, m.op, dhN, d.dtype, {B, P}, "final hidden state gradient");
+  if (has_dcN) want_rnn_tensor(env, m.op, dcN, d.dtype, {B, H}, "final cell state gradient");
+  want_rnn_tensor(env, m.op, hprev, d.dtype, {T, B, P}, "saved states");
+  want_rnn_tensor(env, m.op, ws, d.dtype, {T, B, rnn_ws_width(mode, H, proj)}, "saved activations");
+  want_rnn_scratch(env, m.op, scratch, d, proj, true);
+  RnnBackwardArgs a{};
+  a.d = d;
+  a.dxg = dxg.data;
+  a.dh0 = dh0.data;
+  a.dc0 = has_dc0 ? dc0.data : nullptr;
+  a.dw_hh = dw_hh.data;
+  a.db_hh = has_dbhh ? db_hh.data : nullptr;
+  a.db_ih = has_dbih ? db_ih.data : nullptr;
+  a.dw_hr = has_dwhr ? dw_hr.data : nullptr;
+  a.scratch = scratch.data;
+  a.dout = dout.data;
+  a.dout_st = dout.strides[0];
+  a.dout_sb = dout.strides[1];
+  a.dout_sj = dout.strides[2];
+  a.dhN = has_dhN ? dhN.data : nullptr;
+  a.dcN = has_dcN ? dcN.data : nullptr;
+  a.hprev = hprev.data;
+  a.ws = ws.data;
+  a.w_hh = w_hh.data;
+  a.w_hr = proj ? w_hr.data : nullptr;
+  kernels().rnn_backward(a);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("alloc", Napi::Function::New(env, Alloc));
   exports.Set("free", Napi::Function::New(env, Free));
@@ -1243,6 +1427,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("cpuLevel", Napi::Function::New(env, CpuLevel));
   exports.Set("cpuLevels", Napi::Function::New(env, CpuLevels));
   exports.Set("setCpuLevel", Napi::Function::New(env, SetCpuLevel));
+  exports.Set("rnnForward", Napi::Function::New(env, RnnForward));
+  exports.Set("rnnBackward", Napi::Function::New(env, RnnBackward));
   return exports;
 }
 

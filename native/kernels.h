@@ -10,6 +10,7 @@
 #include <cstdint>
 #include "kernel_types.h"
 #include "optim_params.h"
+#include "rnn_params.h"
 #include "spatial_geom.h"
 
 namespace tf {
@@ -120,6 +121,12 @@ struct KernelTable {
   void (*batch_norm_backward)(void* dx, void* dw, void* db, const void* g, const void* x, const void* mean,
                               const void* rstd, const void* w, int32_t dtype, int64_t n, int64_t c, int64_t s,
                               bool training);
+
+  // Recurrent layers (kernels/rnn.h): the whole time loop of one layer and direction, forward and
+  // backward through time; arguments in rnn_params.h.
+  void (*rnn_forward)(const RnnForwardArgs& a);
+  void (*rnn_backward)(const RnnBackwardArgs& a);
+
 };
 
 // The table in use (chosen once at load; see cpu_dispatch.cpp).

@@ -38,6 +38,8 @@ const ENTRY_POINTS: [string, () => void][] = [
   ['crossEntropy', () => native.crossEntropy(pick([true, false]))],
   ['layerNorm', () => native.layerNorm(pick([true, false]))],
   ['batchNorm', () => native.batchNorm(pick([true, false]))],
+  ['rnnForward', () => native.rnnForward(pick([0, 1, 2, 3, 4, -1]))],
+  ['rnnBackward', () => native.rnnBackward(pick([0, 1, 2, 3, 4, -1]))],
 ];
 
 let seed = 12345;

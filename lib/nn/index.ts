@@ -12,6 +12,10 @@ export {
 export { generateSquareSubsequentMask } from '../ops/masking';
 export { Conv1d, Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type ConvOptions } from './conv_layers';
 export {
+  RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell,
+  type RNNBaseOptions, type RNNOptions, type LSTMOptions, type GRUOptions, type RNNForwardOptions, type RNNCellOptions,
+} from './rnn';
+export {
   CrossEntropyLoss, NLLLoss, MSELoss, L1Loss, SmoothL1Loss, BCELoss, BCEWithLogitsLoss, KLDivLoss,
 } from './loss_modules';
 export * as functional from './functional';

@@ -11,6 +11,7 @@
 #include "pool.h"
 #include "random.h"
 #include "reduce.h"
+#include "rnn.h"
 #include "softmax.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
@@ -53,6 +54,8 @@ void register_all(KernelTable& t) {
   t.layer_norm_backward = layer_norm_backward;
   t.batch_norm = batch_norm;
   t.batch_norm_backward = batch_norm_backward;
+  t.rnn_forward = rnn_forward;
+  t.rnn_backward = rnn_backward;
 }
 
 TF_KERNEL_NAMESPACE_END
