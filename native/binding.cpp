@@ -9,6 +9,7 @@
 // followed by the op's scalar parameters. Storage handles are checked in storage.cpp.
 #include <napi.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <string>
@@ -1139,6 +1140,33 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Tensor memory is reported to V8 as external memory, so tensors that are never disposed still
+// drive garbage collection. V8 starts a full GC whenever that figure grows some tens of MB past its
+// value at the last GC, so reporting every alloc and free makes a training step that allocates and
+// frees hundreds of MB pay for several full GCs. Instead the report follows the high-water mark of
+// live bytes: growth is reported at once, a drop at most every two seconds and by at most half.
+int64_t g_live_bytes = 0, g_reported_bytes = 0;
+std::chrono::steady_clock::time_point g_last_drop{};
+
+void report_external(Napi::Env env, int64_t delta) {
+  g_live_bytes += delta;
+  int64_t adjust = 0;
+  if (g_live_bytes > g_reported_bytes) {
+    adjust = g_live_bytes - g_reported_bytes;
+  } else if (g_live_bytes < g_reported_bytes) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - g_last_drop > std::chrono::seconds(2)) {
+      const int64_t target = g_live_bytes > g_reported_bytes / 2 ? g_live_bytes : g_reported_bytes / 2;
+      adjust = target - g_reported_bytes;
+      g_last_drop = now;
+    }
+  }
+  if (adjust != 0) {
+    g_reported_bytes += adjust;
+    Napi::MemoryManagement::AdjustExternalMemory(env, adjust);
+  }
+}
+
 // alloc(dtype, numel, zero) -> handle
 Napi::Value Alloc(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -1152,14 +1180,14 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   const double handle = storage_alloc(dtype, int64_t(numel), info[2].ToBoolean().Value(), &bytes);
   if (handle < 0)
     fail(env, "alloc", "out of memory allocating " + std::to_string(int64_t(numel) * dtype_size(dtype)) + " bytes");
-  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  report_external(env, bytes);
   return Napi::Number::New(env, handle);
 }
 
 // free(handle): idempotent (a handle that is not live is ignored)
 Napi::Value Free(const Napi::CallbackInfo& info) {
   const int64_t bytes = storage_free(info[0].ToNumber().DoubleValue());
-  if (bytes > 0) Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -bytes);
+  if (bytes > 0) report_external(info.Env(), -bytes);
   return info.Env().Undefined();
 }
 
