@@ -50,6 +50,9 @@ export interface Binding {
   /** One layer and direction of a recurrent layer, forward / backward through time (native/kernels/rnn.cpp). */
   rnnForward(mode: number): void;
   rnnBackward(mode: number): void;
+  /** Fused scaled-dot-product attention, forward / backward (native/kernels/attention.cpp). */
+  attentionForward(): void;
+  attentionBackward(): void;
   read(handle: number, offset: number, count: number): Float32Array | Float64Array | Int32Array | Uint8Array;
   write(handle: number, offset: number, data: ArrayBufferView): void;
   stats(): { storages: number; bytes: number; cachedBytes: number };

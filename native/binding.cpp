@@ -1411,6 +1411,102 @@ Napi::Value RnnBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Fused attention. Both entries read, after their own tensors, the inputs
+//   q, k, v, maskKind (0 none, 1 bool, 2 additive), [mask], causal, scale
+// with q [B1, B2, L, E], k [B1, B2, S, E], v [B1, B2, S, Ev], mask [B1, B2, L, S]; unit stride on
+// the last dim of q, k, v (and dout); outputs contiguous.
+AttentionArgs read_attention_inputs(Napi::Env env, Meta& m) {
+  AttentionArgs a{};
+  a.q = view(env, m);
+  a.k = view(env, m);
+  a.v = view(env, m);
+  const int64_t kind = m.next_int();
+  if (kind < 0 || kind > 2) fail(env, m.op, "unknown mask kind " + std::to_string(kind));
+  a.mask_kind = AttnMaskKind(kind);
+  if (kind != 0) a.mask = view(env, m);
+  a.causal = m.next() != 0;
+  a.scale = m.next();
+  if (!std::isfinite(a.scale)) fail(env, m.op, "scale must be finite");
+  const TensorView* qkv[3] = {&a.q, &a.k, &a.v};
+  const char* names[3] = {"query", "key", "value"};
+  for (int i = 0; i < 3; ++i) {
+    const TensorView& t = *qkv[i];
+    if (t.ndim != 4) fail(env, m.op, std::string(names[i]) + " must be 4-D, got " + shape_str(t));
+    want_float(env, m.op, t);
+    want_dtype(env, m.op, t, a.q.dtype);
+    if (t.shape[3] > 1 && t.strides[3] != 1) fail(env, m.op, std::string(names[i]) + " needs a unit stride on its last dim");
+    if (t.shape[0] != a.q.shape[0] || t.shape[1] != a.q.shape[1])
+      fail(env, m.op, "batch dims of query " + shape_str(a.q) + " and " + names[i] + " " + shape_str(t) + " differ");
+    for (int d = 0; d < 4; ++d)
+      if (t.shape[d] < 1 || (d == 3 && t.shape[d] > 65536))
+        fail(env, m.op, std::string(names[i]) + " " + shape_str(t) + " must have sizes >= 1 and a feature size <= 65536");
+  }
+  if (a.k.shape[3] != a.q.shape[3]) fail(env, m.op, "query " + shape_str(a.q) + " and key " + shape_str(a.k) + " differ in feature size");
+  if (a.v.shape[2] != a.k.shape[2]) fail(env, m.op, "key " + shape_str(a.k) + " and value " + shape_str(a.v) + " differ in length");
+  if (kind != 0) {
+    want_dtype(env, m.op, a.mask, kind == 1 ? int32_t(kBool) : a.q.dtype);
+    const int64_t want[4] = {a.q.shape[0], a.q.shape[1], a.q.shape[2], a.k.shape[2]};
+    bool ok = a.mask.ndim == 4;
+    for (int d = 0; ok && d < 4; ++d) ok = a.mask.shape[d] == want[d];
+    if (!ok) fail(env, m.op, "mask " + shape_str(a.mask) + " must be [B1, B2, L, S] = [" + std::to_string(want[0]) + ", " +
+                             std::to_string(want[1]) + ", " + std::to_string(want[2]) + ", " + std::to_string(want[3]) + "]");
+  }
+  return a;
+}
+
+// A contiguous output of dtype `dtype` and exactly the given shape.
+void want_attention_out(Napi::Env env, const char* op, const TensorView& t, int32_t dtype,
+                        std::initializer_list<int64_t> shape, const char* what) {
+  want_dtype(env, op, t, dtype);
+  want_contiguous(env, op, t);
+  bool ok = t.ndim == int32_t(shape.size());
+  int d = 0;
+  for (int64_t s : shape) ok = ok && t.shape[d++] == s;
+  if (!ok) fail(env, op, std::string(what) + " has the wrong shape " + shape_str(t));
+}
+
+// attentionForward() meta: out, lse, then the inputs (see read_attention_inputs).
+Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "scaledDotProductAttention"};
+  AttentionForwardArgs a{};
+  a.out = view(env, m);
+  a.lse = view(env, m);
+  a.in = read_attention_inputs(env, m);
+  const TensorView& q = a.in.q;
+  want_attention_out(env, m.op, a.out, q.dtype, {q.shape[0], q.shape[1], q.shape[2], a.in.v.shape[3]}, "output");
+  want_attention_out(env, m.op, a.lse, q.dtype, {q.shape[0], q.shape[1], q.shape[2]}, "log-sum-exp");
+  kernels().attention_forward(a);
+  return env.Undefined();
+}
+
+// attentionBackward() meta: dq, dk, dv, dout, out, lse, then the inputs (see read_attention_inputs).
+Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "scaledDotProductAttention backward"};
+  AttentionBackwardArgs a{};
+  a.dq = view(env, m);
+  a.dk = view(env, m);
+  a.dv = view(env, m);
+  a.dout = view(env, m);
+  a.out = view(env, m);
+  a.lse = view(env, m);
+  a.in = read_attention_inputs(env, m);
+  const TensorView &q = a.in.q, &k = a.in.k, &v = a.in.v;
+  const int64_t B1 = q.shape[0], B2 = q.shape[1], L = q.shape[2], E = q.shape[3], S = k.shape[2], Ev = v.shape[3];
+  want_attention_out(env, m.op, a.dq, q.dtype, {B1, B2, L, E}, "query gradient");
+  want_attention_out(env, m.op, a.dk, q.dtype, {B1, B2, S, E}, "key gradient");
+  want_attention_out(env, m.op, a.dv, q.dtype, {B1, B2, S, Ev}, "value gradient");
+  want_attention_out(env, m.op, a.out, q.dtype, {B1, B2, L, Ev}, "output");
+  want_attention_out(env, m.op, a.lse, q.dtype, {B1, B2, L}, "log-sum-exp");
+  want_dtype(env, m.op, a.dout, q.dtype);
+  if (a.dout.ndim != 4 || a.dout.shape[0] != B1 || a.dout.shape[1] != B2 || a.dout.shape[2] != L || a.dout.shape[3] != Ev)
+    fail(env, m.op, "output gradient " + shape_str(a.dout) + " does not match the output");
+  if (Ev > 1 && a.dout.strides[3] != 1) fail(env, m.op, "output gradient needs a unit stride on its last dim");
+  kernels().attention_backward(a);
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("alloc", Napi::Function::New(env, Alloc));
   exports.Set("free", Napi::Function::New(env, Free));
@@ -1457,6 +1553,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setCpuLevel", Napi::Function::New(env, SetCpuLevel));
   exports.Set("rnnForward", Napi::Function::New(env, RnnForward));
   exports.Set("rnnBackward", Napi::Function::New(env, RnnBackward));
+  exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
+  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
   return exports;
 }
 

@@ -8,6 +8,7 @@
 //  - kernels never allocate tensors and never throw: the binding validated shapes, dtypes and bounds.
 #pragma once
 #include <cstdint>
+#include "attention_params.h"
 #include "kernel_types.h"
 #include "optim_params.h"
 #include "rnn_params.h"
@@ -127,6 +128,10 @@ struct KernelTable {
   void (*rnn_forward)(const RnnForwardArgs& a);
   void (*rnn_backward)(const RnnBackwardArgs& a);
 
+  // Fused scaled-dot-product attention, flash style (kernels/attention.h; operands in
+  // attention_params.h): forward saves the row log-sum-exp, backward recomputes from it.
+  void (*attention_forward)(const AttentionForwardArgs& a);
+  void (*attention_backward)(const AttentionBackwardArgs& a);
 };
 
 // The table in use (chosen once at load; see cpu_dispatch.cpp).

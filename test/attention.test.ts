@@ -1,7 +1,8 @@
 // scaledDotProductAttention against a float64 reference written as plain loops (masks, causal,
 // broadcast batch dims, scale, empty sizes), its gradients by gradcheck, and the masking ops
 // (tril, triu, maskedFill) it builds on.
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { _setAttentionImpl } from '../lib/nn/attention';
 import * as tf from '../lib';
 import { arr, expectClose, expectThrows, type Arr } from './helpers';
 
@@ -64,7 +65,10 @@ describe('tril, triu, maskedFill', () => {
   });
 });
 
-describe('scaledDotProductAttention', () => {
+for (const impl of ['fused', 'math'] as const) describe(`scaledDotProductAttention (${impl})`, () => {
+  beforeAll(() => _setAttentionImpl(impl));
+  afterAll(() => _setAttentionImpl('auto'));
+
   it('matches the reference at odd sizes, with Ev != E, L != S and a custom scale', () => {
     tf.manualSeed(3);
     for (const [B, L, S, E, Ev] of [[1, 1, 1, 1, 1], [3, 7, 5, 11, 3], [2, 13, 17, 8, 9], [1, 33, 31, 16, 16]]) {
@@ -147,5 +151,67 @@ describe('scaledDotProductAttention', () => {
     expectThrows(() => F.scaledDotProductAttention(q, k, v, { attnMask: tf.ones([4, 5]) }), 'broadcast');
     expectThrows(() => F.scaledDotProductAttention(q, k, v, { dropoutP: 2 }), 'dropoutP');
     expectThrows(() => F.scaledDotProductAttention(tf.randn([3]), k, v), 'at least 2 dims');
+  });
+});
+
+describe('fused attention against the unfused path', () => {
+  afterAll(() => {
+    _setAttentionImpl('auto');
+    tf.setCpuKernelLevel(tf.cpuKernelLevels()[0]);
+  });
+  const both = (fn: () => tf.Tensor[]): [tf.Tensor[], tf.Tensor[]] => {
+    _setAttentionImpl('fused');
+    const a = fn();
+    _setAttentionImpl('math');
+    const b = fn();
+    return [a, b];
+  };
+  it('agrees in value and gradient across blocks (sizes past 64, odd), masks and causal, every CPU level', () => {
+    tf.manualSeed(41);
+    for (const level of tf.cpuKernelLevels()) {
+      tf.setCpuKernelLevel(level);
+      for (const [B, H, L, S, E, Ev] of [[2, 3, 130, 67, 19, 33], [1, 2, 67, 130, 64, 16], [3, 1, 65, 65, 8, 8]]) {
+        const q = tf.randn([B, H, L, E]), k = tf.randn([B, H, S, E]), v = tf.randn([B, H, S, Ev]), g = tf.randn([B, H, L, Ev]);
+        const masks: (tf.Tensor | null)[] = [null, tf.rand([L, S]).gt(0.2), tf.randn([B, 1, L, S])];
+        for (const attnMask of masks) {
+          for (const isCausal of attnMask ? [false] : [false, true]) {
+            const [fused, math] = both(() => {
+              const [qq, kk, vv] = [q, k, v].map((t) => t.detach().requiresGrad_());
+              const out = F.scaledDotProductAttention(qq, kk, vv, { attnMask, isCausal });
+              out.backward(g);
+              return [out, qq.grad!, kk.grad!, vv.grad!];
+            });
+            for (let i = 0; i < 4; i++) expectClose(fused[i], math[i], { atol: 2e-5, rtol: 1e-4 });
+          }
+        }
+      }
+    }
+  });
+
+  it('reads strided and broadcast operands in place (MultiheadAttention layouts, shared keys)', () => {
+    const qkv = tf.randn([2, 37, 3 * 24]); // [N, T, 3E] then split into heads: strided views
+    const heads = (t: tf.Tensor): tf.Tensor => t.reshape([2, 37, 4, 6]).transpose(1, 2);
+    const [q, k, v] = qkv.chunk(3, -1).map(heads);
+    const kShared = tf.randn([1, 1, 37, 6]);
+    const [a, b] = both(() => [F.scaledDotProductAttention(q, k, v, { isCausal: true }), F.scaledDotProductAttention(q, kShared, v)]);
+    expectClose(a[0], b[0], 2e-5);
+    expectClose(a[1], b[1], 2e-5);
+    const ks = kShared.requiresGrad_();
+    _setAttentionImpl('fused');
+    F.scaledDotProductAttention(q, ks, v).sum().backward();
+    const gFused = ks.grad!.clone();
+    ks.grad = null;
+    _setAttentionImpl('math');
+    F.scaledDotProductAttention(q, ks, v).sum().backward();
+    expectClose(gFused, ks.grad!, 2e-4);
+  });
+
+  it('gives NaN for a query that may attend to nothing, like the unfused softmax', () => {
+    _setAttentionImpl('fused');
+    const mask = tf.tensor([[true, true], [false, false]]);
+    const out = F.scaledDotProductAttention(tf.randn([2, 3]), tf.randn([2, 3]), tf.randn([2, 4]), { attnMask: mask });
+    const rows = out.toArray() as number[][];
+    expect(rows[0].every(Number.isFinite)).toBe(true);
+    expect(rows[1].every(Number.isNaN)).toBe(true);
   });
 });

@@ -5,11 +5,12 @@
 // attend to nothing gives NaN, as in PyTorch. dropoutP drops attention weights (always, like torch:
 // callers pass 0 in eval mode).
 import { isFloating } from '../dtype';
+import { fusedAttention } from '../ops/attention';
 import { where } from '../ops/binary';
 import { triangleMask } from '../ops/masking';
 import { matmul } from '../ops/matmul';
 import { softmax } from '../ops/softmax';
-import { shapeStr } from '../shape';
+import { broadcastShapes, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { dropout } from './functional_basic';
 
@@ -63,7 +64,31 @@ export function scaledDotProductAttention(
       throw new TypeError(`${op}: attnMask must be bool or ${query.dtype} (the query's dtype), got ${attnMask.dtype}`);
     }
   }
+  const batch = broadcastShapes(op, broadcastShapes(op, query._shape.slice(0, -2), key._shape.slice(0, -2)), value._shape.slice(0, -2));
+  if (useFused(query, key, value, attnMask, dropoutP, batch)) return fusedAttention(query, key, value, attnMask, isCausal, scale, batch);
   return attentionMath(query, key, value, attnMask, isCausal, dropoutP, scale);
+}
+
+let impl: 'auto' | 'math' | 'fused' = 'auto';
+/** @internal Pins the implementation ('math': the unfused reference) for tests and benchmarks. */
+export function _setAttentionImpl(i: 'auto' | 'math' | 'fused'): void {
+  impl = i;
+}
+
+/**
+ * The fused kernel takes everything except attention dropout, a float mask that wants a gradient,
+ * a mask that adds batch dims of its own, and empty sizes (where the unfused path is trivial).
+ */
+function useFused(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, dropoutP: number, batch: number[]): boolean {
+  if (impl === 'math') return false;
+  if (dropoutP > 0 || (mask && mask.requiresGrad)) return false;
+  if (mask && mask.ndim - 2 > batch.length) return false;
+  if (mask) {
+    const mb = mask._shape.slice(0, -2);
+    if (mb.some((s, i) => s !== 1 && s !== batch[batch.length - mb.length + i])) return false;
+  }
+  const sizes = [q._shape[q.ndim - 2], q._shape[q.ndim - 1], k._shape[k.ndim - 2], v._shape[v.ndim - 1], ...batch];
+  return sizes.every((s) => s > 0) && v._shape[v.ndim - 1] <= 65536 && q._shape[q.ndim - 1] <= 65536;
 }
 
 /** The unfused reference: materialises the [..., L, S] scores. */

@@ -109,7 +109,9 @@ export class MultiheadAttention extends Module {
     const H = this.numHeads, D = this.headDim;
     const heads = (t: Tensor, T: number): Tensor => t.reshape([N, T, H, D]).transpose(1, 2); // [N, H, T, D]
     const qh = heads(q, L), kh = heads(k, S), vh = heads(v, S);
-    const mask = this.mergeMasks(op, N, L, S, q.dtype, opts);
+    // Causal alone goes to the kernels as a flag (the fused kernel then skips the masked half).
+    const causalOnly = !!opts.isCausal && !opts.attnMask && !opts.keyPaddingMask && !opts.needWeights;
+    const mask = causalOnly ? null : this.mergeMasks(op, N, L, S, q.dtype, opts);
     const p = this.training ? this.dropout : 0;
     let out: Tensor, weights: Tensor | null = null;
     if (opts.needWeights) {
@@ -121,7 +123,7 @@ export class MultiheadAttention extends Module {
       weights = opts.averageAttnWeights ?? true ? attn.mean(1) : attn;
       if (!batched) weights = weights.squeeze(0);
     } else {
-      out = scaledDotProductAttention(qh, kh, vh, { attnMask: mask, dropoutP: p });
+      out = scaledDotProductAttention(qh, kh, vh, { attnMask: mask, dropoutP: p, isCausal: causalOnly });
     }
     // [N, H, L, D] -> [N, L, E] (or [L, N, E]) then the output projection.
     let merged = this.batchFirst || !batched ? out.transpose(1, 2).reshape([N, L, E]) : out.permute([2, 0, 1, 3]).reshape([L, N, E]);

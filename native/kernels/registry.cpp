@@ -1,6 +1,7 @@
 // Fills the kernel table of this CPU level (one copy per level; see CMakeLists.txt). The only kernel
 // file that sees ../kernels.h: adding a kernel recompiles this file, not every kernel.
 #include "../kernels.h"
+#include "attention.h"
 #include "conv.h"
 #include "elementwise.h"
 #include "gemm.h"
@@ -56,6 +57,8 @@ void register_all(KernelTable& t) {
   t.batch_norm_backward = batch_norm_backward;
   t.rnn_forward = rnn_forward;
   t.rnn_backward = rnn_backward;
+  t.attention_forward = attention_forward;
+  t.attention_backward = attention_backward;
 }
 
 TF_KERNEL_NAMESPACE_END
