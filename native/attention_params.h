@@ -19,7 +19,7 @@ struct AttentionArgs {
 
 struct AttentionForwardArgs {
   AttentionArgs in;
-  TensorView out;  // [B1, B2, L, Ev] contiguous
+  TensorView out;  // [B1, B2, L, Ev], unit stride on the last dim, written through its strides
   TensorView lse;  // [B1, B2, L] contiguous: log-sum-exp of each row's scores (-inf when none attend)
 };
 
@@ -27,7 +27,7 @@ struct AttentionBackwardArgs {
   AttentionArgs in;
   TensorView out, lse;   // the forward's results
   TensorView dout;       // [B1, B2, L, Ev], unit stride on the last dim
-  TensorView dq, dk, dv; // contiguous, the shapes of q, k, v (per batch: broadcast dims are summed by the caller)
+  TensorView dq, dk, dv; // the shapes of q, k, v, unit stride on the last dim (broadcast dims are summed by the caller)
 };
 
 }  // namespace tf

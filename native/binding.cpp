@@ -1414,7 +1414,7 @@ Napi::Value RnnBackward(const Napi::CallbackInfo& info) {
 // Fused attention. Both entries read, after their own tensors, the inputs
 //   q, k, v, maskKind (0 none, 1 bool, 2 additive), [mask], causal, scale
 // with q [B1, B2, L, E], k [B1, B2, S, E], v [B1, B2, S, Ev], mask [B1, B2, L, S]; unit stride on
-// the last dim of q, k, v (and dout); outputs contiguous.
+// the last dim of q, k, v, dout and the outputs (out, dq, dk, dv; lse is contiguous).
 AttentionArgs read_attention_inputs(Napi::Env env, Meta& m) {
   AttentionArgs a{};
   a.q = view(env, m);
@@ -1454,11 +1454,17 @@ AttentionArgs read_attention_inputs(Napi::Env env, Meta& m) {
   return a;
 }
 
-// A contiguous output of dtype `dtype` and exactly the given shape.
+// An output of dtype `dtype` and exactly the given shape: contiguous, or (`strided`) any layout with
+// a unit last stride and no broadcast dims (the kernels write through the strides).
 void want_attention_out(Napi::Env env, const char* op, const TensorView& t, int32_t dtype,
-                        std::initializer_list<int64_t> shape, const char* what) {
+                        std::initializer_list<int64_t> shape, const char* what, bool strided = false) {
   want_dtype(env, op, t, dtype);
-  want_contiguous(env, op, t);
+  if (!strided) want_contiguous(env, op, t);
+  else {
+    want_writable(env, op, t);
+    if (t.ndim > 0 && t.shape[t.ndim - 1] > 1 && t.strides[t.ndim - 1] != 1)
+      fail(env, op, std::string(what) + " needs a unit stride on its last dim");
+  }
   bool ok = t.ndim == int32_t(shape.size());
   int d = 0;
   for (int64_t s : shape) ok = ok && t.shape[d++] == s;
@@ -1474,7 +1480,7 @@ Napi::Value AttentionForward(const Napi::CallbackInfo& info) {
   a.lse = view(env, m);
   a.in = read_attention_inputs(env, m);
   const TensorView& q = a.in.q;
-  want_attention_out(env, m.op, a.out, q.dtype, {q.shape[0], q.shape[1], q.shape[2], a.in.v.shape[3]}, "output");
+  want_attention_out(env, m.op, a.out, q.dtype, {q.shape[0], q.shape[1], q.shape[2], a.in.v.shape[3]}, "output", true);
   want_attention_out(env, m.op, a.lse, q.dtype, {q.shape[0], q.shape[1], q.shape[2]}, "log-sum-exp");
   kernels().attention_forward(a);
   return env.Undefined();
@@ -1494,10 +1500,10 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   a.in = read_attention_inputs(env, m);
   const TensorView &q = a.in.q, &k = a.in.k, &v = a.in.v;
   const int64_t B1 = q.shape[0], B2 = q.shape[1], L = q.shape[2], E = q.shape[3], S = k.shape[2], Ev = v.shape[3];
-  want_attention_out(env, m.op, a.dq, q.dtype, {B1, B2, L, E}, "query gradient");
-  want_attention_out(env, m.op, a.dk, q.dtype, {B1, B2, S, E}, "key gradient");
-  want_attention_out(env, m.op, a.dv, q.dtype, {B1, B2, S, Ev}, "value gradient");
-  want_attention_out(env, m.op, a.out, q.dtype, {B1, B2, L, Ev}, "output");
+  want_attention_out(env, m.op, a.dq, q.dtype, {B1, B2, L, E}, "query gradient", true);
+  want_attention_out(env, m.op, a.dk, q.dtype, {B1, B2, S, E}, "key gradient", true);
+  want_attention_out(env, m.op, a.dv, q.dtype, {B1, B2, S, Ev}, "value gradient", true);
+  want_attention_out(env, m.op, a.out, q.dtype, {B1, B2, L, Ev}, "output", true);
   want_attention_out(env, m.op, a.lse, q.dtype, {B1, B2, L}, "log-sum-exp");
   want_dtype(env, m.op, a.dout, q.dtype);
   if (a.dout.ndim != 4 || a.dout.shape[0] != B1 || a.dout.shape[1] != B2 || a.dout.shape[2] != L || a.dout.shape[3] != Ev)

@@ -70,6 +70,10 @@ export function scaledDotProductAttention(
 }
 
 let impl: 'auto' | 'math' | 'fused' = 'auto';
+/** @internal Whether callers may use the fused kernels at all (not pinned to the unfused path). */
+export function _fusedAttentionAllowed(): boolean {
+  return impl !== 'math';
+}
 /** @internal Pins the implementation ('math': the unfused reference) for tests and benchmarks. */
 export function _setAttentionImpl(i: 'auto' | 'math' | 'fused'): void {
   impl = i;

@@ -13,7 +13,8 @@ import { triangleMask } from '../ops/masking';
 import { softmax } from '../ops/softmax';
 import { shapeStr } from '../shape';
 import { Tensor } from '../tensor';
-import { scaledDotProductAttention } from './attention';
+import { fusedPackedSelfAttention } from '../ops/attention';
+import { _fusedAttentionAllowed, scaledDotProductAttention } from './attention';
 import { dropout, linear } from './functional_basic';
 import * as init from './init';
 import { Linear } from './layers';
@@ -105,14 +106,23 @@ export class MultiheadAttention extends Module {
       throw new Error(`${op}: query ${shapeStr(query._shape)}, key ${shapeStr(key._shape)} and value ${shapeStr(value._shape)} disagree on batch or sequence sizes`);
     }
 
-    const [q, k, v] = this.project(query, key, value, q0, k0, v0);
     const H = this.numHeads, D = this.headDim;
+    const p = this.training ? this.dropout : 0;
+    // Self-attention with no mask but a causal one: one projection GEMM straight into the fused
+    // kernel, which reads the heads in place and returns them merged.
+    const noMask = !opts.attnMask && !opts.keyPaddingMask && !opts.needWeights;
+    if (noMask && p === 0 && query === key && key === value && this.in_proj_weight && _fusedAttentionAllowed() && N * L > 0) {
+      const qkv = linear(q0, this.in_proj_weight, this.in_proj_bias);
+      const merged = fusedPackedSelfAttention(qkv, H, !!opts.isCausal, 1 / Math.sqrt(D));
+      const y = this.out_proj.forward(merged);
+      return [!batched ? y.squeeze(0) : this.batchFirst ? y : y.transpose(0, 1), null];
+    }
+    const [q, k, v] = this.project(query, key, value, q0, k0, v0);
     const heads = (t: Tensor, T: number): Tensor => t.reshape([N, T, H, D]).transpose(1, 2); // [N, H, T, D]
     const qh = heads(q, L), kh = heads(k, S), vh = heads(v, S);
     // Causal alone goes to the kernels as a flag (the fused kernel then skips the masked half).
     const causalOnly = !!opts.isCausal && !opts.attnMask && !opts.keyPaddingMask && !opts.needWeights;
     const mask = causalOnly ? null : this.mergeMasks(op, N, L, S, q.dtype, opts);
-    const p = this.training ? this.dropout : 0;
     let out: Tensor, weights: Tensor | null = null;
     if (opts.needWeights) {
       let scores = qh.mul(1 / Math.sqrt(D)).matmul(kh.mT());

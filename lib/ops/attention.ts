@@ -52,8 +52,51 @@ function metaInputs(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, causal
 }
 
 /**
+ * A new [B1, B2, rows, cols] tensor laid out as [B1, rows, B2, cols] in memory: heads-inner, the
+ * layout a [N, T, H * D] projection reshaped into heads has, so merging heads back is a view.
+ */
+function headsInner(B1: number, B2: number, rows: number, cols: number, dtype: Tensor['dtype']): Tensor {
+  const base = empty([B1, rows, B2, cols], dtype);
+  const v = base._view([B1, B2, rows, cols], [rows * B2 * cols, cols, B2 * cols, 1], 0);
+  base.dispose();
+  return v;
+}
+
+/** Runs the forward kernel; returns out4 ([B1, B2, L, Ev] view, heads-inner memory) and lse. */
+function forward4(q4: Tensor, k4: Tensor, v4: Tensor, m4: Tensor | null, causal: boolean, scale: number, out4: Tensor): Tensor {
+  const [B1, B2, L] = q4._shape;
+  const lse = empty([B1, B2, L], q4.dtype);
+  meta();
+  out4._meta();
+  lse._meta();
+  metaInputs(q4, k4, v4, m4, causal, scale);
+  native.attentionForward();
+  return lse;
+}
+
+/** Runs the backward kernel into dq4, dk4, dv4 (any layout with unit last stride). */
+function backward4(dq4: Tensor, dk4: Tensor, dv4: Tensor, g4: Tensor, out4: Tensor, lse: Tensor, q4: Tensor, k4: Tensor, v4: Tensor, m4: Tensor | null, causal: boolean, scale: number): void {
+  meta();
+  dq4._meta();
+  dk4._meta();
+  dv4._meta();
+  g4._meta();
+  out4._meta();
+  lse._meta();
+  metaInputs(q4, k4, v4, m4, causal, scale);
+  native.attentionBackward();
+}
+
+/** A gradient for x (rows x cols per batch) in x's own layout family: heads-inner when x is. */
+function gradLike(x4: Tensor): Tensor {
+  const [B1, B2, rows, cols] = x4._shape;
+  return x4._strides[1] < x4._strides[2] ? headsInner(B1, B2, rows, cols, x4.dtype) : empty([B1, B2, rows, cols], x4.dtype);
+}
+
+/**
  * Fused attention. batch is the broadcast batch shape of q, k, v (and mask); a float mask must not
- * require grad (callers take the unfused path for that).
+ * require grad (callers take the unfused path for that). The result is [...batch, L, Ev] with heads
+ * innermost in memory (a [N, H, L, D] result is the transpose of a contiguous [N, L, H, D]).
  */
 export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, causal: boolean, scale: number, batch: number[]): Tensor {
   const L = q._shape[q.ndim - 2], E = q._shape[q.ndim - 1], S = k._shape[k.ndim - 2], Ev = v._shape[v.ndim - 1];
@@ -65,18 +108,14 @@ export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | n
   ];
   const temps: Tensor[] = [];
   const [q4, k4, v4, m4] = inputs4(temps);
-  const B1 = q4._shape[0], B2 = q4._shape[1];
-  const out = empty([B1, B2, L, Ev], q.dtype), lse = empty([B1, B2, L], q.dtype);
+  const out4 = headsInner(q4._shape[0], q4._shape[1], L, Ev, q.dtype);
+  let lse: Tensor;
   try {
-    meta();
-    out._meta();
-    lse._meta();
-    metaInputs(q4, k4, v4, m4 ?? null, causal, scale);
-    native.attentionForward();
+    lse = forward4(q4, k4, v4, m4 ?? null, causal, scale, out4);
   } finally {
     for (const t of temps) t.dispose();
   }
-  const y = out.reshape([...batch, L, Ev]);
+  const y = out4.reshape([...batch, L, Ev]);
   record(
     y,
     'ScaledDotProductFlashAttentionBackward',
@@ -86,28 +125,74 @@ export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | n
       try {
         const [q4, k4, v4, m4] = inputs4(temps);
         const g4 = as4d(g, batch, L, Ev, true, temps);
-        const dq = empty([B1, B2, L, E], q.dtype), dk = empty([B1, B2, S, E], q.dtype), dv = empty([B1, B2, S, Ev], q.dtype);
-        meta();
-        dq._meta();
-        dk._meta();
-        dv._meta();
-        g4._meta();
-        out._meta();
-        lse._meta();
-        metaInputs(q4, k4, v4, m4 ?? null, causal, scale);
-        native.attentionBackward();
+        const dq4 = gradLike(q4), dk4 = gradLike(k4), dv4 = gradLike(v4);
+        backward4(dq4, dk4, dv4, g4, out4, lse, q4, k4, v4, m4 ?? null, causal, scale);
         // Back to the inputs' shapes, summing over the batch dims they were broadcast along.
         const back = (d: Tensor, x: Tensor, rows: number, cols: number): Tensor => sumToShape(d.reshape([...batch, rows, cols]), x._shape);
-        return [back(dq, q, L, E), back(dk, k, S, E), back(dv, v, S, Ev)];
+        return [back(dq4, q, L, E), back(dk4, k, S, E), back(dv4, v, S, Ev)];
       } finally {
         for (const t of temps) t.dispose();
       }
     },
-    [q, k, v, out, lse],
+    [q, k, v, out4, lse],
   );
-  if (y !== out && !y.gradFn) {
-    out.dispose();
-  }
+  if (y !== out4) out4.dispose();
   if (!y.gradFn) lse.dispose();
   return y;
+}
+
+/** Columns [c0, c0 + H * D) of t [N, T, C] (unit last stride) seen as heads [N, H, T, D] (a raw view). */
+function headsOf(t: Tensor, c0: number, H: number, D: number): Tensor {
+  const [N, T] = t._shape;
+  return t._view([N, H, T, D], [t._strides[0], D * t._strides[2], t._strides[1], t._strides[2]], t._offset + c0 * t._strides[2]);
+}
+
+/**
+ * Causal or full self-attention straight from a packed projection qkv [N, T, 3E] (q, k, v side by
+ * side, H heads of D = E / H): returns [N, T, E] with heads merged, and its backward writes one
+ * [N, T, 3E] gradient. No head split, merge or gradient concatenation is ever copied.
+ */
+export function fusedPackedSelfAttention(qkv: Tensor, H: number, causal: boolean, scale: number): Tensor {
+  const [N, T, C] = qkv._shape;
+  const E = C / 3, D = E / H;
+  const temps: Tensor[] = [];
+  const src = qkv._strides[2] === 1 ? qkv : contiguousRaw(qkv);
+  if (src !== qkv) temps.push(src);
+  const views = (t: Tensor): Tensor[] => [0, 1, 2].map((i) => headsOf(t, i * E, H, D));
+  const [q4, k4, v4] = views(src);
+  const out = empty([N, T, E], qkv.dtype);
+  const out4 = headsOf(out, 0, H, D);
+  let lse: Tensor;
+  try {
+    lse = forward4(q4, k4, v4, null, causal, scale, out4);
+  } finally {
+    for (const t of [q4, k4, v4, ...temps]) t.dispose();
+  }
+  record(
+    out,
+    'ScaledDotProductFlashAttentionBackward',
+    [qkv],
+    (g) => {
+      const own: Tensor[] = [];
+      try {
+        const s = qkv._strides[2] === 1 ? qkv : contiguousRaw(qkv);
+        if (s !== qkv) own.push(s);
+        const gs = g._strides[2] === 1 ? g : contiguousRaw(g);
+        if (gs !== g) own.push(gs);
+        const dqkv = empty([N, T, C], qkv.dtype);
+        const [q4, k4, v4] = views(s), [dq4, dk4, dv4] = views(dqkv), g4 = headsOf(gs, 0, H, D);
+        own.push(q4, k4, v4, dq4, dk4, dv4, g4);
+        backward4(dq4, dk4, dv4, g4, out4, lse, q4, k4, v4, null, causal, scale);
+        return [dqkv];
+      } finally {
+        for (const t of own) t.dispose();
+      }
+    },
+    [qkv, out, lse],
+  );
+  if (!out.gradFn) {
+    out4.dispose();
+    lse.dispose();
+  }
+  return out;
 }

@@ -16,6 +16,9 @@
 // One task per batch (b1, b2): key blocks outside, query blocks inside; a key block's dk and dv stay
 // in scratch for its whole sweep, and dq accumulates in scratch over all key blocks.
 //
+// Outputs (out, dq, dk, dv) are written through their strides (unit stride on the last dim), so a
+// caller can lay them out as [B1, L, B2, E] and read heads merged without a copy.
+//
 // Every block product is C (+)= A @ B with A row-major (its entries broadcast) and B row-major with
 // a width padded to whole vectors: one register-blocked micro-kernel, 4 rows x NV vectors of C.
 #include <cmath>
@@ -102,6 +105,12 @@ struct Attention {
     T r = 0;
     for (int l = 0; l < W; ++l) r += acc[l];
     return r;
+  }
+
+  // Element (b1, b2, 0, 0) of a 4-D view.
+  template <class P>
+  static P* at(const TensorView& t, int64_t b1, int64_t b2) {
+    return static_cast<P*>(t.data) + b1 * t.strides[0] + b2 * t.strides[1];
   }
 
   // One batch's operands: row pointers from the 4-D views.
@@ -202,12 +211,11 @@ struct Attention {
           }
           block_gemm(acc, EvP, s, kBc, vb, EvP, rows4, EvP, cols, true);
         }
-        const int64_t bo = bi * L + i0;
-        T* out = fa.out.ptr<T>() + bo * Ev;
-        T* lse = fa.lse.ptr<T>() + bo;
+        T* out = at<T>(fa.out, bi / B2, bi % B2) + i0 * fa.out.strides[2];
+        T* lse = fa.lse.ptr<T>() + bi * L + i0;
         for (int64_t r = 0; r < rows; ++r) {
           const T inv = T(1) / l[r];  // no key allowed: 0 * inf = NaN, as the unfused softmax gives
-          for (int64_t d = 0; d < Ev; ++d) out[r * Ev + d] = acc[r * EvP + d] * inv;
+          for (int64_t d = 0; d < Ev; ++d) out[r * fa.out.strides[2] + d] = acc[r * EvP + d] * inv;
           lse[r] = m[r] + std::log(l[r]);
         }
       }
@@ -241,7 +249,8 @@ struct Attention {
         const Batch b = batch(a, b1, b2);
         const T* dout = static_cast<const T*>(ba.dout.data) + b1 * ba.dout.strides[0] + b2 * ba.dout.strides[1];
         const int64_t dos = ba.dout.strides[2];
-        const T* out = ba.out.ptr<T>() + bi * L * Ev;
+        const T* out = at<const T>(ba.out, b1, b2);
+        const int64_t os = ba.out.strides[2];
         const T* lse = ba.lse.ptr<T>() + bi * L;
         for (int64_t i = 0; i < L4; ++i) {
           for (int64_t e = 0; e < EP; ++e) {
@@ -252,7 +261,7 @@ struct Attention {
         }
         for (int64_t i = 0; i < L; ++i) {
           T acc = 0;
-          for (int64_t d = 0; d < Ev; ++d) acc += doa[i * EvP + d] * out[i * Ev + d];
+          for (int64_t d = 0; d < Ev; ++d) acc += doa[i * EvP + d] * out[i * os + d];
           dvec[i] = acc;
         }
         for (int64_t j0 = 0; j0 < S; j0 += kBc) {
@@ -292,16 +301,18 @@ struct Attention {
             block_gemm<true>(dka, EP, ds, kBc, qb, EP, kBc, EP, rows4, true);
             block_gemm(dqa + i0 * EP, EP, ds, kBc, kb, EP, rows4, EP, cols, true);
           }
-          T* dk = ba.dk.ptr<T>() + (bi * S + j0) * E;
-          T* dv = ba.dv.ptr<T>() + (bi * S + j0) * Ev;
+          const int64_t dks = ba.dk.strides[2], dvs = ba.dv.strides[2];
+          T* dk = at<T>(ba.dk, b1, b2) + j0 * dks;
+          T* dv = at<T>(ba.dv, b1, b2) + j0 * dvs;
           for (int64_t c = 0; c < cols; ++c) {
-            for (int64_t e = 0; e < E; ++e) dk[c * E + e] = scale * dka[c * EP + e];
-            for (int64_t d = 0; d < Ev; ++d) dv[c * Ev + d] = dva[c * EvP + d];
+            for (int64_t e = 0; e < E; ++e) dk[c * dks + e] = scale * dka[c * EP + e];
+            for (int64_t d = 0; d < Ev; ++d) dv[c * dvs + d] = dva[c * EvP + d];
           }
         }
-        T* dq = ba.dq.ptr<T>() + bi * L * E;
+        const int64_t dqs = ba.dq.strides[2];
+        T* dq = at<T>(ba.dq, b1, b2);
         for (int64_t i = 0; i < L; ++i)
-          for (int64_t e = 0; e < E; ++e) dq[i * E + e] = scale * dqa[i * EP + e];
+          for (int64_t e = 0; e < E; ++e) dq[i * dqs + e] = scale * dqa[i * EP + e];
       }
     });
   }
