@@ -22,6 +22,7 @@
 // Every block product is C (+)= A @ B with A row-major (its entries broadcast) and B row-major with
 // a width padded to whole vectors: one register-blocked micro-kernel, 4 rows x NV vectors of C.
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 
 #include "attention.h"
@@ -79,34 +80,6 @@ struct Attention {
     }
   }
 
-  // max_c x[c] over a block row (kBc values), in W lanes: a scalar max reduction would not vectorise.
-  static T row_max(const T* x) {
-    V m;
-    __builtin_memcpy(&m, x, sizeof(V));
-    for (int64_t c = W; c < kBc; c += W) {
-      V v;
-      __builtin_memcpy(&v, x + c, sizeof(V));
-      m = v > m ? v : m;
-    }
-    T r = m[0];
-    for (int l = 1; l < W; ++l) r = m[l] > r ? m[l] : r;
-    return r;
-  }
-
-  // x[c] = exp(x[c] - shift) over a block row; returns the sum (in W lanes, for the same reason).
-  static T exp_row(T* x, T shift) {
-    for (int64_t c = 0; c < kBc; ++c) x[c] = exp_(x[c] - shift);
-    V acc = V{};
-    for (int64_t c = 0; c < kBc; c += W) {
-      V v;
-      __builtin_memcpy(&v, x + c, sizeof(V));
-      acc += v;
-    }
-    T r = 0;
-    for (int l = 0; l < W; ++l) r += acc[l];
-    return r;
-  }
-
   // Element (b1, b2, 0, 0) of a 4-D view.
   template <class P>
   static P* at(const TensorView& t, int64_t b1, int64_t b2) {
@@ -139,77 +112,145 @@ struct Attention {
     return b;
   }
 
-  // The scores of rows [i0, i0 + rows) against keys [j0, j0 + cols) given raw products s (row
-  // stride kBc): scaled, masked (-inf where not allowed, and for the padding columns up to kBc).
-  static void finish_scores(T* s, const Batch& b, const AttentionArgs& a, int64_t i0, int64_t rows, int64_t j0,
-                            int64_t cols) {
-    const T scale = T(a.scale);
-    for (int64_t r = 0; r < rows; ++r) {
-      T* sr = s + r * kBc;
-      const int64_t i = i0 + r;
-      for (int64_t c = 0; c < cols; ++c) sr[c] *= scale;
-      if (a.mask_kind == AttnMaskKind::Bool) {
-        const uint8_t* m = reinterpret_cast<const uint8_t*>(b.mask) + i * b.ms_l + j0 * b.ms_s;
-        for (int64_t c = 0; c < cols; ++c) sr[c] = m[c * b.ms_s] ? sr[c] : kNegInf;
-      } else if (a.mask_kind == AttnMaskKind::Additive) {
-        const T* m = reinterpret_cast<const T*>(b.mask) + i * b.ms_l + j0 * b.ms_s;
-        for (int64_t c = 0; c < cols; ++c) sr[c] += m[c * b.ms_s];
-      }
-      if (a.causal)
-        for (int64_t c = i - j0 + 1 > 0 ? i - j0 + 1 : 0; c < cols; ++c) sr[c] = kNegInf;
-      for (int64_t c = cols; c < kBc; ++c) sr[c] = kNegInf;
+  // Key block j0 of a batch packed for the forward: kb [kBc][E] (keys as rows) and vb [kBc][EvP],
+  // zero-padded past cols keys and Ev features.
+  static void pack_kv(T* kb, T* vb, const Batch& b, int64_t j0, int64_t cols, int64_t E, int64_t Ev, int64_t EvP) {
+    for (int64_t c = 0; c < kBc; ++c) {
+      for (int64_t e = 0; e < E; ++e) kb[c * E + e] = c < cols ? b.k[(j0 + c) * b.ks + e] : T(0);
+      for (int64_t d = 0; d < EvP; ++d) vb[c * EvP + d] = c < cols && d < Ev ? b.v[(j0 + c) * b.vs + d] : T(0);
     }
   }
 
+  // Transposed scores st [kBc][kBr] of rows [i0, i0 + rows) against keys [j0, j0 + cols), already
+  // scaled: masked to -inf where not allowed (and for the padding keys up to kBc).
+  static void mask_scores_t(T* st, const Batch& b, const AttentionArgs& a, int64_t i0, int64_t rows, int64_t j0,
+                            int64_t cols) {
+    for (int64_t c = 0; c < kBc; ++c) {
+      T* sc = st + c * kBr;
+      const int64_t j = j0 + c;
+      if (c >= cols) {
+        for (int64_t r = 0; r < kBr; ++r) sc[r] = kNegInf;
+        continue;
+      }
+      if (a.mask_kind == AttnMaskKind::Bool) {
+        const uint8_t* m = reinterpret_cast<const uint8_t*>(b.mask) + i0 * b.ms_l + j * b.ms_s;
+        for (int64_t r = 0; r < rows; ++r) sc[r] = m[r * b.ms_l] ? sc[r] : kNegInf;
+      } else if (a.mask_kind == AttnMaskKind::Additive) {
+        const T* m = reinterpret_cast<const T*>(b.mask) + i0 * b.ms_l + j * b.ms_s;
+        for (int64_t r = 0; r < rows; ++r) sc[r] += m[r * b.ms_l];
+      }
+      if (a.causal)  // query i0 + r sees key j only when j <= i0 + r
+        for (int64_t r = 0; r < rows && i0 + r < j; ++r) sc[r] = kNegInf;
+    }
+  }
+
+  // Forward, per task (batch, block of kBr queries), keys in blocks of kBc. Scores are computed
+  // transposed, st [key][query] = k_j . (scale q_i), so the online softmax runs down the keys with
+  // whole vectors of queries: row maxima and sums need no horizontal reductions.
   static void forward(const AttentionForwardArgs& fa) {
     const AttentionArgs& a = fa.in;
     const int64_t B2 = a.q.shape[1], L = a.q.shape[2], E = a.q.shape[3];
     const int64_t S = a.k.shape[2], Ev = a.v.shape[3], EvP = round_up(Ev, W);
-    const int64_t nblocks = (L + kBr - 1) / kBr, tasks = a.q.shape[0] * B2 * nblocks;
-    const size_t scratch_elems = size_t(kBr * E + E * kBc + kBc * EvP + kBr * kBc + kBr * EvP + 2 * kBr);
+    const int64_t nblocks = (L + kBr - 1) / kBr, batches = a.q.shape[0] * B2, tasks = batches * nblocks;
+    const T scale = T(a.scale);
+    // Every query block reads every key block: pack each key block once for all of them (a copy of
+    // k and v, so memory stays linear in the sequence length). Without memory for it, each task
+    // packs the blocks it reads.
+    const int64_t kblocks = (S + kBc - 1) / kBc, kv_block = kBc * E + kBc * EvP;
+    // (Kept between calls, on the calling thread: fresh pages would cost a page fault each.)
+    static thread_local Scratch kv_scratch;
+    T* kv = nblocks > 1 ? static_cast<T*>(kv_scratch.get(sizeof(T) * size_t(batches * kblocks * kv_block))) : nullptr;
+    if (kv) {
+      parallel_for(0, batches * kblocks, 1, [&](int64_t lo, int64_t hi) {
+        for (int64_t t = lo; t < hi; ++t) {
+          const int64_t bi = t / kblocks, j0 = (t % kblocks) * kBc;
+          T* kb = kv + t * kv_block;
+          pack_kv(kb, kb + kBc * E, batch(a, bi / B2, bi % B2), j0, S - j0 < kBc ? S - j0 : kBc, E, Ev, EvP);
+        }
+      });
+    }
+    constexpr int64_t NV = kBr / W;  // vectors of queries
+    const size_t scratch_elems = size_t(E * kBr + kBc * E + kBc * EvP + kBc * kBr + kBr * EvP + 3 * kBr);
     parallel_for(0, tasks, 1, [&](int64_t lo, int64_t hi) {
       static thread_local Scratch scratch;
-      T* qs = static_cast<T*>(scratch.get(sizeof(T) * scratch_elems));
-      if (!qs) return;
-      T* kt = qs + kBr * E;         // [E][kBc]      keys of the block, transposed
-      T* vb = kt + E * kBc;         // [kBc][EvP]    values of the block
-      T* s = vb + kBc * EvP;        // [kBr][kBc]    scores, then probabilities
-      T* acc = s + kBr * kBc;       // [kBr][EvP]    unnormalised output
-      T* m = acc + kBr * EvP;       // [kBr]         running max
-      T* l = m + kBr;               // [kBr]         running sum
+      T* qt = static_cast<T*>(scratch.get(sizeof(T) * scratch_elems));
+      if (!qt) return;
+      T* kb_own = qt + E * kBr;     // [kBc][E]     keys of the block (when not prepacked)
+      T* vb_own = kb_own + kBc * E; // [kBc][EvP]   values of the block
+      T* st = vb_own + kBc * EvP;   // [kBc][kBr]   scores transposed, then probabilities
+      T* acc = st + kBc * kBr;      // [kBr][EvP]   unnormalised output
+      T* m = acc + kBr * EvP;       // [kBr]        running max
+      T* l = m + kBr;               // [kBr]        running sum
+      T* alpha = l + kBr;           // [kBr]        rescale factor of this key block
       for (int64_t task = lo; task < hi; ++task) {
         const int64_t bi = task / nblocks, i0 = (task % nblocks) * kBr;
         const Batch b = batch(a, bi / B2, bi % B2);
         const int64_t rows = L - i0 < kBr ? L - i0 : kBr, rows4 = round_up(rows, 4);
-        for (int64_t r = 0; r < rows4; ++r)
-          for (int64_t e = 0; e < E; ++e) qs[r * E + e] = r < rows ? b.q[(i0 + r) * b.qs + e] : T(0);
+        for (int64_t e = 0; e < E; ++e)
+          for (int64_t r = 0; r < kBr; ++r) qt[e * kBr + r] = r < rows ? scale * b.q[(i0 + r) * b.qs + e] : T(0);
         for (int64_t i = 0; i < kBr * EvP; ++i) acc[i] = T(0);
         for (int64_t r = 0; r < kBr; ++r) m[r] = kNegInf, l[r] = T(0);
         const int64_t j_end = a.causal ? (S < i0 + rows ? S : i0 + rows) : S;
         for (int64_t j0 = 0; j0 < j_end; j0 += kBc) {
           const int64_t cols = j_end - j0 < kBc ? j_end - j0 : kBc;
-          for (int64_t e = 0; e < E; ++e)
-            for (int64_t c = 0; c < kBc; ++c) kt[e * kBc + c] = c < cols ? b.k[(j0 + c) * b.ks + e] : T(0);
-          for (int64_t c = 0; c < cols; ++c)
-            for (int64_t d = 0; d < EvP; ++d) vb[c * EvP + d] = d < Ev ? b.v[(j0 + c) * b.vs + d] : T(0);
-          block_gemm(s, kBc, qs, E, kt, kBc, rows4, kBc, E, false);
-          finish_scores(s, b, a, i0, rows, j0, cols);
-          for (int64_t r = 0; r < rows; ++r) {
-            T* sr = s + r * kBc;
-            const T mx = row_max(sr);
-            const T m_new = mx > m[r] ? mx : m[r];
-            if (m_new == kNegInf) {  // nothing allowed so far: no contribution
-              for (int64_t c = 0; c < kBc; ++c) sr[c] = T(0);
-              continue;
-            }
-            const T sum = exp_row(sr, m_new);
-            const T alpha = exp_(m[r] - m_new);
-            l[r] = l[r] * alpha + sum;
-            m[r] = m_new;
-            if (alpha != T(1))
-              for (int64_t d = 0; d < EvP; ++d) acc[r * EvP + d] *= alpha;
+          const T* kb = kb_own;
+          const T* vb = vb_own;
+          if (kv) {
+            kb = kv + (bi * kblocks + j0 / kBc) * kv_block;
+            vb = kb + kBc * E;
+          } else {
+            pack_kv(kb_own, vb_own, b, j0, cols, E, Ev, EvP);
           }
-          block_gemm(acc, EvP, s, kBc, vb, EvP, rows4, EvP, cols, true);
+          block_gemm(st, kBr, kb, E, qt, kBr, kBc, kBr, E, false);
+          mask_scores_t(st, b, a, i0, rows, j0, cols);
+          // Online softmax, NV vectors of W queries at a time.
+          V mv[NV], shift[NV], sum[NV];
+          for (int v = 0; v < NV; ++v) {
+            __builtin_memcpy(&mv[v], m + v * W, sizeof(V));
+            sum[v] = V{};
+          }
+          V mx[NV];
+          for (int v = 0; v < NV; ++v) mx[v] = mv[v];
+          for (int64_t c = 0; c < cols; ++c)
+            for (int v = 0; v < NV; ++v) {
+              V x;
+              __builtin_memcpy(&x, st + c * kBr + v * W, sizeof(V));
+              mx[v] = x > mx[v] ? x : mx[v];
+            }
+          for (int v = 0; v < NV; ++v) {
+            // A query that may attend to nothing yet keeps shift 0: its probabilities are exp(-inf) = 0.
+            shift[v] = mx[v] == kNegInf ? V{} : mx[v];
+            __builtin_memcpy(m + v * W, &mx[v], sizeof(V));
+          }
+          for (int64_t c = 0; c < cols; ++c) {
+            T* sc = st + c * kBr;
+            for (int v = 0; v < NV; ++v) {
+              V x;
+              __builtin_memcpy(&x, sc + v * W, sizeof(V));
+              x -= shift[v];
+              __builtin_memcpy(sc + v * W, &x, sizeof(V));
+            }
+            for (int64_t r = 0; r < kBr; ++r) sc[r] = exp_(sc[r]);
+            for (int v = 0; v < NV; ++v) {
+              V x;
+              __builtin_memcpy(&x, sc + v * W, sizeof(V));
+              sum[v] += x;
+            }
+          }
+          for (int v = 0; v < NV; ++v) {
+            V d = mv[v] - shift[v], lv;
+            __builtin_memcpy(alpha + v * W, &d, sizeof(V));
+            __builtin_memcpy(&lv, l + v * W, sizeof(V));
+            for (int i = 0; i < W; ++i) alpha[v * W + i] = exp_(alpha[v * W + i]);
+            V al;
+            __builtin_memcpy(&al, alpha + v * W, sizeof(V));
+            lv = lv * al + sum[v];
+            __builtin_memcpy(l + v * W, &lv, sizeof(V));
+          }
+          for (int64_t r = 0; r < rows; ++r)
+            if (alpha[r] != T(1))
+              for (int64_t d = 0; d < EvP; ++d) acc[r * EvP + d] *= alpha[r];
+          block_gemm<true>(acc, EvP, st, kBr, vb, EvP, rows4, EvP, cols, true);
         }
         T* out = at<T>(fa.out, bi / B2, bi % B2) + i0 * fa.out.strides[2];
         T* lse = fa.lse.ptr<T>() + bi * L + i0;
@@ -222,28 +263,34 @@ struct Attention {
     });
   }
 
+  // Backward, per batch; scores transposed as in the forward (st [key][query]), so every step is a
+  // plain block product or a whole-vector pass over queries:
+  //   P^T = exp(st - lse)   dV += P^T dO   dP^T = V dO^T   dS^T = P^T (dP^T - D)
+  //   dK += dS^T Q          dQ += (dS^T)^T K
   static void backward(const AttentionBackwardArgs& ba) {
     const AttentionArgs& a = ba.in;
     const int64_t B2 = a.q.shape[1], L = a.q.shape[2], E = a.q.shape[3];
     const int64_t S = a.k.shape[2], Ev = a.v.shape[3];
-    const int64_t EP = round_up(E, W), EvP = round_up(Ev, W), L4 = round_up(L, 4);
+    const int64_t EP = round_up(E, W), EvP = round_up(Ev, W), LP = round_up(L, kBr);
     const T scale = T(a.scale);
-    const size_t scratch_elems = size_t(L + 2 * L4 * EP + L4 * EvP + kBc * EP + E * kBc + Ev * kBc + kBc * EP +
-                                        kBc * EvP + 2 * kBr * kBc);
+    const size_t scratch_elems = size_t(LP + E * LP + Ev * LP + 2 * LP * EP + LP * EvP + 2 * kBc * EP + 2 * kBc * EvP +
+                                        2 * kBc * kBr + kBr);
     parallel_for(0, a.q.shape[0] * B2, 1, [&](int64_t lo, int64_t hi) {
       static thread_local Scratch scratch;
       T* dvec = static_cast<T*>(scratch.get(sizeof(T) * scratch_elems));
       if (!dvec) return;
-      T* qa = dvec + L;             // [L4][EP]   all queries of the batch, padded
-      T* dqa = qa + L4 * EP;        // [L4][EP]   dq accumulator
-      T* doa = dqa + L4 * EP;       // [L4][EvP]  all output gradients, padded
-      T* kb = doa + L4 * EvP;       // [kBc][EP]  keys of the block
-      T* kt = kb + kBc * EP;        // [E][kBc]   keys transposed
-      T* vt = kt + E * kBc;         // [Ev][kBc]  values transposed
-      T* dka = vt + Ev * kBc;       // [kBc][EP]  dk accumulator of the block
-      T* dva = dka + kBc * EP;      // [kBc][EvP] dv accumulator of the block
-      T* p = dva + kBc * EvP;       // [kBr][kBc] probabilities
-      T* ds = p + kBr * kBc;        // [kBr][kBc] dP, then dS
+      T* qt = dvec + LP;            // [LP/kBr][E][kBr]   scale * queries, transposed per block
+      T* dot = qt + E * LP;         // [LP/kBr][Ev][kBr]  output gradients, transposed per block
+      T* qa = dot + Ev * LP;        // [LP][EP]    queries as rows
+      T* dqa = qa + LP * EP;        // [LP][EP]    dq accumulator
+      T* doa = dqa + LP * EP;       // [LP][EvP]   output gradients as rows
+      T* kb = doa + LP * EvP;       // [kBc][EP]   keys of the block
+      T* vb = kb + kBc * EP;        // [kBc][EvP]  values of the block
+      T* dka = vb + kBc * EvP;      // [kBc][EP]   dk accumulator of the block
+      T* dva = dka + kBc * EP;      // [kBc][EvP]  dv accumulator of the block
+      T* pt = dva + kBc * EvP;      // [kBc][kBr]  P^T
+      T* dst = pt + kBc * kBr;      // [kBc][kBr]  dP^T, then dS^T
+      T* shift = dst + kBc * kBr;   // [kBr]       lse per query (+inf: contributes nothing)
       for (int64_t bi = lo; bi < hi; ++bi) {
         const int64_t b1 = bi / B2, b2 = bi % B2;
         const Batch b = batch(a, b1, b2);
@@ -252,54 +299,52 @@ struct Attention {
         const T* out = at<const T>(ba.out, b1, b2);
         const int64_t os = ba.out.strides[2];
         const T* lse = ba.lse.ptr<T>() + bi * L;
-        for (int64_t i = 0; i < L4; ++i) {
+        for (int64_t i = 0; i < LP; ++i) {
           for (int64_t e = 0; e < EP; ++e) {
             qa[i * EP + e] = i < L && e < E ? b.q[i * b.qs + e] : T(0);
             dqa[i * EP + e] = T(0);
           }
           for (int64_t d = 0; d < EvP; ++d) doa[i * EvP + d] = i < L && d < Ev ? dout[i * dos + d] : T(0);
-        }
-        for (int64_t i = 0; i < L; ++i) {
           T acc = 0;
-          for (int64_t d = 0; d < Ev; ++d) acc += doa[i * EvP + d] * out[i * os + d];
-          dvec[i] = acc;
+          for (int64_t d = 0; i < L && d < Ev; ++d) acc += doa[i * EvP + d] * out[i * os + d];
+          dvec[i] = acc;  // D_i = dout_i . out_i
+        }
+        // Transposed per query block ([E][kBr] each, contiguous): a row stride of LP would map the
+        // rows a block product reads onto few cache sets when LP is a power of two.
+        for (int64_t i0 = 0; i0 < LP; i0 += kBr) {
+          T* qtb = qt + i0 * E;
+          T* dotb = dot + i0 * Ev;
+          for (int64_t e = 0; e < E; ++e)
+            for (int64_t r = 0; r < kBr; ++r) qtb[e * kBr + r] = scale * qa[(i0 + r) * EP + e];
+          for (int64_t d = 0; d < Ev; ++d)
+            for (int64_t r = 0; r < kBr; ++r) dotb[d * kBr + r] = doa[(i0 + r) * EvP + d];
         }
         for (int64_t j0 = 0; j0 < S; j0 += kBc) {
           const int64_t cols = S - j0 < kBc ? S - j0 : kBc;
           for (int64_t c = 0; c < kBc; ++c) {
-            for (int64_t e = 0; e < EP; ++e) {
-              const T kv = c < cols && e < E ? b.k[(j0 + c) * b.ks + e] : T(0);
-              kb[c * EP + e] = kv;
-              if (e < E) kt[e * kBc + c] = kv;
-            }
-            for (int64_t d = 0; d < Ev; ++d) vt[d * kBc + c] = c < cols ? b.v[(j0 + c) * b.vs + d] : T(0);
+            for (int64_t e = 0; e < EP; ++e) kb[c * EP + e] = c < cols && e < E ? b.k[(j0 + c) * b.ks + e] : T(0);
+            for (int64_t d = 0; d < EvP; ++d) vb[c * EvP + d] = c < cols && d < Ev ? b.v[(j0 + c) * b.vs + d] : T(0);
           }
           for (int64_t i = 0; i < kBc * EP; ++i) dka[i] = T(0);
           for (int64_t i = 0; i < kBc * EvP; ++i) dva[i] = T(0);
           // Causal: query blocks wholly above this key block see none of it.
           for (int64_t i0 = a.causal ? j0 / kBr * kBr : 0; i0 < L; i0 += kBr) {
             const int64_t rows = L - i0 < kBr ? L - i0 : kBr, rows4 = round_up(rows, 4);
-            const T* qb = qa + i0 * EP;
-            const T* dob = doa + i0 * EvP;
-            block_gemm(p, kBc, qb, EP, kt, kBc, rows4, kBc, E, false);
-            finish_scores(p, b, a, i0, rows, j0, cols);
-            for (int64_t r = 0; r < rows4; ++r) {
-              T* pr = p + r * kBc;
+            for (int64_t r = 0; r < kBr; ++r) {
               const T li = r < rows ? lse[i0 + r] : kNegInf;
-              if (li == kNegInf) {  // padding row, or a row that attends to nothing
-                for (int64_t c = 0; c < kBc; ++c) pr[c] = T(0);
-                continue;
-              }
-              for (int64_t c = 0; c < kBc; ++c) pr[c] = exp_(pr[c] - li);
+              shift[r] = li == kNegInf ? -kNegInf : li;  // padding, or a query that attends to nothing
             }
-            block_gemm<true>(dva, EvP, p, kBc, dob, EvP, kBc, EvP, rows4, true);
-            block_gemm(ds, kBc, dob, EvP, vt, kBc, rows4, kBc, Ev, false);
-            for (int64_t r = 0; r < rows4; ++r) {
-              const T di = r < rows ? dvec[i0 + r] : T(0);
-              for (int64_t c = 0; c < kBc; ++c) ds[r * kBc + c] = p[r * kBc + c] * (ds[r * kBc + c] - di);
-            }
-            block_gemm<true>(dka, EP, ds, kBc, qb, EP, kBc, EP, rows4, true);
-            block_gemm(dqa + i0 * EP, EP, ds, kBc, kb, EP, rows4, EP, cols, true);
+            block_gemm(pt, kBr, kb, EP, qt + i0 * E, kBr, kBc, kBr, E, false);
+            mask_scores_t(pt, b, a, i0, rows, j0, cols);
+            for (int64_t c = 0; c < kBc; ++c)
+              for (int64_t r = 0; r < kBr; ++r) pt[c * kBr + r] = exp_(pt[c * kBr + r] - shift[r]);
+            block_gemm(dva, EvP, pt, kBr, doa + i0 * EvP, EvP, kBc, EvP, rows, true);
+            block_gemm(dst, kBr, vb, EvP, dot + i0 * Ev, kBr, kBc, kBr, Ev, false);
+            const T* di = dvec + i0;
+            for (int64_t c = 0; c < kBc; ++c)
+              for (int64_t r = 0; r < kBr; ++r) dst[c * kBr + r] = pt[c * kBr + r] * (dst[c * kBr + r] - di[r]);
+            block_gemm(dka, EP, dst, kBr, qa + i0 * EP, EP, kBc, EP, rows, true);
+            block_gemm<true>(dqa + i0 * EP, EP, dst, kBr, kb, EP, rows4, EP, cols, true);
           }
           const int64_t dks = ba.dk.strides[2], dvs = ba.dv.strides[2];
           T* dk = at<T>(ba.dk, b1, b2) + j0 * dks;
