@@ -162,11 +162,16 @@ struct Gemm {
             pack_b_panel(bpack + p * NR * kc, bsrc + p * NR * csb, rsb, csb, nr, kc);
           }
         });
-        // Tasks: M blocks x groups of B panels. The M blocks are balanced (M = 128 is two blocks of
-        // 64, not 96 + 32, which left one thread a third of the other's work).
-        const int64_t mblocks0 = (M + kMC - 1) / kMC;
-        const int64_t mcb = ((M + mblocks0 - 1) / mblocks0 + MR - 1) / MR * MR;  // <= kMC
-        const int64_t mblocks = (M + mcb - 1) / mcb;
+        // Tasks: M blocks x groups of B panels. The M blocks share the MR-row panels of A evenly
+        // (M = 128: 60 + 68 rows, not 96 + 32, which left one thread a third of the other's work);
+        // none exceeds kMC rows.
+        const int64_t mpanels = (M + MR - 1) / MR;
+        const int64_t mblocks = (M + kMC - 1) / kMC;
+        auto block_rows = [&](int64_t mb, int64_t* ic, int64_t* mc) {
+          const int64_t r0 = mb * mpanels / mblocks * MR, r1 = (mb + 1) * mpanels / mblocks * MR;
+          *ic = r0;
+          *mc = (r1 < M ? r1 : M) - r0;
+        };
         int64_t groups = 1;
         const int64_t want = 4 * num_threads();
         while (mblocks * groups < want && groups * 2 <= npanels && npanels / (groups * 2) >= 4) groups *= 2;
@@ -180,8 +185,8 @@ struct Gemm {
           int64_t packed_block = -1;
           for (int64_t task = lo; task < hi; ++task) {
             const int64_t mb = task / groups, g = task % groups;
-            const int64_t ic = mb * mcb;
-            const int64_t mc = M - ic < mcb ? M - ic : mcb;
+            int64_t ic, mc;
+            block_rows(mb, &ic, &mc);
             if (packed_block != mb) {
               pack_a(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc);
               packed_block = mb;
