@@ -7,7 +7,7 @@ export class ProgressBar {
   constructor(
     private readonly label: string,
     private readonly total: number,
-    private readonly opts: { width?: number; logEvery?: number; stream?: NodeJS.WriteStream } = {},
+    private readonly opts: { width?: number; logEvery?: number; stream?: NodeJS.WriteStream; unit?: string } = {},
   ) {}
 
   /** done: items processed so far; fields: extra text such as `loss 0.53`. */
@@ -21,7 +21,7 @@ export class ProgressBar {
     const filled = Math.round(frac * width);
     const bar = '='.repeat(Math.max(0, filled - 1)) + (filled > 0 ? (frac >= 1 ? '=' : '>') : '') + ' '.repeat(width - filled);
     const extra = Object.entries(fields).map(([k, v]) => `${k} ${v}`).join('  ');
-    const line = `${this.label} [${bar}] ${String(Math.round(frac * 100)).padStart(3)}%  ${extra}  ${rate.toFixed(0)} img/s  ETA ${eta.toFixed(0)}s`;
+    const line = `${this.label} [${bar}] ${String(Math.round(frac * 100)).padStart(3)}%  ${extra}  ${rate >= 10 ? rate.toFixed(0) : rate.toFixed(1)} ${this.opts.unit ?? 'img'}/s  ETA ${eta.toFixed(0)}s`;
     if (stream.isTTY) {
       stream.write(`\r${line}\x1b[K`);
       if (frac >= 1) stream.write('\n');
