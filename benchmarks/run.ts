@@ -4,11 +4,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { markdownTable, type Section } from './harness';
+import * as attention from './suites/attention';
+import * as gpt from './suites/gpt';
 import * as matmul from './suites/matmul';
 import * as ops from './suites/ops';
 import * as train from './suites/train';
 
-const SUITES: Record<string, { run(): Section }> = { ops, matmul, train };
+const SUITES: Record<string, { run(): Section }> = { ops, matmul, train, gpt, attention };
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
 const HEAD = `# Benchmark results
