@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { _setAttentionImpl } from '../lib/nn/attention';
 import * as tf from '../lib';
 import { arr, expectClose, expectThrows, type Arr } from './helpers';
+import { meta, metaNum, native } from '../lib/native';
 
 const F = tf.nn.functional;
 const f64 = { dtype: 'float64' as const };
@@ -213,5 +214,50 @@ describe('fused attention against the unfused path', () => {
     const rows = out.toArray() as number[][];
     expect(rows[0].every(Number.isFinite)).toBe(true);
     expect(rows[1].every(Number.isNaN)).toBe(true);
+  });
+});
+
+describe('attention binding', () => {
+  // A valid forward call, then the same call with one operand broken at a time: each must throw an
+  // Error naming the op, never write out of bounds.
+  const good = () => ({
+    out: tf.empty([2, 3, 5, 4]), lse: tf.empty([2, 3, 5]),
+    q: tf.randn([2, 3, 5, 6]), k: tf.randn([2, 3, 7, 6]), v: tf.randn([2, 3, 7, 4]),
+    mask: null as tf.Tensor | null, kind: 0, causal: 0, scale: 0.5,
+  });
+  const call = (a: ReturnType<typeof good>): void => {
+    meta();
+    for (const t of [a.out, a.lse, a.q, a.k, a.v]) t._meta();
+    metaNum(a.kind);
+    if (a.mask) a.mask._meta();
+    metaNum(a.causal, a.scale);
+    native.attentionForward();
+  };
+  it('runs a valid call and rejects each broken operand', () => {
+    const ok = good();
+    call(ok);
+    expect(Number.isFinite(ok.out.sum().item())).toBe(true);
+    const broken: [string, (a: ReturnType<typeof good>) => void][] = [
+      ['key feature size', (a) => (a.k = tf.randn([2, 3, 7, 5]))],
+      ['value length', (a) => (a.v = tf.randn([2, 3, 6, 4]))],
+      ['batch dims', (a) => (a.k = tf.randn([2, 2, 7, 6]))],
+      ['query rank', (a) => (a.q = tf.randn([6, 5, 6]))],
+      ['dtype', (a) => (a.v = tf.randn([2, 3, 7, 4], { dtype: 'float64' }))],
+      ['int query', (a) => (a.q = tf.zeros([2, 3, 5, 6], { dtype: 'int32' }))],
+      ['non-unit last stride', (a) => (a.q = tf.randn([2, 3, 6, 5]).transpose(2, 3))],
+      ['output shape', (a) => (a.out = tf.empty([2, 3, 5, 5]))],
+      ['broadcast output', (a) => (a.out = tf.empty([1, 3, 5, 4]).expand([2, 3, 5, 4]))],
+      ['lse shape', (a) => (a.lse = tf.empty([2, 3, 4]))],
+      ['mask kind', (a) => (a.kind = 7)],
+      ['mask shape', (a) => ((a.kind = 1), (a.mask = tf.ones([2, 3, 5, 6], { dtype: 'bool' })))],
+      ['mask dtype', (a) => ((a.kind = 2), (a.mask = tf.ones([2, 3, 5, 7], { dtype: 'int32' })))],
+      ['scale', (a) => (a.scale = NaN)],
+      ['disposed', (a) => a.k.dispose()],
+    ];
+    for (const [what, breakIt] of broken) {
+      const a = good();
+      breakIt(a);
+      expect(() => call(a), what).toThrow(/scaledDotProductAttention/);
+    }
   });
 });

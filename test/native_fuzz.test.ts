@@ -40,6 +40,8 @@ const ENTRY_POINTS: [string, () => void][] = [
   ['batchNorm', () => native.batchNorm(pick([true, false]))],
   ['rnnForward', () => native.rnnForward(pick([0, 1, 2, 3, 4, -1]))],
   ['rnnBackward', () => native.rnnBackward(pick([0, 1, 2, 3, 4, -1]))],
+  ['attentionForward', () => native.attentionForward()],
+  ['attentionBackward', () => native.attentionBackward()],
 ];
 
 let seed = 12345;
