@@ -1,7 +1,7 @@
 // `npm run example:gpt`: trains a character-level GPT (4 layers, 4 heads, d_model 128, context 128)
 // on the licence texts under /usr/share/common-licenses (or a file or folder given with --corpus),
-// printing a progress bar and the validation loss, then writes runs/gpt/{gpt.safetensors,
-// tokenizer.json, history.json} and prints text sampled from a prompt.
+// printing a progress bar and the validation loss, then writes runs/gpt/{checkpoint.safetensors,
+// gpt.safetensors, tokenizer.json, history.json} and prints text sampled from a prompt.
 //   npm run example:gpt -- --steps 2000 --corpus my.txt --prompt "The " --temperature 0.8 --top-k 10
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -43,6 +43,14 @@ const history = train(model, corpus, opts, (step, loss, lr) => {
 }, (step, v) => {
   process.stderr.write('\n');
   console.log(`step ${step}: validation loss ${v.toFixed(3)} nats/char (unigram ${corpus.unigramEntropy.toFixed(3)})`);
+}, (optimizer, scheduler) => {
+  // Weights, optimizer state, schedule and tokenizer in one file, to resume or sample later.
+  fs.mkdirSync(OUT, { recursive: true });
+  tf.saveCheckpoint(path.join(OUT, 'checkpoint.safetensors'), {
+    model: model.stateDict(),
+    optimizer: optimizer.stateDict(),
+    extra: { config: { ...model.config }, steps: opts.steps, scheduler: scheduler.stateDict(), tokenizer: corpus.tokenizer.toJSON() },
+  });
 });
 console.log(`${(history.secondsPerStep * 1000).toFixed(0)} ms a step (batch ${opts.batchSize}, ${tf.getNumThreads()} threads)`);
 
@@ -50,7 +58,7 @@ fs.mkdirSync(OUT, { recursive: true });
 tf.save(model.stateDict(), path.join(OUT, 'gpt.safetensors'), { metadata: { model: 'GPT', config: JSON.stringify(model.config) } });
 fs.writeFileSync(path.join(OUT, 'tokenizer.json'), JSON.stringify(corpus.tokenizer.toJSON()));
 fs.writeFileSync(path.join(OUT, 'history.json'), JSON.stringify(history, null, 1));
-console.log(`wrote ${OUT}/gpt.safetensors, ${OUT}/tokenizer.json and ${OUT}/history.json`);
+console.log(`wrote ${OUT}/checkpoint.safetensors (weights, optimizer, schedule, tokenizer), gpt.safetensors (weights), tokenizer.json, history.json`);
 
 const prompt = arg('prompt', 'The licensee ');
 const ids = model.generate(corpus.tokenizer.encode(prompt), num('tokens', 400), { temperature: num('temperature', 0.8), topK: num('top-k', 10) });

@@ -95,6 +95,8 @@ export function train(
   o: TrainOptions,
   onStep: (step: number, loss: number, lr: number) => void = () => {},
   onEval: (step: number, valLoss: number) => void = () => {},
+  /** Called once training ends, before the optimizer is freed (e.g. to save a checkpoint). */
+  onFinish: (optimizer: tf.optim.AdamW, scheduler: tf.optim.lrScheduler.SequentialLR) => void = () => {},
 ): TrainHistory {
   const { optimizer, scheduler } = makeOptimizer(model, o);
   const history: TrainHistory = { train: [], val: [], stepMs: [], secondsPerStep: 0 };
@@ -116,6 +118,7 @@ export function train(
     }
   }
   history.secondsPerStep = (performance.now() - t0) / 1000 / o.steps;
+  onFinish(optimizer, scheduler);
   optimizer.dispose();
   return history;
 }
