@@ -6,11 +6,13 @@ import * as path from 'node:path';
 import { markdownTable, type Section } from './harness';
 import * as attention from './suites/attention';
 import * as gpt from './suites/gpt';
-import * as matmul from './suites/matmul';
+import * as gemm from './suites/gemm';
 import * as ops from './suites/ops';
 import * as train from './suites/train';
 
-const SUITES: Record<string, { run(): Section }> = { ops, matmul, train, gpt, attention };
+const SUITES: Record<string, { run(): Section }> = { ops, gemm, train, gpt, attention };
+// Former name of the gemm suite.
+const ALIASES: Record<string, string> = { matmul: 'gemm' };
 
 const RESULTS = path.join(__dirname, 'RESULTS.md');
 const HEAD = `# Benchmark results
@@ -44,7 +46,7 @@ function update(sections: Section[], when: string): void {
   fs.writeFileSync(RESULTS, text);
 }
 
-const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-')).map((a) => ALIASES[a] ?? a);
 const names = wanted.length > 0 ? wanted : Object.keys(SUITES);
 for (const n of names) {
   if (!SUITES[n]) {

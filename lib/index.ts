@@ -55,6 +55,15 @@ export function setNumThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`setNumThreads: expected a positive integer, got ${n}`);
   native.setNumThreads(n);
 }
+/**
+ * The machine's measured float32 FMA throughput, GFLOP/s, at the current thread count and CPU
+ * kernel level (every pool thread runs independent vector FMA chains for about `seconds`): the
+ * ceiling GEMM and convolution figures are quoted against.
+ */
+export function measureFmaPeak(seconds = 0.2): number {
+  if (typeof seconds !== 'number' || !(seconds >= 0.01 && seconds <= 10)) throw new RangeError(`measureFmaPeak: seconds must be in [0.01, 10], got ${seconds}`);
+  return native.fmaPeak(seconds);
+}
 /** The CPU kernel variant in use: 'avx512', 'avx2' or 'generic' (TENSORFORGE_CPU_ARCH pins one). */
 export function cpuKernelLevel(): string {
   return native.cpuLevel();

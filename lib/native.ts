@@ -53,6 +53,8 @@ export interface Binding {
   /** Fused scaled-dot-product attention, forward / backward (native/kernels/attention.cpp). */
   attentionForward(): void;
   attentionBackward(): void;
+  /** Measured vector FMA throughput of all pool threads, GFLOP/s, over about `seconds`. */
+  fmaPeak(seconds: number): number;
   read(handle: number, offset: number, count: number): Float32Array | Float64Array | Int32Array | Uint8Array;
   write(handle: number, offset: number, data: ArrayBufferView): void;
   stats(): { storages: number; bytes: number; cachedBytes: number };

@@ -1513,6 +1513,23 @@ Napi::Value AttentionBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// fmaPeak(seconds) -> GFLOP/s: vector FMA throughput of all pool threads at the current CPU level,
+// timed over about `seconds` (0.01 .. 10).
+Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const double seconds = info[0].ToNumber().DoubleValue();
+  if (!(seconds >= 0.01 && seconds <= 10)) fail(env, "fmaPeak", "seconds must be in [0.01, 10]");
+  using clock = std::chrono::steady_clock;
+  int64_t iters = 1 << 16;
+  for (;;) {  // grow the run until it lasts long enough to time
+    const auto t0 = clock::now();
+    const double flops = kernels().fma_burn(iters);
+    const double t = std::chrono::duration<double>(clock::now() - t0).count();
+    if (t >= seconds || iters > (int64_t(1) << 40)) return Napi::Number::New(env, flops / t / 1e9);
+    iters = t > 0 ? int64_t(double(iters) * (seconds / t) * 1.1) + 1 : iters * 16;
+  }
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("alloc", Napi::Function::New(env, Alloc));
   exports.Set("free", Napi::Function::New(env, Free));
@@ -1561,6 +1578,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("rnnBackward", Napi::Function::New(env, RnnBackward));
   exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
   exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
+  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
   return exports;
 }
 

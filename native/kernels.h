@@ -132,6 +132,10 @@ struct KernelTable {
   // attention_params.h): forward saves the row log-sum-exp, backward recomputes from it.
   void (*attention_forward)(const AttentionForwardArgs& a);
   void (*attention_backward)(const AttentionBackwardArgs& a);
+
+  // FMA throughput probe (kernels/peak.h): runs `iters` rounds of vector FMA chains on every pool
+  // thread and returns the flops performed; the binding times it.
+  double (*fma_burn)(int64_t iters);
 };
 
 // The table in use (chosen once at load; see cpu_dispatch.cpp).

@@ -1,7 +1,7 @@
 // The GEMM entry point's paths, against a float64 reference: packed blocks crossing the MC/KC/NC
 // boundaries, the unpacked matrix-vector paths (M == 1 or N == 1, with both memory orders of the
 // matrix), batched products, and every CPU kernel level this build has.
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../lib';
 import { meta, metaNum, native } from '../lib/native';
 import { put } from '../lib/ops/spatial';
@@ -113,3 +113,20 @@ for (const level of levels) {
     });
   });
 }
+
+describe('measureFmaPeak', () => {
+  it('measures a positive throughput at every CPU level and rejects bad durations', () => {
+    const initial = tf.cpuKernelLevel();
+    try {
+      for (const level of tf.cpuKernelLevels()) {
+        tf.setCpuKernelLevel(level);
+        const g = tf.measureFmaPeak(0.02);
+        expect(Number.isFinite(g) && g > 0, level).toBe(true);
+      }
+    } finally {
+      tf.setCpuKernelLevel(initial);
+    }
+    expect(() => tf.measureFmaPeak(0)).toThrow(/measureFmaPeak/);
+    expect(() => tf.measureFmaPeak(NaN)).toThrow(/measureFmaPeak/);
+  });
+});

@@ -9,6 +9,7 @@
 #include "loss.h"
 #include "norm.h"
 #include "optim.h"
+#include "peak.h"
 #include "pool.h"
 #include "random.h"
 #include "reduce.h"
@@ -59,6 +60,7 @@ void register_all(KernelTable& t) {
   t.rnn_backward = rnn_backward;
   t.attention_forward = attention_forward;
   t.attention_backward = attention_backward;
+  t.fma_burn = fma_burn;
 }
 
 TF_KERNEL_NAMESPACE_END

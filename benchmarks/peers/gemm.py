@@ -1,4 +1,4 @@
-# Peer SGEMM GFLOP/s for the matmul suite: NumPy (OpenBLAS) and PyTorch, at the thread count the
+# Peer SGEMM GFLOP/s for the gemm suite: NumPy (OpenBLAS) and PyTorch, at the thread count the
 # runner sets through OMP_NUM_THREADS / OPENBLAS_NUM_THREADS. Input JSON: {"shapes": [[M, N, K], ...],
 # "threads": T}. Output JSON: {"numpy": {"M,N,K": gflops}, "torch": {...}} (a missing peer is absent).
 import json, sys

@@ -1,11 +1,12 @@
-// matmul suite: SGEMM GFLOP/s (2*M*N*K / median time) at 1 thread and at all threads, beside NumPy
-// (OpenBLAS) and PyTorch measured in the same run.
+// gemm suite (alias matmul): SGEMM GFLOP/s (2*M*N*K / median time) at 1 thread and at all threads,
+// beside the machine's FMA peak measured by the suite itself and NumPy (OpenBLAS) and PyTorch
+// measured in the same run.
 // 'tensorforge' is the compiled package (dist/) here: npm run bench builds it and maps the name.
 import * as tf from 'tensorforge';
 import { fmt, peerSettingsNote, runPeer, timeIt, type Section } from '../harness';
 
 const SHAPES: [number, number, number][] = [
-  [128, 128, 128], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048],
+  [128, 128, 128], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [4096, 4096, 4096],
   [512, 768, 768], [512, 3072, 768], [512, 768, 3072], [4096, 1024, 1024], [1, 4096, 4096], [64, 4096, 4096],
 ];
 
@@ -13,8 +14,10 @@ export function run(): Section {
   const cores = tf.getNumThreads();
   const threadCounts = cores > 1 ? [1, cores] : [1];
   const ours = new Map<string, number>();
+  const peak = new Map<number, number>();
   for (const threads of threadCounts) {
     tf.setNumThreads(threads);
+    peak.set(threads, tf.measureFmaPeak(0.5));
     for (const [m, n, k] of SHAPES) {
       tf.manualSeed(0);
       const a = tf.randn([m, k]), b = tf.randn([k, n]);
@@ -25,10 +28,14 @@ export function run(): Section {
     }
   }
   tf.setNumThreads(cores);
-  const notes: string[] = [`tensorforge CPU kernels: ${tf.cpuKernelLevel()}; ${cores} threads at most.`, peerSettingsNote()];
+  const notes: string[] = [
+    `tensorforge CPU kernels: ${tf.cpuKernelLevel()}; ${cores} threads at most.`,
+    `FMA peak measured by this run (tf.measureFmaPeak: vector FMA chains on every thread): ${threadCounts.map((t) => `${fmt(peak.get(t)!, 0)} GFLOP/s at ${t} thread${t > 1 ? 's' : ''}`).join(', ')}.`,
+    peerSettingsNote(),
+  ];
   const peers = new Map<string, Record<string, number>>();
   for (const threads of threadCounts) {
-    const r = runPeer<Record<string, Record<string, number>>>('matmul.py', { shapes: SHAPES, threads });
+    const r = runPeer<Record<string, Record<string, number>>>('gemm.py', { shapes: SHAPES, threads });
     if (!r.ok) {
       notes.push(`peers skipped: ${r.reason}`);
       break;
@@ -40,7 +47,7 @@ export function run(): Section {
     }
   }
   for (const p of ['numpy', 'torch']) if (peers.size > 0 && !peers.has(p)) notes.push(`${p} not installed: skipped`);
-  const header = ['M, N, K', 'threads', 'tensorforge', 'NumPy (OpenBLAS)', 'PyTorch', 'vs best peer'];
+  const header = ['M, N, K', 'threads', 'tensorforge', '% of FMA peak', 'NumPy (OpenBLAS)', 'PyTorch', 'vs best peer'];
   const rows: (string | number)[][] = [];
   for (const threads of threadCounts) {
     for (const [m, n, k] of SHAPES) {
@@ -48,8 +55,8 @@ export function run(): Section {
       const us = ours.get(key)!;
       const np = peers.get('numpy')?.[key], pt = peers.get('torch')?.[key];
       const best = Math.max(np ?? 0, pt ?? 0);
-      rows.push([`${m}, ${n}, ${k}`, threads, fmt(us), np ? fmt(np) : '-', pt ? fmt(pt) : '-', best ? `${fmt(us / best, 2)}x` : '-']);
+      rows.push([`${m}, ${n}, ${k}`, threads, fmt(us), `${fmt((100 * us) / peak.get(threads)!, 0)}%`, np ? fmt(np) : '-', pt ? fmt(pt) : '-', best ? `${fmt(us / best, 2)}x` : '-']);
     }
   }
-  return { suite: 'matmul', title: 'SGEMM (float32 matmul), GFLOP/s, median', header, rows, notes };
+  return { suite: 'gemm', title: 'SGEMM (float32 matmul), GFLOP/s, median', header, rows, notes };
 }
