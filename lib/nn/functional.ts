@@ -9,3 +9,4 @@ export {
 } from './losses';
 export { relu, gelu, silu, tanh, sigmoid, leakyRelu } from '../ops/unary';
 export { softmax, logSoftmax } from '../ops/softmax';
+export { convTranspose1d, convTranspose2d } from '../ops/conv_transpose';

@@ -11,6 +11,7 @@ export {
 } from './transformer';
 export { generateSquareSubsequentMask } from '../ops/masking';
 export { Conv1d, Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type ConvOptions } from './conv_layers';
+export { ConvTranspose1d, ConvTranspose2d, type ConvTransposeOptions } from './conv_layers';
 export {
   RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell,
   type RNNBaseOptions, type RNNOptions, type LSTMOptions, type GRUOptions, type RNNForwardOptions, type RNNCellOptions,

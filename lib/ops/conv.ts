@@ -66,7 +66,7 @@ export function _setConvChunkElements(n: number): number {
   return prev;
 }
 
-interface Geometry {
+export interface Geometry {
   ns: number;
   kernel: number[];
   stride: number[];
@@ -81,7 +81,7 @@ function geometryMeta(g: Geometry): void {
   metaNum(g.ns, ...g.kernel, ...g.stride, ...g.padBefore, ...g.padAfter, ...g.dilation);
 }
 
-function gemm(c: Desc, a: Desc, b: Desc, alpha: number, beta: number): void {
+export function gemm(c: Desc, a: Desc, b: Desc, alpha: number, beta: number): void {
   meta();
   put(c);
   put(a);
@@ -90,7 +90,7 @@ function gemm(c: Desc, a: Desc, b: Desc, alpha: number, beta: number): void {
   native.gemm();
 }
 
-function im2col(cols: Desc, x: Desc, g: Geometry): void {
+export function im2col(cols: Desc, x: Desc, g: Geometry): void {
   meta();
   put(cols);
   put(x);
@@ -136,7 +136,7 @@ function convDirectWeightGrad(dW: Tensor, x: Desc, gOut: Desc, g: Geometry, grou
   native.convDirectWeightGrad();
 }
 
-function col2im(dx: Desc, cols: Desc, g: Geometry): void {
+export function col2im(dx: Desc, cols: Desc, g: Geometry): void {
   meta();
   put(dx);
   put(cols);
@@ -145,7 +145,7 @@ function col2im(dx: Desc, cols: Desc, g: Geometry): void {
 }
 
 /** The single stride that walks the spatial dims of x (batched descriptor) as one flat dim, or null. */
-function flatSpatialStride(x: Desc): number | null {
+export function flatSpatialStride(x: Desc): number | null {
   let stride: number | null = null, expected = 0;
   for (let d = x.shape.length - 1; d >= 2; d--) {
     if (x.shape[d] === 1) continue;
