@@ -214,6 +214,23 @@ describe('fused attention against the unfused path', () => {
     const rows = out.toArray() as number[][];
     expect(rows[0].every(Number.isFinite)).toBe(true);
     expect(rows[1].every(Number.isNaN)).toBe(true);
+    // ... and sends no gradient anywhere (not NaN to every key).
+    const q = tf.randn([2, 3]).requiresGrad_(), k = tf.randn([2, 3]).requiresGrad_(), v = tf.randn([2, 4]).requiresGrad_();
+    F.scaledDotProductAttention(q, k, v, { attnMask: mask }).select(0, 0).sum().backward();
+    for (const t of [q, k, v]) expect((t.grad!.toArray() as number[][]).flat().every(Number.isFinite)).toBe(true);
+    expect((q.grad!.toArray() as number[][])[1]).toEqual([0, 0, 0]);
+  });
+
+  it('saves the mask for backward (an in-place change after the forward is caught) and rejects masks that do not broadcast', () => {
+    _setAttentionImpl('fused');
+    const mask = tf.rand([4, 5]).gt(0.2).logicalOr(tf.eye(4, 5).gt(0));
+    const q = tf.randn([4, 3]).requiresGrad_();
+    const y = F.scaledDotProductAttention(q, tf.randn([5, 3]), tf.randn([5, 2]), { attnMask: mask });
+    mask.fill_(false);
+    expect(() => y.sum().backward()).toThrow(/modified by an in-place/);
+    const before = tf.memory().tensors;
+    expectThrows(() => F.scaledDotProductAttention(tf.randn([2, 5, 3]), tf.randn([2, 6, 3]), tf.randn([2, 6, 3]), { attnMask: tf.ones([3, 6], { dtype: 'bool' }) }), 'scaledDotProductAttention');
+    expect(tf.memory().tensors).toBeLessThanOrEqual(before + 4);
   });
 });
 

@@ -127,6 +127,14 @@ describe('MultiheadAttention', () => {
     for (const [name, p] of m.namedParameters()) expect(p.grad, name).not.toBeNull();
   });
 
+  it('takes a [S] key padding mask for unbatched inputs, as torch', () => {
+    const m = new nn.MultiheadAttention(4, 2, { dtype: 'float64' });
+    const x = tf.randn([3, 4], f64);
+    const kpm = tf.tensor([false, true, false]);
+    const [y] = m.forward(x, x, x, { keyPaddingMask: kpm });
+    expectClose(y, mhaRef(m, x.unsqueeze(0), x.unsqueeze(0), x.unsqueeze(0), (_n, _h, _i, j) => j === 1)[0].squeeze(0), 1e-12);
+  });
+
   it('rejects bad shapes and masks', () => {
     expectThrows(() => new nn.MultiheadAttention(10, 3), 'divisible');
     const m = new nn.MultiheadAttention(8, 2, { batchFirst: true });

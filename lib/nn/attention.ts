@@ -2,7 +2,8 @@
 //   out = softmax(q @ k^T * scale + mask) @ v        q [..., L, E], k [..., S, E], v [..., S, Ev] -> [..., L, Ev]
 // Batch dims broadcast. attnMask is bool (true = may attend) or additive (added to the scores);
 // isCausal lets query i attend to keys j <= i (top-left aligned, as torch.tril). A row that may
-// attend to nothing gives NaN, as in PyTorch. dropoutP drops attention weights (always, like torch:
+// attend to nothing gives NaN, as in PyTorch; the fused path sends it no gradient (zeros, as
+// PyTorch 2's fused kernels), the unfused one NaN for v. dropoutP drops attention weights (always, like torch:
 // callers pass 0 in eval mode).
 import { isFloating } from '../dtype';
 import { fusedAttention } from '../ops/attention';
@@ -65,6 +66,7 @@ export function scaledDotProductAttention(
     }
   }
   const batch = broadcastShapes(op, broadcastShapes(op, query._shape.slice(0, -2), key._shape.slice(0, -2)), value._shape.slice(0, -2));
+  if (attnMask) broadcastShapes(op, attnMask._shape, [...batch, L, S]); // the mask must broadcast to the scores
   if (useFused(query, key, value, attnMask, dropoutP, batch)) return fusedAttention(query, key, value, attnMask, isCausal, scale, batch);
   return attentionMath(query, key, value, attnMask, isCausal, dropoutP, scale);
 }

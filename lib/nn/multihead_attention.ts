@@ -30,7 +30,7 @@ export interface MultiheadAttentionOptions {
 }
 
 export interface MultiheadAttentionForwardOptions {
-  /** [N, S]: true (bool) marks keys to ignore; float is added. */
+  /** [N, S] ([S] for unbatched inputs): true (bool) marks keys to ignore; float is added. */
   keyPaddingMask?: Tensor | null;
   /** Return the attention weights too (off by default: it forces the unfused path). */
   needWeights?: boolean;
@@ -122,7 +122,7 @@ export class MultiheadAttention extends Module {
     const qh = heads(q, L), kh = heads(k, S), vh = heads(v, S);
     // Causal alone goes to the kernels as a flag (the fused kernel then skips the masked half).
     const causalOnly = !!opts.isCausal && !opts.attnMask && !opts.keyPaddingMask && !opts.needWeights;
-    const mask = causalOnly ? null : this.mergeMasks(op, N, L, S, q.dtype, opts);
+    const mask = causalOnly ? null : this.mergeMasks(op, N, L, S, q.dtype, opts, batched);
     let out: Tensor, weights: Tensor | null = null;
     if (opts.needWeights) {
       let scores = qh.mul(1 / Math.sqrt(D)).matmul(kh.mT());
@@ -161,7 +161,7 @@ export class MultiheadAttention extends Module {
    * The attnMask, keyPaddingMask and causal mask as one mask for scaledDotProductAttention's
    * conventions (bool true = may attend, or additive), broadcastable to [N, H, L, S].
    */
-  private mergeMasks(op: string, N: number, L: number, S: number, dtype: DType, opts: MultiheadAttentionForwardOptions): Tensor | null {
+  private mergeMasks(op: string, N: number, L: number, S: number, dtype: DType, opts: MultiheadAttentionForwardOptions, batched: boolean): Tensor | null {
     const masks: Tensor[] = [];
     let attnMask = opts.attnMask ?? null;
     if (attnMask) {
@@ -176,9 +176,11 @@ export class MultiheadAttention extends Module {
     } else if (opts.isCausal) {
       masks.push(logicalNot(triangleMask(L, S, 0, true)));
     }
-    const kpm = opts.keyPaddingMask ?? null;
+    let kpm = opts.keyPaddingMask ?? null;
     if (kpm) {
       kpm._check(op);
+      // Unbatched inputs take a [S] mask, as torch does.
+      if (!batched && kpm.ndim === 1 && kpm._shape[0] === S) kpm = kpm.reshape([1, S]);
       if (kpm.ndim !== 2 || kpm._shape[0] !== N || kpm._shape[1] !== S) {
         throw new Error(`${op}: keyPaddingMask must be [${N}, ${S}], got ${shapeStr(kpm._shape)}`);
       }

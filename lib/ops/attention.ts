@@ -107,10 +107,10 @@ export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | n
     ...(mask ? [as4d(mask, batch, L, S, false, temps)] : []),
   ];
   const temps: Tensor[] = [];
-  const [q4, k4, v4, m4] = inputs4(temps);
-  const out4 = headsInner(q4._shape[0], q4._shape[1], L, Ev, q.dtype);
-  let lse: Tensor;
+  let out4: Tensor, lse: Tensor;
   try {
+    const [q4, k4, v4, m4] = inputs4(temps);
+    out4 = headsInner(q4._shape[0], q4._shape[1], L, Ev, q.dtype);
     lse = forward4(q4, k4, v4, m4 ?? null, causal, scale, out4);
   } finally {
     for (const t of temps) t.dispose();
@@ -126,7 +126,7 @@ export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | n
         const [q4, k4, v4, m4] = inputs4(temps);
         const g4 = as4d(g, batch, L, Ev, true, temps);
         const dq4 = gradLike(q4), dk4 = gradLike(k4), dv4 = gradLike(v4);
-        backward4(dq4, dk4, dv4, g4, out4, lse, q4, k4, v4, m4 ?? null, causal, scale);
+        backward4(dq4, dk4, dv4, g4, out4!, lse!, q4, k4, v4, m4 ?? null, causal, scale);
         // Back to the inputs' shapes, summing over the batch dims they were broadcast along.
         const back = (d: Tensor, x: Tensor, rows: number, cols: number): Tensor => sumToShape(d.reshape([...batch, rows, cols]), x._shape);
         return [back(dq4, q, L, E), back(dk4, k, S, E), back(dv4, v, S, Ev)];
@@ -134,7 +134,7 @@ export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | n
         for (const t of temps) t.dispose();
       }
     },
-    [q, k, v, out4, lse],
+    [q, k, v, out4, lse, ...(mask ? [mask] : [])],
   );
   if (y !== out4) out4.dispose();
   if (!y.gradFn) lse.dispose();

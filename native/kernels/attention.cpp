@@ -261,6 +261,8 @@ struct Attention {
         }
       }
     });
+    // A copy of a long sequence's k and v is not kept past the call.
+    if (kv_scratch.cap > (size_t(64) << 20)) kv_scratch.release();
   }
 
   // Backward, per batch; scores transposed as in the forward (st [key][query]), so every step is a
@@ -307,7 +309,9 @@ struct Attention {
           for (int64_t d = 0; d < EvP; ++d) doa[i * EvP + d] = i < L && d < Ev ? dout[i * dos + d] : T(0);
           T acc = 0;
           for (int64_t d = 0; i < L && d < Ev; ++d) acc += doa[i * EvP + d] * out[i * os + d];
-          dvec[i] = acc;  // D_i = dout_i . out_i
+          // D_i = dout_i . out_i; 0 for a query that attends to nothing (its out is NaN, its P row 0),
+          // so it sends no gradient anywhere rather than NaN to every key.
+          dvec[i] = i < L && lse[i] != kNegInf ? acc : T(0);
         }
         // Transposed per query block ([E][kBr] each, contiguous): a row stride of LP would map the
         // rows a block product reads onto few cache sets when LP is a power of two.

@@ -32,6 +32,11 @@ struct Scratch {
     }
     return p;
   }
+  void release() {
+    std::free(p);
+    p = nullptr;
+    cap = 0;
+  }
 };
 
 TF_KERNEL_NAMESPACE_END
