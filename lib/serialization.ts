@@ -15,10 +15,9 @@
 //
 // Writes are atomic: the file is written under a temporary name in the same directory, fsynced and
 // renamed over the target, so a crash or an error mid-write leaves the old file as it was.
-import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
 import { endianness } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { atomicWrite } from './atomic_write';
 import type { DType, TypedArray } from './dtype';
 import { native } from './native';
 import { MAX_DIMS, shapeStr } from './shape';
@@ -403,50 +402,6 @@ export function loadMetadata(path: string): Record<string, string> {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
-/** Writes through `write(fd)` to a temporary file next to `path`, fsyncs it and renames it over `path`. */
-function atomicWrite(path: string, op: string, write: (fd: number) => void): void {
-  const target = resolve(path);
-  const dir = dirname(target);
-  const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  let fd: number;
-  try {
-    fd = openSync(tmp, 'wx', 0o666);
-  } catch (e) {
-    throw new Error(`${op}: cannot create a temporary file in ${dir} (${(e as Error).message})`);
-  }
-  try {
-    write(fd);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, target);
-  } catch (e) {
-    if (fd >= 0) {
-      try {
-        closeSync(fd);
-      } catch {
-        /* already failing */
-      }
-    }
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already failing */
-    }
-    throw e;
-  }
-  // Make the rename itself durable (best effort: not every platform can fsync a directory).
-  try {
-    const dfd = openSync(dir, 'r');
-    try {
-      fsyncSync(dfd);
-    } finally {
-      closeSync(dfd);
-    }
-  } catch {
-    /* ignore */
-  }
-}
 
 function writeAll(fd: number, data: Uint8Array): void {
   let done = 0;

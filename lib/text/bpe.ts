@@ -4,7 +4,7 @@
 // ids after the merges. Training is in bpe_train.ts, merge application in bpe_apply.ts and the JSON
 // form with its validation in bpe_format.ts; this file ties them into the tokenizer class.
 import { readFileSync, statSync } from 'node:fs';
-import { writeFileAtomic } from './atomic_write';
+import { writeFileAtomic } from '../atomic_write';
 import { applyMerges } from './bpe_apply';
 import {
   checkSpecialToken,
@@ -133,7 +133,7 @@ export class BPETokenizer {
 
   /** Writes toJSON() to `path` (atomically: a failed write leaves any old file as it was). */
   save(path: string): void {
-    writeFileAtomic(path, JSON.stringify(this.toJSON()) + '\n');
+    writeFileAtomic(path, 'BPETokenizer.save', JSON.stringify(this.toJSON()) + '\n');
   }
 
   toJSON(): BPETokenizerJSON {
