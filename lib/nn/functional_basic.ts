@@ -48,13 +48,11 @@ function affineShape(ndim: number, channelDim: number, c: number): number[] {
   return Array.from({ length: ndim }, (_, i) => (i === channelDim ? c : 1));
 }
 
-/** Normalises over the trailing dims given by normalizedShape, then scales and shifts. */
-export function layerNorm(
-  input: Tensor,
-  normalizedShape: number[],
-  opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {},
-): Tensor {
-  const op = 'layerNorm';
+/**
+ * Checks a layer-style norm's arguments: a floating input ending with normalizedShape, and affine
+ * tensors of exactly that shape. Returns the number of normalised dims.
+ */
+function checkNormalized(op: string, input: Tensor, normalizedShape: number[], affine: [string, Tensor | null | undefined][]): number {
   check(op, input);
   const k = normalizedShape.length;
   const tail = input._shape.slice(input.ndim - k);
@@ -62,11 +60,22 @@ export function layerNorm(
     throw new Error(`${op}: input ${shapeStr(input._shape)} does not end with normalizedShape ${shapeStr(normalizedShape)}`);
   }
   if (!isFloating(input.dtype)) throw new TypeError(`${op}: expected a floating-point input, got ${input.dtype}`);
-  for (const [name, t] of [['weight', opts.weight], ['bias', opts.bias]] as const) {
+  for (const [name, t] of affine) {
     if (t && (check(op, t, name).ndim !== k || t._shape.some((s, i) => s !== normalizedShape[i]))) {
       throw new Error(`${op}: ${name} ${shapeStr(t._shape)} must have normalizedShape ${shapeStr(normalizedShape)}`);
     }
   }
+  return k;
+}
+
+/** Normalises over the trailing dims given by normalizedShape, then scales and shifts. */
+export function layerNorm(
+  input: Tensor,
+  normalizedShape: number[],
+  opts: { weight?: Tensor | null; bias?: Tensor | null; eps?: number } = {},
+): Tensor {
+  const op = 'layerNorm';
+  checkNormalized(op, input, normalizedShape, [['weight', opts.weight], ['bias', opts.bias]]);
   const d = normalizedShape.reduce((a, b) => a * b, 1);
   return fusedLayerNorm(op, input, d, opts.weight ?? null, opts.bias ?? null, opts.eps ?? 1e-5);
 }
@@ -81,17 +90,8 @@ export function rmsNorm(
   opts: { weight?: Tensor | null; eps?: number | null } = {},
 ): Tensor {
   const op = 'rmsNorm';
-  check(op, input);
-  const k = normalizedShape.length;
-  const tail = input._shape.slice(input.ndim - k);
-  if (k === 0 || k > input.ndim || tail.some((s, i) => s !== normalizedShape[i])) {
-    throw new Error(`${op}: input ${shapeStr(input._shape)} does not end with normalizedShape ${shapeStr(normalizedShape)}`);
-  }
-  if (!isFloating(input.dtype)) throw new TypeError(`${op}: expected a floating-point input, got ${input.dtype}`);
   const w = opts.weight;
-  if (w && (check(op, w, 'weight').ndim !== k || w._shape.some((s, i) => s !== normalizedShape[i]))) {
-    throw new Error(`${op}: weight ${shapeStr(w._shape)} must have normalizedShape ${shapeStr(normalizedShape)}`);
-  }
+  const k = checkNormalized(op, input, normalizedShape, [['weight', w]]);
   const eps = opts.eps ?? (input.dtype === 'float64' ? 2.220446049250313e-16 : 1.1920928955078125e-7);
   const dims = Array.from({ length: k }, (_, i) => input.ndim - k + i);
   const y = input.mul(input.square().mean(dims, { keepdim: true }).add(eps).rsqrt());
