@@ -4,21 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import * as tf from '../lib';
 import { _setConvTransposeChunkElements } from '../lib/ops/conv_transpose';
-import { expectClose, expectThrows, type Arr } from './helpers';
+import { arrTensor, expectClose, expectThrows, lcg, numel, randArr as randomArr, type Arr } from './helpers';
 
-let state = 123456789;
-function rnd(): number {
-  state = (state * 1103515245 + 12345) % 2147483648;
-  return state / 2147483648;
-}
-const numel = (s: number[]): number => s.reduce((a, b) => a * b, 1);
-function randArr(shape: number[]): Arr {
-  return { shape, data: Array.from({ length: numel(shape) }, () => 2 * rnd() - 1) };
-}
-function toTensor(a: Arr, dtype: tf.DType, requiresGrad = false): tf.Tensor {
-  const data = dtype === 'float64' ? Float64Array.from(a.data) : Float32Array.from(a.data);
-  return tf.tensor(data, { shape: a.shape, requiresGrad });
-}
+const rnd = lcg(123456789);
+const toTensor = arrTensor;
+const randArr = (shape: number[]): Arr => randomArr(shape, rnd);
 
 interface Case {
   name: string;

@@ -286,3 +286,23 @@ export function expectThrows(fn: () => unknown, ...fragments: (string | RegExp)[
   }
   return caught as Error;
 }
+
+/** A seeded uniform [0, 1) generator (an LCG): reproducible test data independent of tf's generator. */
+export function lcg(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state * 1103515245 + 12345) % 2147483648;
+    return state / 2147483648;
+  };
+}
+
+/** An Arr of uniform values in [-1, 1) drawn from rnd. */
+export function randArr(shape: number[], rnd: () => number): Arr {
+  return { shape, data: Array.from({ length: numel(shape) }, () => 2 * rnd() - 1) };
+}
+
+/** An Arr as a float tensor. */
+export function arrTensor(a: Arr, dtype: tf.DType, requiresGrad = false): tf.Tensor {
+  const data = dtype === 'float64' ? Float64Array.from(a.data) : Float32Array.from(a.data);
+  return tf.tensor(data, { shape: a.shape, requiresGrad });
+}

@@ -3,14 +3,10 @@
 // unbatched and non-contiguous, float32 and float64 on every CPU kernel level; gradcheck; errors.
 import { afterAll, describe, expect, it } from 'vitest';
 import * as tf from '../lib';
-import { expectClose, expectThrows, type Arr } from './helpers';
+import { arrTensor, expectClose, expectThrows, lcg, numel, type Arr } from './helpers';
 
-let state = 24681357;
-function rnd(): number {
-  state = (state * 1103515245 + 12345) % 2147483648;
-  return state / 2147483648;
-}
-const numel = (s: number[]): number => s.reduce((a, b) => a * b, 1);
+const rnd = lcg(24681357);
+const toTensor = arrTensor;
 /** Distinct values (a shuffled grid plus jitter), exactly representable in float32: no max ties. */
 function distinctArr(shape: number[]): Arr {
   const n = numel(shape);
@@ -20,10 +16,6 @@ function distinctArr(shape: number[]): Arr {
     [vals[i], vals[j]] = [vals[j], vals[i]];
   }
   return { shape, data: vals };
-}
-function toTensor(a: Arr, dtype: tf.DType, requiresGrad = false): tf.Tensor {
-  const data = dtype === 'float64' ? Float64Array.from(a.data) : Float32Array.from(a.data);
-  return tf.tensor(data, { shape: a.shape, requiresGrad });
 }
 
 interface PoolCase {
