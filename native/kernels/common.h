@@ -8,6 +8,7 @@
 
 #include "../kernel_types.h"
 #include "../parallel.h"
+#include "dispatch.h"
 
 #ifndef TF_CPU_LEVEL
 #error "kernel files are compiled with -DTF_CPU_LEVEL=<level>"
@@ -20,22 +21,6 @@ TF_KERNEL_NAMESPACE_BEGIN
 
 // Items per parallel chunk: below this a loop runs on one thread (waking the pool costs ~µs).
 constexpr int64_t kGrainElementwise = 32768;
-
-// Calls f with a value of the C++ type of `dtype` (float, double, int32_t or uint8_t for bool).
-#define TF_DISPATCH_ALL(dtype, T, ...)                     \
-  switch (dtype) {                                         \
-    case kFloat32: { using T = float; __VA_ARGS__; break; }   \
-    case kFloat64: { using T = double; __VA_ARGS__; break; }  \
-    case kInt32: { using T = int32_t; __VA_ARGS__; break; }   \
-    case kBool: { using T = uint8_t; __VA_ARGS__; break; }    \
-    default: break;                                        \
-  }
-#define TF_DISPATCH_FLOAT(dtype, T, ...)                   \
-  switch (dtype) {                                         \
-    case kFloat32: { using T = float; __VA_ARGS__; break; }   \
-    case kFloat64: { using T = double; __VA_ARGS__; break; }  \
-    default: break;                                        \
-  }
 
 // ---------------------------------------------------------------------------------------------
 // Strided N-d iteration over up to 4 operands that share one shape (operand 0 is the output).
