@@ -7,19 +7,30 @@
 // once by setMeta), so a call passes no JS objects at all:
 //   descriptor = [storage handle, offset, ndim, shape[0..ndim), strides[0..ndim)]   (elements)
 // followed by the op's scalar parameters. Storage handles are checked in storage.cpp.
+//
+// This file is compiled into every addon: the CPU one, and (with TF_DEVICE_CUDA) the CUDA ones, whose
+// storages are device memory and whose kernel table (cuda/kernel_table.cpp) launches CUDA kernels.
+// What the binding reads of a tensor itself (index bounds, class targets) then comes through a host
+// copy (host_span), and an entry point whose kernel the device lacks is not exported at all.
 #include <napi.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "kernels.h"
 #include "parallel.h"
 #include "storage.h"
+#include "scalar_operand.h"
 #include "tensor_view.h"
 
 namespace tf {
+#ifdef TF_DEVICE_CUDA
+// The device's own entry points (availability, synchronize, memory; cuda/device_entries.cpp).
+void add_device_entries(Napi::Env env, Napi::Object exports);
+#endif
 namespace {
 
 double* g_meta = nullptr;
@@ -142,6 +153,25 @@ TensorView view(Napi::Env env, Meta& m) {
   return v;
 }
 
+// The elements of a (non-negative-strided) view as host memory the binding can read: the view's own
+// memory on the CPU, a copy of the span it reaches on a device. Element offsets are unchanged.
+template <class T>
+const T* host_span(const TensorView& v, std::vector<char>& buf) {
+#ifdef TF_DEVICE_CUDA
+  int64_t last = 0;
+  for (int d = 0; d < v.ndim; ++d) {
+    if (v.shape[d] == 0) return nullptr;
+    last += (v.shape[d] - 1) * v.strides[d];
+  }
+  buf.resize(size_t(last + 1) * sizeof(T));
+  copy_to_host(buf.data(), v.data, buf.size());
+  return reinterpret_cast<const T*>(buf.data());
+#else
+  (void)buf;
+  return v.ptr<T>();
+#endif
+}
+
 void same_shape(Napi::Env env, const char* op, const TensorView& a, const TensorView& b) {
   bool ok = a.ndim == b.ndim;
   for (int d = 0; ok && d < a.ndim; ++d) ok = a.shape[d] == b.shape[d];
@@ -168,14 +198,14 @@ template <class E> E want_enum(Napi::Env env, const char* op, Napi::Value v) {
 }
 void check_index(Napi::Env env, const char* op, const TensorView& index, int64_t size) {
   want_dtype(env, op, index, kInt32);
-  const TensorView* views[1] = {&index};
-  (void)views;
   // Walk every element (index tensors are small next to the data they address).
+  std::vector<char> buf;
+  const int32_t* data = host_span<int32_t>(index, buf);
   int64_t n = index.numel(), idx[kMaxDims] = {0};
   for (int64_t t = 0; t < n; ++t) {
     int64_t off = 0;
     for (int d = 0; d < index.ndim; ++d) off += idx[d] * index.strides[d];
-    const int32_t v = index.ptr<int32_t>()[off];
+    const int32_t v = data[off];
     if (v < 0 || v >= size)
       fail(env, op, "index " + std::to_string(v) + " is out of bounds for dimension of size " + std::to_string(size));
     for (int d = index.ndim - 1; d >= 0; --d) {
@@ -708,7 +738,8 @@ Napi::Value MaxPoolBackward(const Napi::CallbackInfo& info) {
   want_dtype(env, m.op, ind, kInt32);
   // Indices are contiguous: one linear pass proves them inside the input plane.
   const int64_t plane = dx.shape[2] * dx.shape[3] * dx.shape[4], count = ind.numel();
-  const int32_t* ip = ind.ptr<int32_t>();
+  std::vector<char> buf;
+  const int32_t* ip = host_span<int32_t>(ind, buf);
   bool in_bounds = true;
   for (int64_t i = 0; i < count; ++i) in_bounds &= ip[i] >= 0 && ip[i] < plane;
   if (!in_bounds) fail(env, m.op, "an index is out of bounds for input planes of " + std::to_string(plane) + " elements");
@@ -924,12 +955,14 @@ Napi::Value CrossEntropy(const Napi::CallbackInfo& info) {
   }
   for (const TensorView* v : {&a, &b, &x, &t}) want_contiguous(env, m.op, *v);
   if (backward) want_contiguous(env, m.op, lse_back);
-  const int32_t* tp = t.ptr<int32_t>();
+  std::vector<char> buf;
+  const int32_t* tp_host = host_span<int32_t>(t, buf);
   for (int64_t i = 0; i < n; ++i) {
-    if (tp[i] != ignore && (tp[i] < 0 || tp[i] >= c))
-      fail(env, m.op, "target " + std::to_string(tp[i]) + " is out of bounds for " + std::to_string(c) + " classes");
+    if (tp_host[i] != ignore && (tp_host[i] < 0 || tp_host[i] >= c))
+      fail(env, m.op, "target " + std::to_string(tp_host[i]) + " is out of bounds for " + std::to_string(c) + " classes");
   }
   if (n == 0) return env.Undefined();
+  const int32_t* tp = t.ptr<int32_t>();
   if (backward) kernels().cross_entropy_backward(a.data, b.data, x.data, lse_back.data, tp, x.dtype, n, c, ignore);
   else kernels().cross_entropy(a.data, b.data, x.data, tp, x.dtype, n, c, ignore);
   return env.Undefined();
@@ -1112,10 +1145,10 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   const size_t n = size_t(cnt), es = size_t(dtype_size(s->dtype));
   const char* src = static_cast<const char*>(s->data) + size_t(off) * es;
   switch (s->dtype) {
-    case kFloat32: { auto a = Napi::Float32Array::New(env, n); std::memcpy(a.Data(), src, n * es); return a; }
-    case kFloat64: { auto a = Napi::Float64Array::New(env, n); std::memcpy(a.Data(), src, n * es); return a; }
-    case kInt32: { auto a = Napi::Int32Array::New(env, n); std::memcpy(a.Data(), src, n * es); return a; }
-    default: { auto a = Napi::Uint8Array::New(env, n); std::memcpy(a.Data(), src, n * es); return a; }
+    case kFloat32: { auto a = Napi::Float32Array::New(env, n); copy_to_host(a.Data(), src, n * es); return a; }
+    case kFloat64: { auto a = Napi::Float64Array::New(env, n); copy_to_host(a.Data(), src, n * es); return a; }
+    case kInt32: { auto a = Napi::Int32Array::New(env, n); copy_to_host(a.Data(), src, n * es); return a; }
+    default: { auto a = Napi::Uint8Array::New(env, n); copy_to_host(a.Data(), src, n * es); return a; }
   }
 }
 
@@ -1136,7 +1169,7 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   const size_t n = ta.ElementLength(), es = size_t(dtype_size(s->dtype));
   if (!(off >= 0 && off + double(n) <= double(s->numel))) fail(env, "write", "range outside the storage");
   const char* src = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  std::memcpy(static_cast<char*>(s->data) + size_t(off) * es, src, n * es);
+  copy_from_host(static_cast<char*>(s->data) + size_t(off) * es, src, n * es);
   return env.Undefined();
 }
 
@@ -1287,7 +1320,11 @@ void rnn_lengths(Napi::Env env, const char* op, Meta& m, RnnDims& d) {
   TensorView len{};
   if (optional_view(env, m, len)) {
     want_rnn_tensor(env, op, len, kInt32, {d.B}, "lengths");
-    const int32_t* p = len.ptr<int32_t>();
+    std::vector<char> buf;
+    const int32_t* p = host_span<int32_t>(len, buf);
+#ifdef TF_DEVICE_CUDA
+    fail(env, op, "recurrent layers with lengths are not supported on this device yet");
+#endif
     for (int64_t b = 0; b < d.B; ++b)
       if (p[b] < 1 || p[b] > d.T)
         fail(env, op, "lengths[" + std::to_string(b) + "] = " + std::to_string(p[b]) + " is outside 1.." + std::to_string(d.T));
@@ -1530,59 +1567,93 @@ Napi::Value FmaPeak(const Napi::CallbackInfo& info) {
   }
 }
 
+// Every entry point ends by asking the device whether its work failed (a CUDA launch; never on the
+// CPU), so the error surfaces as a JS Error from the op that caused it.
+template <Napi::Value (*F)(const Napi::CallbackInfo&)>
+Napi::Value checked(const Napi::CallbackInfo& info) {
+  Napi::Value r = F(info);
+  std::string msg;
+  if (take_device_error(&msg)) throw Napi::Error::New(info.Env(), msg);
+  return r;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("alloc", Napi::Function::New(env, Alloc));
-  exports.Set("free", Napi::Function::New(env, Free));
-  exports.Set("emptyCache", Napi::Function::New(env, EmptyCache));
-  exports.Set("setMeta", Napi::Function::New(env, SetMeta));
-  exports.Set("unary", Napi::Function::New(env, Unary));
-  exports.Set("unaryBackward", Napi::Function::New(env, UnaryBackward));
-  exports.Set("binary", Napi::Function::New(env, Binary));
-  exports.Set("where", Napi::Function::New(env, Where));
-  exports.Set("copy", Napi::Function::New(env, Copy));
-  exports.Set("fill", Napi::Function::New(env, Fill));
-  exports.Set("reduce", Napi::Function::New(env, Reduce));
-  exports.Set("softmax", Napi::Function::New(env, Softmax));
-  exports.Set("softmaxBackward", Napi::Function::New(env, SoftmaxBackward));
-  exports.Set("gemm", Napi::Function::New(env, Gemm));
-  exports.Set("indexSelect", Napi::Function::New(env, IndexSelect));
-  exports.Set("indexAdd", Napi::Function::New(env, IndexAdd));
-  exports.Set("gather", Napi::Function::New(env, Gather));
-  exports.Set("scatterAdd", Napi::Function::New(env, ScatterAdd));
-  exports.Set("random", Napi::Function::New(env, Random));
-  exports.Set("im2col", Napi::Function::New(env, Im2col));
-  exports.Set("col2im", Napi::Function::New(env, Col2im));
-  exports.Set("convDirect", Napi::Function::New(env, ConvDirect));
-  exports.Set("convDirectWeightGrad", Napi::Function::New(env, ConvDirectWeightGrad));
-  exports.Set("maxPool", Napi::Function::New(env, MaxPool));
-  exports.Set("maxPoolBackward", Napi::Function::New(env, MaxPoolBackward));
-  exports.Set("avgPool", Napi::Function::New(env, AvgPool));
-  exports.Set("avgPoolBackward", Napi::Function::New(env, AvgPoolBackward));
-  exports.Set("adaptiveAvgPool", Napi::Function::New(env, AdaptiveAvgPool));
-  exports.Set("sgdStep", Napi::Function::New(env, SgdStep));
-  exports.Set("adamStep", Napi::Function::New(env, AdamStep));
-  exports.Set("rmspropStep", Napi::Function::New(env, RmspropStep));
-  exports.Set("adagradStep", Napi::Function::New(env, AdagradStep));
-  exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy));
-  exports.Set("layerNorm", Napi::Function::New(env, LayerNorm));
-  exports.Set("batchNorm", Napi::Function::New(env, BatchNorm));
-  exports.Set("read", Napi::Function::New(env, Read));
-  exports.Set("write", Napi::Function::New(env, Write));
-  exports.Set("stats", Napi::Function::New(env, Stats));
-  exports.Set("getNumThreads", Napi::Function::New(env, GetNumThreads));
-  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads));
-  exports.Set("cpuLevel", Napi::Function::New(env, CpuLevel));
-  exports.Set("cpuLevels", Napi::Function::New(env, CpuLevels));
-  exports.Set("setCpuLevel", Napi::Function::New(env, SetCpuLevel));
-  exports.Set("rnnForward", Napi::Function::New(env, RnnForward));
-  exports.Set("rnnBackward", Napi::Function::New(env, RnnBackward));
-  exports.Set("attentionForward", Napi::Function::New(env, AttentionForward));
-  exports.Set("attentionBackward", Napi::Function::New(env, AttentionBackward));
-  exports.Set("fmaPeak", Napi::Function::New(env, FmaPeak));
+  const KernelTable& k = kernels();
+  // An entry point is exported only when the device has its kernel (lib/ says which ops a device lacks).
+  auto add = [&](const char* name, Napi::Function::Callback fn, bool available) {
+    if (available) exports.Set(name, Napi::Function::New(env, fn, name));
+  };
+#define TF_ENTRY(name, Fn, available) add(name, checked<Fn>, available)
+  TF_ENTRY("alloc", Alloc, true);
+  TF_ENTRY("free", Free, true);
+  TF_ENTRY("emptyCache", EmptyCache, true);
+  TF_ENTRY("setMeta", SetMeta, true);
+  TF_ENTRY("read", Read, true);
+  TF_ENTRY("write", Write, true);
+  TF_ENTRY("stats", Stats, true);
+  TF_ENTRY("unary", Unary, k.unary);
+  TF_ENTRY("unaryBackward", UnaryBackward, k.unary_backward);
+  TF_ENTRY("binary", Binary, k.binary);
+  TF_ENTRY("where", Where, k.where);
+  TF_ENTRY("copy", Copy, k.copy);
+  TF_ENTRY("fill", Fill, k.fill);
+  TF_ENTRY("reduce", Reduce, k.reduce);
+  TF_ENTRY("softmax", Softmax, k.softmax);
+  TF_ENTRY("softmaxBackward", SoftmaxBackward, k.softmax_backward);
+  TF_ENTRY("gemm", Gemm, k.gemm);
+  TF_ENTRY("indexSelect", IndexSelect, k.index_select);
+  TF_ENTRY("indexAdd", IndexAdd, k.index_add);
+  TF_ENTRY("gather", Gather, k.gather);
+  TF_ENTRY("scatterAdd", ScatterAdd, k.scatter_add);
+  TF_ENTRY("random", Random, k.uniform && k.normal && k.randint);
+  TF_ENTRY("im2col", Im2col, k.im2col);
+  TF_ENTRY("col2im", Col2im, k.col2im);
+  TF_ENTRY("convDirect", ConvDirect, k.conv_direct);
+  TF_ENTRY("convDirectWeightGrad", ConvDirectWeightGrad, k.conv_direct_weight_grad);
+  TF_ENTRY("maxPool", MaxPool, k.max_pool);
+  TF_ENTRY("maxPoolBackward", MaxPoolBackward, k.max_pool_backward);
+  TF_ENTRY("avgPool", AvgPool, k.avg_pool);
+  TF_ENTRY("avgPoolBackward", AvgPoolBackward, k.avg_pool_backward);
+  TF_ENTRY("adaptiveAvgPool", AdaptiveAvgPool, k.adaptive_avg_pool && k.adaptive_avg_pool_backward);
+  TF_ENTRY("sgdStep", SgdStep, k.sgd_step);
+  TF_ENTRY("adamStep", AdamStep, k.adam_step);
+  TF_ENTRY("rmspropStep", RmspropStep, k.rmsprop_step);
+  TF_ENTRY("adagradStep", AdagradStep, k.adagrad_step);
+  TF_ENTRY("crossEntropy", CrossEntropy, k.cross_entropy && k.cross_entropy_backward);
+  TF_ENTRY("layerNorm", LayerNorm, k.layer_norm && k.layer_norm_backward);
+  TF_ENTRY("batchNorm", BatchNorm, k.batch_norm && k.batch_norm_backward);
+  TF_ENTRY("rnnForward", RnnForward, k.rnn_forward);
+  TF_ENTRY("rnnBackward", RnnBackward, k.rnn_backward);
+  TF_ENTRY("attentionForward", AttentionForward, k.attention_forward);
+  TF_ENTRY("attentionBackward", AttentionBackward, k.attention_backward);
+#ifndef TF_DEVICE_CUDA
+  TF_ENTRY("getNumThreads", GetNumThreads, true);
+  TF_ENTRY("setNumThreads", SetNumThreads, true);
+  TF_ENTRY("cpuLevel", CpuLevel, true);
+  TF_ENTRY("cpuLevels", CpuLevels, true);
+  TF_ENTRY("setCpuLevel", SetCpuLevel, true);
+  TF_ENTRY("fmaPeak", FmaPeak, k.fma_burn);
+#else
+  add_device_entries(env, exports);
+#endif
+#undef TF_ENTRY
   return exports;
 }
 
 }  // namespace
+
+bool scalar_operand_value(const TensorView& v, double* value) {
+  const ScalarSlot* slot = static_cast<const ScalarSlot*>(v.data);
+  if (slot < g_scalar_slots || slot >= g_scalar_slots + 4) return false;
+  switch (v.dtype) {
+    case kFloat32: *value = slot->f; break;
+    case kFloat64: *value = slot->d; break;
+    case kInt32: *value = slot->i; break;
+    default: *value = slot->b; break;
+  }
+  return true;
+}
+
 }  // namespace tf
 
 static Napi::Object InitTensorforge(Napi::Env env, Napi::Object exports) { return tf::Init(env, exports); }

@@ -13,7 +13,6 @@ namespace tf {
 namespace {
 
 constexpr double kGenScale = 16777216.0;  // 2^24 slots
-constexpr size_t kMinCachedBytes = 16 * 1024;
 
 struct Slot {
   void* data = nullptr;
@@ -24,22 +23,14 @@ struct Slot {
   bool live = false;
 };
 
-size_t cache_limit() {
-  const char* env = std::getenv("TENSORFORGE_CPU_CACHE_MB");
-  if (env && *env) {
-    const long mb = std::atol(env);
-    if (mb >= 0) return size_t(mb) << 20;
-  }
-  return size_t(1024) << 20;
-}
-
 struct Table {
   std::mutex m;
   std::vector<Slot> slots;
   std::vector<uint32_t> free_slots;
   std::unordered_multimap<size_t, void*> cache;  // alloc size -> free block
   size_t cached_bytes = 0;
-  size_t limit = cache_limit();
+  size_t limit = memory_cache_limit();
+  size_t min_cached = memory_cache_min_bytes();
   int64_t live_storages = 0, live_bytes = 0;
 
   void* take_block(size_t bytes) {
@@ -50,23 +41,23 @@ struct Table {
       cached_bytes -= bytes;
       return p;
     }
-    void* p = std::aligned_alloc(64, bytes);
+    void* p = memory_alloc(bytes);
     if (!p && !cache.empty()) {  // out of memory: give the cache back and retry once
       release_cache();
-      p = std::aligned_alloc(64, bytes);
+      p = memory_alloc(bytes);
     }
     return p;
   }
   void give_block(void* p, size_t bytes) {
-    if (bytes >= kMinCachedBytes && cached_bytes + bytes <= limit) {
+    if (bytes >= min_cached && cached_bytes + bytes <= limit) {
       cache.emplace(bytes, p);
       cached_bytes += bytes;
     } else {
-      std::free(p);
+      memory_free(p);
     }
   }
   void release_cache() {
-    for (auto& kv : cache) std::free(kv.second);
+    for (auto& kv : cache) memory_free(kv.second);
     cache.clear();
     cached_bytes = 0;
   }
@@ -87,7 +78,7 @@ double storage_alloc(int32_t dtype, int64_t numel, bool zero, int64_t* bytes_out
   std::lock_guard<std::mutex> lock(t.m);
   void* p = t.take_block(alloc);
   if (!p) return -1;
-  if (zero) std::memset(p, 0, size_t(bytes));
+  if (zero) memory_zero(p, size_t(bytes));
   uint32_t slot;
   if (!t.free_slots.empty()) {
     slot = t.free_slots.back();
