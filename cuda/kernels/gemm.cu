@@ -1,0 +1,164 @@
+// Batched strided GEMM on the device (SIMT, fp32/fp64 FMA):
+//
+//   C[b] = alpha * sum_{r} A[b, r] @ B[b, r] + beta * C[b]        A [.., M, K], B [.., K, N], C [.., M, N]
+//
+// with any element strides (transposes are strides: nothing is copied), broadcast batch dims
+// (stride 0 in A or B) and batch-reduce dims (stride 0 in C: summed over, as the CPU GEMM does for
+// weight gradients). Each block computes a 64x64 tile of C with 256 threads, 4x4 outputs per thread,
+// stepping through K in slices of 16 staged in shared memory; A's slice is stored transposed so a
+// thread's four rows are one conflict-free read. Tiles at the edges load zeros past M, N and K.
+// beta == 0 never reads C (it may hold NaN).
+#include "common.cuh"
+#include "kernels.cuh"
+
+namespace tf {
+namespace cuda {
+
+constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
+
+struct GemmArgs {
+  const void* a;
+  const void* b;
+  void* c;
+  int64_t m, n, k;
+  int64_t a_rs, a_cs, b_rs, b_cs, c_rs, c_cs;  // row / column strides (elements)
+  // Batch dims split in two: `kept` (one C matrix each, over gridDim.z) and `summed` (C stride 0).
+  int kept_ndim, summed_ndim;
+  int64_t kept, summed;
+  int64_t kept_shape[kMaxDims], kept_a[kMaxDims], kept_b[kMaxDims], kept_c[kMaxDims];
+  int64_t summed_shape[kMaxDims], summed_a[kMaxDims], summed_b[kMaxDims];
+  double alpha, beta;
+};
+
+template <class T>
+__global__ void __launch_bounds__(256) gemm_kernel(GemmArgs g) {
+  __shared__ T as[kTileK][kTileM];  // as[kk][row]
+  __shared__ T bs[kTileK][kTileN];  // bs[kk][col]
+  const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
+  const int64_t row0 = int64_t(blockIdx.y) * kTileM, col0 = int64_t(blockIdx.x) * kTileN;
+  for (int64_t z = blockIdx.z; z < g.kept; z += gridDim.z) {
+    // Batch indices fit 32 bits (checked on the host): 32-bit division keeps the kernel free of the
+    // 64-bit division routine and the spills its call costs.
+    int64_t oa = 0, ob = 0, oc = 0;
+    for (int d = g.kept_ndim - 1, rem = int(z); d >= 0; --d) {
+      const int i = rem % int(g.kept_shape[d]);
+      rem /= int(g.kept_shape[d]);
+      oa += i * g.kept_a[d];
+      ob += i * g.kept_b[d];
+      oc += i * g.kept_c[d];
+    }
+    T acc[4][4] = {};
+    for (int64_t r = 0; r < g.summed; ++r) {
+      int64_t ra = oa, rb = ob;
+      for (int d = g.summed_ndim - 1, rem = int(r); d >= 0; --d) {
+        const int i = rem % int(g.summed_shape[d]);
+        rem /= int(g.summed_shape[d]);
+        ra += i * g.summed_a[d];
+        rb += i * g.summed_b[d];
+      }
+      const T* a = static_cast<const T*>(g.a) + ra;
+      const T* b = static_cast<const T*>(g.b) + rb;
+      for (int64_t k0 = 0; k0 < g.k; k0 += kTileK) {
+        for (int e = threadIdx.x; e < kTileM * kTileK; e += blockDim.x) {
+          const int rr = e / kTileK, kk = e % kTileK;
+          const int64_t gr = row0 + rr, gk = k0 + kk;
+          as[kk][rr] = (gr < g.m && gk < g.k) ? a[gr * g.a_rs + gk * g.a_cs] : T(0);
+        }
+        for (int e = threadIdx.x; e < kTileK * kTileN; e += blockDim.x) {
+          const int kk = e / kTileN, cc = e % kTileN;
+          const int64_t gk = k0 + kk, gc = col0 + cc;
+          bs[kk][cc] = (gk < g.k && gc < g.n) ? b[gk * g.b_rs + gc * g.b_cs] : T(0);
+        }
+        __syncthreads();
+#pragma unroll
+        for (int kk = 0; kk < kTileK; ++kk) {
+          T av[4], bv[4];
+#pragma unroll
+          for (int i = 0; i < 4; ++i) av[i] = as[kk][ty + 16 * i];
+#pragma unroll
+          for (int j = 0; j < 4; ++j) bv[j] = bs[kk][tx + 16 * j];
+#pragma unroll
+          for (int i = 0; i < 4; ++i)
+#pragma unroll
+            for (int j = 0; j < 4; ++j) acc[i][j] += av[i] * bv[j];
+        }
+        __syncthreads();
+      }
+    }
+    T* c = static_cast<T*>(g.c) + oc;
+#pragma unroll
+    for (int i = 0; i < 4; ++i) {
+      const int64_t gr = row0 + ty + 16 * i;
+      if (gr >= g.m) continue;
+#pragma unroll
+      for (int j = 0; j < 4; ++j) {
+        const int64_t gc = col0 + tx + 16 * j;
+        if (gc >= g.n) continue;
+        T* p = c + gr * g.c_rs + gc * g.c_cs;
+        const T v = T(g.alpha) * acc[i][j];
+        *p = g.beta == 0 ? v : v + T(g.beta) * *p;
+      }
+    }
+  }
+}
+
+namespace {
+
+void gemm(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta) {
+  GemmArgs g{};
+  const int nb = c.ndim - 2;
+  g.a = a.data;
+  g.b = b.data;
+  g.c = c.data;
+  g.m = c.shape[nb];
+  g.n = c.shape[nb + 1];
+  g.k = a.shape[nb + 1];
+  g.a_rs = a.strides[nb];
+  g.a_cs = a.strides[nb + 1];
+  g.b_rs = b.strides[nb];
+  g.b_cs = b.strides[nb + 1];
+  g.c_rs = c.strides[nb];
+  g.c_cs = c.strides[nb + 1];
+  g.alpha = alpha;
+  g.beta = beta;
+  g.kept = 1;
+  g.summed = 1;
+  for (int d = 0; d < nb; ++d) {
+    if (c.shape[d] == 1) continue;
+    if (c.strides[d] == 0) {
+      g.summed_shape[g.summed_ndim] = c.shape[d];
+      g.summed_a[g.summed_ndim] = a.strides[d];
+      g.summed_b[g.summed_ndim] = b.strides[d];
+      g.summed_ndim++;
+      g.summed *= c.shape[d];
+    } else {
+      g.kept_shape[g.kept_ndim] = c.shape[d];
+      g.kept_a[g.kept_ndim] = a.strides[d];
+      g.kept_b[g.kept_ndim] = b.strides[d];
+      g.kept_c[g.kept_ndim] = c.strides[d];
+      g.kept_ndim++;
+      g.kept *= c.shape[d];
+    }
+  }
+  if (g.m == 0 || g.n == 0 || g.kept == 0) return;
+  if (g.kept >= (int64_t(1) << 31) || g.summed >= (int64_t(1) << 31)) {
+    cuda::check_call(cudaErrorInvalidValue, "matmul with 2^31 or more batch matrices");
+    return;
+  }
+  if (g.k == 0 || g.summed == 0) {  // an empty sum: the kernel then computes C = beta * C
+    g.k = 0;
+    g.summed = 1;
+    g.summed_ndim = 0;
+  }
+  const dim3 grid(unsigned((g.n + kTileN - 1) / kTileN), unsigned((g.m + kTileM - 1) / kTileM),
+                  unsigned(g.kept < 65535 ? g.kept : 65535));
+  TF_DISPATCH_FLOAT(c.dtype, T, TF_LAUNCH(grid, 256, 0, device_stream(), gemm_kernel<T>)(g));
+  check_launch("matmul");
+}
+
+}  // namespace
+
+void register_gemm(KernelTable& t) { t.gemm = gemm; }
+
+}  // namespace cuda
+}  // namespace tf

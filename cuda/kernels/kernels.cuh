@@ -1,0 +1,19 @@
+// The CUDA kernel files' entry points: each fills its part of the kernel table (native/kernels.h)
+// with host functions that launch its kernels; cuda/kernel_table.cpp calls them all.
+#pragma once
+#include "../../native/kernels.h"
+#include "../../native/scalar_operand.h"
+
+namespace tf {
+namespace cuda {
+
+void register_elementwise(KernelTable& t);
+void register_reduce(KernelTable& t);
+void register_softmax(KernelTable& t);
+void register_gemm(KernelTable& t);
+void register_loss(KernelTable& t);
+void register_optim(KernelTable& t);
+void register_random(KernelTable& t);
+
+}  // namespace cuda
+}  // namespace tf
