@@ -199,7 +199,7 @@ function accumulateGrad(t: Tensor, g: Tensor, taken: Set<StorageRef>): void {
 }
 
 function onesLikeNoGrad(t: Tensor): Tensor {
-  const o = Tensor._empty(t._shape.slice(), t.dtype);
+  const o = Tensor._empty(t._shape.slice(), t.dtype, false, t.device);
   o.fill_(1);
   return o;
 }

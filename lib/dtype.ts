@@ -1,7 +1,7 @@
 // Data types, their native codes and typed arrays, and PyTorch's type promotion for the four we have.
 
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
-export type Device = 'cpu';
+export type Device = 'cpu' | 'cuda';
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];

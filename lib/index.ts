@@ -46,6 +46,9 @@ export * as data from './data';
 export * as datasets from './datasets';
 export * as optim from './optim';
 export * as text from './text';
+export * as cuda from './cuda';
+export { defaultDevice } from './cuda';
+export { toDevice } from './ops/cast';
 export { save, load, loadMetadata, saveCheckpoint, loadCheckpoint, type Checkpoint } from './serialization';
 
 /** Threads in the native pool (default: all cores, or TENSORFORGE_NUM_THREADS). */

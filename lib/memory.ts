@@ -4,20 +4,29 @@
 // them is disposed (or garbage collected: a FinalizationRegistry is the safety net, since V8 runs
 // finalizers late and never inside a synchronous loop). tidy() scopes collect every tensor created
 // inside them and dispose the ones not returned; keep() takes a tensor out of its scope.
-import { native } from './native';
+import type { Device } from './dtype';
+import { native, type Binding } from './native';
 import type { Tensor } from './tensor';
 
 export class StorageRef {
   refs = 0;
   /** Bumped by every in-place write; autograd checks it to catch saved tensors modified in place. */
   version = 0;
-  /** handle: the native storage's name (native/storage.h); numel: its element count. */
-  constructor(readonly handle: number, readonly numel: number) {}
+  /**
+   * handle: the native storage's name (native/storage.h) in `backend`, the addon that owns it;
+   * numel: its element count; device: where the memory lives.
+   */
+  constructor(
+    readonly handle: number,
+    readonly numel: number,
+    readonly backend: Binding = native,
+    readonly device: Device = 'cpu',
+  ) {}
   retain(): void {
     this.refs++;
   }
   release(): void {
-    if (--this.refs === 0) native.free(this.handle);
+    if (--this.refs === 0) this.backend.free(this.handle);
   }
 }
 
@@ -36,6 +45,14 @@ export function trackTensor(t: Tensor, storage: StorageRef): void {
   storage.retain();
   finalizer.register(t, storage, t);
   if (scopes.length > 0) scopes[scopes.length - 1].add(t);
+}
+
+/** Points t at another storage (module.to moves parameters in place, keeping their identity). */
+export function retargetTensor(t: Tensor, from: StorageRef, to: StorageRef): void {
+  to.retain();
+  finalizer.unregister(t);
+  finalizer.register(t, to, t);
+  from.release();
 }
 
 /** Called by Tensor.dispose(). */

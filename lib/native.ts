@@ -113,9 +113,31 @@ const META = new Float64Array(1024);
 native.setMeta(META);
 let cursor = 0;
 
+// The addon that runs the next call: the one owning the tensors written into its metadata.
+let callBackend: Binding | null = null;
+let callDevice = 'cpu';
+
 /** Starts a new call's metadata. */
 export function meta(): void {
   cursor = 0;
+  callBackend = null;
+}
+/** Records that a tensor of this addon / device takes part in the next call (Tensor._meta). */
+export function metaDevice(backend: Binding, device: string): void {
+  if (callBackend === null) {
+    callBackend = backend;
+    callDevice = device;
+  } else if (callBackend !== backend) {
+    throw new Error(`expected all tensors of one op on one device, got ${callDevice} and ${device}`);
+  }
+}
+/** The addon for the call being prepared (the CPU when no tensor was written). */
+export function callee(): Binding {
+  return callBackend ?? native;
+}
+/** Every addon shares the one metadata buffer (lib/backend.ts registers it with the CUDA addon). */
+export function metaBuffer(): Float64Array {
+  return META;
 }
 /** Appends a tensor descriptor: storage handle, offset, ndim, shape, strides (elements). */
 export function metaView(handle: number, offset: number, shape: readonly number[], strides: readonly number[]): void {

@@ -1,8 +1,9 @@
 // The Tensor: a strided view (shape, strides, offset) of a reference-counted native storage, plus
 // the autograd fields. Ops live in lib/ops/ and are attached as methods by lib/tensor_methods.ts.
 import { DTYPE_CODE, DTYPE_OF_CODE, type DType, type Device, type TypedArray } from './dtype';
+import { backendFor } from './backend';
 import { StorageRef, releaseTensor, setTensorCheck, trackTensor } from './memory';
-import { meta, metaView, native } from './native';
+import { meta, metaDevice, metaView } from './native';
 import { contiguousStrides, numelOf, shapeStr } from './shape';
 
 /** One recorded op in the autograd graph (see lib/autograd.ts). */
@@ -26,7 +27,6 @@ export class Tensor {
   /** @internal */ _strides: number[];
   /** @internal */ _offset: number;
   readonly dtype: DType;
-  readonly device: Device = 'cpu';
   /** The accumulated gradient after backward(); null until then. */
   grad: Tensor | null = null;
   /** The op that produced this tensor, for autograd; null for leaves. */
@@ -45,11 +45,17 @@ export class Tensor {
     trackTensor(this, storage);
   }
 
-  /** @internal A new, uninitialised, contiguous tensor. */
-  static _empty(shape: number[], dtype: DType, zero = false): Tensor {
+  /** @internal A new, uninitialised (or zeroed), contiguous tensor on `device`. */
+  static _empty(shape: number[], dtype: DType, zero = false, device: Device = 'cpu'): Tensor {
     const n = numelOf(shape);
-    const storage = new StorageRef(native.alloc(DTYPE_CODE[dtype], n, zero), n);
+    const backend = backendFor(device);
+    const storage = new StorageRef(backend.alloc(DTYPE_CODE[dtype], n, zero), n, backend, device);
     return new Tensor(storage, shape, contiguousStrides(shape), 0, dtype);
+  }
+
+  /** Where the data lives: 'cpu' or 'cuda'. */
+  get device(): Device {
+    return this._storage.device;
   }
 
   /** @internal A view of this tensor's storage (shares memory). */
@@ -65,6 +71,7 @@ export class Tensor {
 
   /** @internal Writes this tensor's descriptor into the next native call's metadata. */
   _meta(): void {
+    metaDevice(this._storage.backend, this._storage.device);
     metaView(this._storage.handle, this._offset, this._shape, this._strides);
   }
 
@@ -157,19 +164,20 @@ export class Tensor {
   dataSync(): TypedArray {
     this._check('dataSync');
     const n = this.numel();
-    if (this.isContiguous()) return native.read(this._storage.handle, this._offset, n);
-    const tmp = Tensor._empty(this._shape.slice(), this.dtype);
+    const backend = this._storage.backend;
+    if (this.isContiguous()) return backend.read(this._storage.handle, this._offset, n);
+    const tmp = Tensor._empty(this._shape.slice(), this.dtype, false, this.device);
     try {
       meta();
       tmp._meta();
       this._meta();
-      native.copy();
-      return native.read(tmp._storage.handle, 0, n);
+      backend.copy();
+      return backend.read(tmp._storage.handle, 0, n);
     } finally {
       tmp.dispose();
     }
   }
-  /** Like dataSync(), as a Promise (CPU tensors are ready at once; device tensors will copy asynchronously). */
+  /** Like dataSync(), as a Promise (the copy from a device waits for its queued kernels). */
   async data(): Promise<TypedArray> {
     return this.dataSync();
   }
@@ -196,7 +204,7 @@ export class Tensor {
       throw new Error(`item: only one-element tensors can be converted to a number, got shape ${shapeStr(this._shape)}`);
     }
     this._check('item');
-    const v = native.read(this._storage.handle, this._offset, 1)[0];
+    const v = this._storage.backend.read(this._storage.handle, this._offset, 1)[0];
     return v;
   }
 }

@@ -1,7 +1,7 @@
 // Tensor methods: each forwards to the op function of the same name in lib/ops/, so the op's code
 // (forward and backward) lives in one place and `x.add(y)` and `add(x, y)` are the same call.
 import { backward as runBackward, type BackwardOptions } from './autograd';
-import type { DType } from './dtype';
+import type { Device, DType } from './dtype';
 import { formatTensor } from './format';
 import * as B from './ops/binary';
 import { to } from './ops/cast';
@@ -123,7 +123,12 @@ declare module './tensor' {
     scatterAdd(dim: number, index: Tensor, src: Tensor): Tensor;
     indexAdd(dim: number, index: Tensor, source: Tensor, opts?: { alpha?: number }): Tensor;
 
-    to(dtype: DType | 'cpu', opts?: { copy?: boolean }): Tensor;
+    /** A copy in another dtype or on another device ('cpu', 'cuda', 'auto'); this tensor when it matches. */
+    to(dtypeOrDevice: DType | Device | 'auto' | 'cuda:0', opts?: { copy?: boolean }): Tensor;
+    /** to('cuda') */
+    cuda(): Tensor;
+    /** to('cpu') */
+    cpu(): Tensor;
     float(): Tensor;
     double(): Tensor;
     int(): Tensor;
@@ -247,7 +252,9 @@ Object.assign(P, {
   scatterAdd(this: Tensor, d: number, i: Tensor, s: Tensor) { return X.scatterAdd(this, d, i, s); },
   indexAdd(this: Tensor, d: number, i: Tensor, s: Tensor, opts?: { alpha?: number }) { return X.indexAdd(this, d, i, s, opts); },
 
-  to(this: Tensor, d: DType | 'cpu', opts?: { copy?: boolean }) { return to(this, d, opts); },
+  to(this: Tensor, d: DType | Device | 'auto' | 'cuda:0', opts?: { copy?: boolean }) { return to(this, d, opts); },
+  cuda(this: Tensor) { return to(this, 'cuda'); },
+  cpu(this: Tensor) { return to(this, 'cpu'); },
   float(this: Tensor) { return to(this, 'float32'); },
   double(this: Tensor) { return to(this, 'float64'); },
   int(this: Tensor) { return to(this, 'int32'); },

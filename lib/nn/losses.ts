@@ -2,7 +2,7 @@
 // reductions follow PyTorch 1.13. Class-index targets are int32.
 import { isFloating } from '../dtype';
 import { record } from '../autograd';
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum, native } from '../native';
 import { empty } from '../ops/util';
 import { contiguousRaw } from '../ops/views';
 import { shapeStr, sameShape } from '../shape';
@@ -156,7 +156,7 @@ function fusedCrossEntropy(input: Tensor, target: Tensor, ignoreIndex: number, r
   const n = input._shape[0];
   const x = input.isContiguous() ? input : contiguousRaw(input);
   const t = target.isContiguous() ? target : contiguousRaw(target);
-  const loss = empty([n], input.dtype), lse = empty([n], input.dtype);
+  const loss = empty([n], input.dtype, input.device), lse = empty([n], input.dtype, input.device);
   meta();
   loss._meta();
   lse._meta();
@@ -164,7 +164,7 @@ function fusedCrossEntropy(input: Tensor, target: Tensor, ignoreIndex: number, r
   t._meta();
   metaNum(ignoreIndex);
   try {
-    native.crossEntropy(false);
+    callee().crossEntropy(false);
   } catch (e) {
     for (const v of [loss, lse, ...(x !== input ? [x] : []), ...(t !== target ? [t] : [])]) v.dispose();
     throw e;
@@ -175,7 +175,7 @@ function fusedCrossEntropy(input: Tensor, target: Tensor, ignoreIndex: number, r
     [input],
     (g) => {
       const gc = g.isContiguous() ? g : contiguousRaw(g);
-      const dx = empty(input._shape.slice(), input.dtype);
+      const dx = empty(input._shape.slice(), input.dtype, input.device);
       meta();
       dx._meta();
       gc._meta();
@@ -183,7 +183,7 @@ function fusedCrossEntropy(input: Tensor, target: Tensor, ignoreIndex: number, r
       lse._meta();
       t._meta();
       metaNum(ignoreIndex);
-      native.crossEntropy(true);
+      callee().crossEntropy(true);
       if (gc !== g) gc.dispose();
       return [dx];
     },

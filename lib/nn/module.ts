@@ -2,8 +2,11 @@
 // assignment: any own property holding a Parameter (a tensor made by `new Parameter(...)` or
 // `parameter(...)`) or a Module is found by parameters()/children() in assignment order; buffers
 // (running statistics) are registered with registerBuffer so stateDict() includes them.
-import { keep } from '../memory';
 import { noGrad } from '../autograd';
+import { parseDevice } from '../backend';
+import type { Device } from '../dtype';
+import { keep, retargetTensor } from '../memory';
+import { toDevice } from '../ops/cast';
 import { shapeStr, sameShape } from '../shape';
 import { Tensor } from '../tensor';
 
@@ -27,6 +30,18 @@ export type StateDict = Record<string, Tensor>;
 export interface LoadStateDictResult {
   missingKeys: string[];
   unexpectedKeys: string[];
+}
+
+// Gives t (contiguous after the move) the storage of a copy on `device`.
+function moveInPlace(t: Tensor, device: Device): void {
+  if (t.device === device) return;
+  const moved = noGrad(() => toDevice(t, device, 'Module.to'));
+  const old = t._storage;
+  retargetTensor(t, old, moved._storage);
+  t._storage = moved._storage;
+  t._strides = moved._strides.slice();
+  t._offset = 0;
+  moved.dispose();
 }
 
 export abstract class Module {
@@ -155,10 +170,16 @@ export abstract class Module {
     return { missingKeys, unexpectedKeys };
   }
 
-  /** Moves the module to a device. Only 'cpu' exists in this build. */
-  to(device: 'cpu' | 'cuda' | string): this {
-    if (device !== 'cpu') {
-      throw new Error(`to: device '${device}' is not available: this build of tensorforge has no CUDA backend yet`);
+  /**
+   * Moves every parameter, gradient and buffer to `device` ('cpu', 'cuda', 'auto') in place: the
+   * tensors keep their identity, so an optimizer made before the move still holds them (make it
+   * after the move anyway: its state buffers stay where they were created).
+   */
+  to(device: Device | 'auto' | 'cuda:0'): this {
+    const target = parseDevice('Module.to', device);
+    for (const t of [...this.parameters(), ...this.buffers()]) {
+      moveInPlace(t, target);
+      if (t.grad) moveInPlace(t.grad, target);
     }
     return this;
   }

@@ -5,7 +5,7 @@
 // The kernels see every operand as 4-D [B1, B2, rows, cols]: the broadcast batch dims folded into
 // two (a view when the strides allow, else a copy).
 import { record } from '../autograd';
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum, native } from '../native';
 import { Tensor } from '../tensor';
 import { broadcastView, empty, sumToShape } from './util';
 import { contiguousRaw } from './views';
@@ -55,8 +55,8 @@ function metaInputs(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, causal
  * A new [B1, B2, rows, cols] tensor laid out as [B1, rows, B2, cols] in memory: heads-inner, the
  * layout a [N, T, H * D] projection reshaped into heads has, so merging heads back is a view.
  */
-function headsInner(B1: number, B2: number, rows: number, cols: number, dtype: Tensor['dtype']): Tensor {
-  const base = empty([B1, rows, B2, cols], dtype);
+function headsInner(B1: number, B2: number, rows: number, cols: number, dtype: Tensor['dtype'], device: Tensor['device']): Tensor {
+  const base = empty([B1, rows, B2, cols], dtype, device);
   const v = base._view([B1, B2, rows, cols], [rows * B2 * cols, cols, B2 * cols, 1], 0);
   base.dispose();
   return v;
@@ -65,12 +65,12 @@ function headsInner(B1: number, B2: number, rows: number, cols: number, dtype: T
 /** Runs the forward kernel; returns out4 ([B1, B2, L, Ev] view, heads-inner memory) and lse. */
 function forward4(q4: Tensor, k4: Tensor, v4: Tensor, m4: Tensor | null, causal: boolean, scale: number, out4: Tensor): Tensor {
   const [B1, B2, L] = q4._shape;
-  const lse = empty([B1, B2, L], q4.dtype);
+  const lse = empty([B1, B2, L], q4.dtype, q4.device);
   meta();
   out4._meta();
   lse._meta();
   metaInputs(q4, k4, v4, m4, causal, scale);
-  native.attentionForward();
+  callee().attentionForward();
   return lse;
 }
 
@@ -84,13 +84,13 @@ function backward4(dq4: Tensor, dk4: Tensor, dv4: Tensor, g4: Tensor, out4: Tens
   out4._meta();
   lse._meta();
   metaInputs(q4, k4, v4, m4, causal, scale);
-  native.attentionBackward();
+  callee().attentionBackward();
 }
 
 /** A gradient for x (rows x cols per batch) in x's own layout family: heads-inner when x is. */
 function gradLike(x4: Tensor): Tensor {
   const [B1, B2, rows, cols] = x4._shape;
-  return x4._strides[1] < x4._strides[2] ? headsInner(B1, B2, rows, cols, x4.dtype) : empty([B1, B2, rows, cols], x4.dtype);
+  return x4._strides[1] < x4._strides[2] ? headsInner(B1, B2, rows, cols, x4.dtype, x4.device) : empty([B1, B2, rows, cols], x4.dtype, x4.device);
 }
 
 /**
@@ -110,7 +110,7 @@ export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | n
   let out4: Tensor, lse: Tensor;
   try {
     const [q4, k4, v4, m4] = inputs4(temps);
-    out4 = headsInner(q4._shape[0], q4._shape[1], L, Ev, q.dtype);
+    out4 = headsInner(q4._shape[0], q4._shape[1], L, Ev, q.dtype, q.device);
     lse = forward4(q4, k4, v4, m4 ?? null, causal, scale, out4);
   } finally {
     for (const t of temps) t.dispose();
@@ -160,7 +160,7 @@ export function fusedPackedSelfAttention(qkv: Tensor, H: number, causal: boolean
   if (src !== qkv) temps.push(src);
   const views = (t: Tensor): Tensor[] => [0, 1, 2].map((i) => headsOf(t, i * E, H, D));
   const [q4, k4, v4] = views(src);
-  const out = empty([N, T, E], qkv.dtype);
+  const out = empty([N, T, E], qkv.dtype, qkv.device);
   const out4 = headsOf(out, 0, H, D);
   let lse: Tensor;
   try {
@@ -179,7 +179,7 @@ export function fusedPackedSelfAttention(qkv: Tensor, H: number, causal: boolean
         if (s !== qkv) own.push(s);
         const gs = g._strides[2] === 1 ? g : contiguousRaw(g);
         if (gs !== g) own.push(gs);
-        const dqkv = empty([N, T, C], qkv.dtype);
+        const dqkv = empty([N, T, C], qkv.dtype, qkv.device);
         const [q4, k4, v4] = views(s), [dq4, dk4, dv4] = views(dqkv), g4 = headsOf(gs, 0, H, D);
         own.push(q4, k4, v4, dq4, dk4, dv4, g4);
         backward4(dq4, dk4, dv4, g4, out4, lse, q4, k4, v4, null, causal, scale);

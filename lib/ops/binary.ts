@@ -2,11 +2,11 @@
 // PyTorch's type promotion, each with its backward; plus comparisons, logical ops and where().
 import { record } from '../autograd';
 import { isFloating, promoteTypes, promoteWithScalar, type DType } from '../dtype';
-import { BinaryOp, meta, native } from '../native';
+import { BinaryOp, callee, meta } from '../native';
 import { broadcastShapes } from '../shape';
 import { Tensor } from '../tensor';
 import { scalarTensor } from './creation';
-import { empty, metaOperand, operandShape, sumToShape, type KernelOperand } from './util';
+import { deviceOf, empty, metaOperand, operandShape, sumToShape, type KernelOperand } from './util';
 
 type BinaryName = keyof typeof BinaryOp;
 export type Operand = Tensor | number | boolean;
@@ -63,12 +63,12 @@ function compute(name: BinaryName, op: string, a: Operand, b: Operand): Tensor {
   try {
     const ta = asOperand(a, dt, temps), tb = asOperand(b, dt, temps);
     const shape = broadcastShapes(op, operandShape(ta), operandShape(tb));
-    const out = empty(shape, outType);
+    const out = empty(shape, outType, deviceOf(op, a, b));
     meta();
     out._meta();
     metaOperand(ta, shape, op);
     metaOperand(tb, shape, op);
-    native.binary(BinaryOp[name]);
+    callee().binary(BinaryOp[name]);
     return out;
   } finally {
     for (const t of temps) t.dispose();
@@ -200,13 +200,13 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   try {
     const ta = asOperand(a, dt, temps), tb = asOperand(b, dt, temps);
     const shape = broadcastShapes(op, broadcastShapes(op, cond._shape, operandShape(ta)), operandShape(tb));
-    out = empty(shape, dt);
+    out = empty(shape, dt, deviceOf(op, cond, a, b));
     meta();
     out._meta();
     metaOperand(cond, shape, op);
     metaOperand(ta, shape, op);
     metaOperand(tb, shape, op);
-    native.where();
+    callee().where();
   } finally {
     for (const t of temps) t.dispose();
   }

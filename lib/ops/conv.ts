@@ -13,7 +13,7 @@
 // 1x1 convolutions with stride 1 and no padding skip im2col: the input already is its columns.
 import { needsGrad, record } from '../autograd';
 import { isFloating } from '../dtype';
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum, native } from '../native';
 import { shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import {
@@ -87,7 +87,7 @@ export function gemm(c: Desc, a: Desc, b: Desc, alpha: number, beta: number): vo
   put(a);
   put(b);
   metaNum(alpha, beta);
-  native.gemm();
+  callee().gemm();
 }
 
 export function im2col(cols: Desc, x: Desc, g: Geometry): void {
@@ -95,7 +95,7 @@ export function im2col(cols: Desc, x: Desc, g: Geometry): void {
   put(cols);
   put(x);
   geometryMeta(g);
-  native.im2col();
+  callee().im2col();
 }
 
 /**
@@ -111,7 +111,7 @@ function convDirect(out: Desc, x: Desc, w: Tensor, bias: Tensor | null, g: Geome
   if (bias) bias._meta();
   geometryMeta(g);
   metaNum(groups, adjoint ? 1 : 0);
-  native.convDirect();
+  callee().convDirect();
 }
 
 /**
@@ -133,7 +133,7 @@ function convDirectWeightGrad(dW: Tensor, x: Desc, gOut: Desc, g: Geometry, grou
   put(gOut);
   geometryMeta(g);
   metaNum(groups);
-  native.convDirectWeightGrad();
+  callee().convDirectWeightGrad();
 }
 
 export function col2im(dx: Desc, cols: Desc, g: Geometry): void {
@@ -141,7 +141,7 @@ export function col2im(dx: Desc, cols: Desc, g: Geometry): void {
   put(dx);
   put(cols);
   geometryMeta(g);
-  native.col2im();
+  callee().col2im();
 }
 
 /** The single stride that walks the spatial dims of x (batched descriptor) as one flat dim, or null. */
@@ -239,7 +239,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
   const dt = input.dtype;
   const G = groups, Mg = outC / G, K = prod(kernel), Kg = Cg * K, L = prod(outSize);
   const outShape = unbatched ? [outC, ...outSize] : [N, outC, ...outSize];
-  const out = empty(outShape, dt);
+  const out = empty(outShape, dt, input.device);
   const oneByOne = kernel.every((k) => k === 1) && stride.every((s) => s === 1) && padBefore.every((p) => p === 0) &&
     padAfter.every((p) => p === 0);
   const flat = oneByOne ? flatSpatialStride(x) : null;
@@ -280,7 +280,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
     }
   } else if (out.numel() > 0) {
     const w = weight.isContiguous() ? weight : contiguousRaw(weight);
-    const cols = direct ? null : empty([Math.min(chunk, N), C * K, L], dt);
+    const cols = direct ? null : empty([Math.min(chunk, N), C * K, L], dt, input.device);
     if (cols && chunk >= N && cols.numel() <= KEEP_COLS_ELEMENTS && needsGrad(weight)) savedCols = cols;
     try {
       for (let n0 = 0; n0 < N; n0 += chunk) {
@@ -291,7 +291,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
           meta();
           put(o);
           put({ t: bias, offset: bias._offset, shape: [nb, G, Mg, L], strides: [0, Mg * bs, bs, 0] });
-          native.copy();
+          callee().copy();
         }
         gemm(o, weightOf(w, nb, false), colsOf(cols, n0, nb, false), 1, bias ? 1 : 0);
       }
@@ -312,23 +312,23 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
       const needX = input.requiresGrad, needW = weight.requiresGrad, needB = bias !== null && bias.requiresGrad;
       const adjoint = directConv && needX ? adjointGeometry(g) : null;
       // col2im accumulates into dx, so that path needs it zeroed.
-      const dx = needX ? Tensor._empty(input._shape.slice(), dt, !direct && !adjoint) : null;
-      const dW = needW ? empty(weight._shape.slice(), dt) : null;
-      const dB = needB ? empty([outC], dt) : null;
+      const dx = needX ? Tensor._empty(input._shape.slice(), dt, !direct && !adjoint, input.device) : null;
+      const dW = needW ? empty(weight._shape.slice(), dt, input.device) : null;
+      const dB = needB ? empty([outC], dt, input.device) : null;
       const temps: Tensor[] = [];
       try {
         // A vector of ones: sums as matrix-vector products (the GEMM entry point's unpacked path).
-        const ones = needB ? empty([Math.max(L, N)], dt) : null;
+        const ones = needB ? empty([Math.max(L, N)], dt, input.device) : null;
         if (ones) {
           temps.push(ones);
           meta();
           ones._meta();
           metaNum(1);
-          native.fill();
+          callee().fill();
         }
         if (dB) {
           // dB = ones[1, N] @ (gOut[N * outC, L] @ ones[L, 1]) viewed as [N, outC].
-          const rows = empty([N * outC, 1], dt);
+          const rows = empty([N * outC, 1], dt, input.device);
           temps.push(rows);
           gemm(denseDesc(rows, [N * outC, 1]), denseDesc(gc, [N * outC, L]), denseDesc(ones!, [L, 1]), 1, 0);
           gemm(denseDesc(dB, [1, outC]), denseDesc(ones!, [1, N]), denseDesc(rows, [N, outC]), 1, 0);
@@ -338,7 +338,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
         if (((needX && !adjoint) || (needW && !directConv)) && gc.numel() > 0) {
           // The forward's columns when kept (then freed here; a second backward recomputes them).
           let filled = savedCols !== null;
-          const cols = direct ? null : savedCols ?? empty([Math.min(chunk, N), C * K, L], dt);
+          const cols = direct ? null : savedCols ?? empty([Math.min(chunk, N), C * K, L], dt, input.device);
           savedCols = null;
           if (cols) temps.push(cols);
           for (let n0 = 0; n0 < N; n0 += chunk) {
@@ -369,7 +369,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
             meta();
             t._meta();
             metaNum(0);
-            native.fill();
+            callee().fill();
           }
         }
       } finally {

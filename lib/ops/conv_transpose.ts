@@ -19,7 +19,7 @@
 // bound the column buffer.
 import { needsGrad, record } from '../autograd';
 import { isFloating } from '../dtype';
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum } from '../native';
 import { contiguousStrides, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { col2im, flatSpatialStride, gemm, im2col, type Geometry } from './conv';
@@ -92,14 +92,14 @@ function fillZero(t: Tensor): void {
   meta();
   t._meta();
   metaNum(0);
-  native.fill();
+  callee().fill();
 }
 
 function copyDesc(dst: Desc, src: Desc): void {
   meta();
   put(dst);
   put(src);
-  native.copy();
+  callee().copy();
 }
 
 function convTransposeNd(
@@ -222,19 +222,19 @@ function convTransposeNd(
       ? { t: w, offset: w._offset, shape: [nb, G, MK, Cig], strides: [0, Cig * MK, 1, MK] }
       : { t: w, offset: w._offset, shape: [nb, G, Cig, MK], strides: [0, Cig * MK, MK, 1] };
 
-  const out = Tensor._empty(outShape, dt, !bias);
+  const out = Tensor._empty(outShape, dt, !bias, input.device);
   if (bias && out.numel() > 0) {
     const bs = bias._strides[0];
     meta();
     put(batchedDesc(out, unbatched));
     put({ t: bias, offset: bias._offset, shape: [N, outC, ...outSize], strides: [0, bs, ...outSize.map(() => 0)] });
-    native.copy();
+    callee().copy();
   }
   if (work) {
     const w = weight.isContiguous() ? weight : contiguousRaw(weight);
     const [xt, xd, sL] = flatInput();
-    const cols = empty([Math.min(chunk, N), outC * K, L], dt);
-    const tmp = cropped ? empty([Math.min(chunk, N), outC, ...coreSize], dt) : null;
+    const cols = empty([Math.min(chunk, N), outC * K, L], dt, input.device);
+    const tmp = cropped ? empty([Math.min(chunk, N), outC, ...coreSize], dt, input.device) : null;
     try {
       for (let n0 = 0; n0 < N; n0 += chunk) {
         const nb = Math.min(chunk, N - n0);
@@ -266,21 +266,21 @@ function convTransposeNd(
     (gOut) => {
       const gc = gOut.isContiguous() ? gOut : contiguousRaw(gOut);
       const needX = input.requiresGrad, needW = weight.requiresGrad, needB = bias !== null && bias.requiresGrad;
-      const dx = needX ? empty(input._shape.slice(), dt) : null;
-      const dW = needW ? empty(weight._shape.slice(), dt) : null;
-      const dB = needB ? empty([outC], dt) : null;
+      const dx = needX ? empty(input._shape.slice(), dt, input.device) : null;
+      const dW = needW ? empty(weight._shape.slice(), dt, input.device) : null;
+      const dB = needB ? empty([outC], dt, input.device) : null;
       const temps: Tensor[] = [];
       try {
         if (dB && gc.numel() === 0) fillZero(dB);
         else if (dB) {
           // dB = ones[1, N] @ (gOut[N * outC, Lout] @ ones[Lout, 1]) viewed as [N, outC].
-          const ones = empty([Math.max(Lout, N)], dt);
+          const ones = empty([Math.max(Lout, N)], dt, input.device);
           temps.push(ones);
           meta();
           ones._meta();
           metaNum(1);
-          native.fill();
-          const rows = empty([N * outC, 1], dt);
+          callee().fill();
+          const rows = empty([N * outC, 1], dt, input.device);
           temps.push(rows);
           gemm(denseDesc(rows, [N * outC, 1]), denseDesc(gc, [N * outC, Lout]), denseDesc(ones, [Lout, 1]), 1, 0);
           gemm(denseDesc(dB, [1, outC]), denseDesc(ones, [1, N]), denseDesc(rows, [N, outC]), 1, 0);
@@ -296,7 +296,7 @@ function convTransposeNd(
             [xt, xd, sL] = flatInput();
             if (xt !== input) temps.push(xt);
           }
-          const cols = empty([Math.min(chunk, N), outC * K, L], dt);
+          const cols = empty([Math.min(chunk, N), outC * K, L], dt, input.device);
           temps.push(cols);
           for (let n0 = 0; n0 < N; n0 += chunk) {
             const nb = Math.min(chunk, N - n0);

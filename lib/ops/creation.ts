@@ -1,13 +1,16 @@
 // Creation functions: tensor(), zeros, ones, full, empty, arange, linspace, eye and the *Like forms.
-import { checkDType, dtypeOfTypedArray, isFloating, TYPED_ARRAY, type DType, type TypedArray } from '../dtype';
-import { meta, metaNum, native } from '../native';
+import { parseDevice } from '../backend';
+import { checkDType, dtypeOfTypedArray, isFloating, TYPED_ARRAY, type Device, type DType, type TypedArray } from '../dtype';
+import { callee, meta, metaNum, native } from '../native';
 import { checkShape, numelOf, shapeStr } from '../shape';
 import { Tensor, type NestedArray } from '../tensor';
+import { toDevice } from './cast';
 
 export interface CreateOptions {
   dtype?: DType;
   requiresGrad?: boolean;
-  device?: 'cpu';
+  /** 'cpu' (the default), 'cuda', or 'auto' (CUDA when usable, else the CPU). */
+  device?: Device | 'auto' | 'cuda:0';
 }
 export interface TensorOptions extends CreateOptions {
   /** Shape for flat data (a typed array or flat number array); defaults to its length. */
@@ -31,14 +34,14 @@ export function parseShapeArgs(op: string, args: unknown[]): { shape: number[]; 
   return { shape: checkShape(op, shape).slice(), opts };
 }
 
-function checkDevice(op: string, device: unknown): void {
-  if (device !== undefined && device !== 'cpu') {
-    throw new Error(`${op}: device ${JSON.stringify(device)} is not available in this build (only 'cpu')`);
-  }
-}
-
 export function finish(t: Tensor, opts: CreateOptions | undefined, op: string): Tensor {
-  checkDevice(op, opts?.device);
+  const device = parseDevice(op, opts?.device);
+  if (t.device !== device) {
+    // Made on the host (from JS data, or by the host's generator, whose streams every device shares).
+    const moved = toDevice(t, device, op);
+    t.dispose();
+    t = moved;
+  }
   if (opts?.requiresGrad) {
     if (!isFloating(t.dtype)) {
       t.dispose();
@@ -55,7 +58,7 @@ export function fillTensor(t: Tensor, value: number): Tensor {
   meta();
   t._meta();
   metaNum(value);
-  native.fill();
+  callee().fill();
   return t;
 }
 
@@ -149,14 +152,14 @@ export function full(shape: number[], value: number | boolean, opts: CreateOptio
   const s = checkShape(op, shape).slice();
   const dtype = opts.dtype ? checkDType(op, opts.dtype) : typeof value === 'boolean' ? 'bool' : 'float32';
   if (typeof value !== 'number' && typeof value !== 'boolean') throw new TypeError(`${op}: fill value must be a number or boolean`);
-  return finish(fillTensor(Tensor._empty(s, dtype), Number(value)), opts, op);
+  return finish(fillTensor(Tensor._empty(s, dtype, false, parseDevice(op, opts.device)), Number(value)), opts, op);
 }
 
 
 export function zeros(...args: unknown[]): Tensor {
   const { shape, opts } = parseShapeArgs('zeros', args);
   const dtype = opts.dtype ? checkDType('zeros', opts.dtype) : 'float32';
-  return finish(Tensor._empty(shape, dtype, true), opts, 'zeros');
+  return finish(Tensor._empty(shape, dtype, true, parseDevice('zeros', opts.device)), opts, 'zeros');
 }
 export function ones(...args: unknown[]): Tensor {
   const { shape, opts } = parseShapeArgs('ones', args);
@@ -166,24 +169,24 @@ export function ones(...args: unknown[]): Tensor {
 export function empty(...args: unknown[]): Tensor {
   const { shape, opts } = parseShapeArgs('empty', args);
   const dtype = opts.dtype ? checkDType('empty', opts.dtype) : 'float32';
-  return finish(Tensor._empty(shape, dtype), opts, 'empty');
+  return finish(Tensor._empty(shape, dtype, false, parseDevice('empty', opts.device)), opts, 'empty');
 }
 
 export function zerosLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   t._check('zerosLike');
-  return zeros(t._shape.slice(), { dtype: t.dtype, ...opts });
+  return zeros(t._shape.slice(), { dtype: t.dtype, device: t.device, ...opts });
 }
 export function onesLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   t._check('onesLike');
-  return ones(t._shape.slice(), { dtype: t.dtype, ...opts });
+  return ones(t._shape.slice(), { dtype: t.dtype, device: t.device, ...opts });
 }
 export function fullLike(t: Tensor, value: number | boolean, opts: CreateOptions = {}): Tensor {
   t._check('fullLike');
-  return full(t._shape.slice(), value, { dtype: t.dtype, ...opts });
+  return full(t._shape.slice(), value, { dtype: t.dtype, device: t.device, ...opts });
 }
 export function emptyLike(t: Tensor, opts: CreateOptions = {}): Tensor {
   t._check('emptyLike');
-  return empty(t._shape.slice(), { dtype: t.dtype, ...opts });
+  return empty(t._shape.slice(), { dtype: t.dtype, device: t.device, ...opts });
 }
 
 /**
@@ -224,7 +227,7 @@ export function linspace(start: number, end: number, steps: number, opts: Create
 export function eye(n: number, m: number = n, opts: CreateOptions = {}): Tensor {
   const op = 'eye';
   checkShape(op, [n, m]);
-  const t = zeros([n, m], { dtype: opts.dtype ?? 'float32' });
+  const t = zeros([n, m], { dtype: opts.dtype ?? 'float32', device: opts.device });
   const k = Math.min(n, m);
   if (k > 0) {
     const diag = t._view([k], [m + 1], 0);

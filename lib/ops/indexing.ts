@@ -6,7 +6,7 @@
 //   scatterAdd(x, dim, index, src)       out = x; out[p with p[dim] = index[p]] += src[p]
 // Each one's gradient is the other of its pair.
 import { record } from '../autograd';
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum, native } from '../native';
 import { normalizeDim, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { empty } from './util';
@@ -33,13 +33,13 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const src = x.ndim === 0 ? x.reshape([1]) : x;
   const shape = src._shape.slice();
   shape[d] = idx._shape[0];
-  const out = empty(shape, x.dtype);
+  const out = empty(shape, x.dtype, x.device);
   meta();
   out._meta();
   src._meta();
   idx._meta();
   metaNum(d);
-  native.indexSelect();
+  callee().indexSelect();
   // 0-d input or index: free the [1]-shaped temporaries (the result view keeps out's storage).
   if (idx !== index) idx.dispose();
   if (src !== x) src.dispose();
@@ -52,7 +52,7 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
     [x],
     (g) => {
       const i1 = index.ndim === 0 ? index.reshape([1]) : index;
-      return [Tensor._empty(xShape, g.dtype, true).indexAdd(d, i1, g.reshape(shape))];
+      return [Tensor._empty(xShape, g.dtype, true, g.device).indexAdd(d, i1, g.reshape(shape))];
     },
     [index],
   );
@@ -76,7 +76,7 @@ export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor, 
   index._meta();
   src._meta();
   metaNum(d, alpha);
-  native.indexAdd();
+  callee().indexAdd();
   if (src !== source) src.dispose();
   return record(out, 'IndexAddBackward', [x, source], (g) => [g, source.requiresGrad ? g.indexSelect(d, index).mul(alpha) : null], [index]);
 }
@@ -98,15 +98,15 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   checkIndex(op, index);
   const d = normalizeDim(op, dim, x.ndim);
   checkGatherShapes(op, x, d, index, 'input');
-  const out = empty(index._shape.slice(), x.dtype);
+  const out = empty(index._shape.slice(), x.dtype, x.device);
   meta();
   out._meta();
   x._meta();
   index._meta();
   metaNum(d);
-  native.gather();
+  callee().gather();
   const xShape = x._shape.slice();
-  return record(out, 'GatherBackward', [x], (g) => [Tensor._empty(xShape, g.dtype, true).scatterAdd(d, index, g)], [index]);
+  return record(out, 'GatherBackward', [x], (g) => [Tensor._empty(xShape, g.dtype, true, g.device).scatterAdd(d, index, g)], [index]);
 }
 
 export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): Tensor {
@@ -128,7 +128,7 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   index._meta();
   srcCast._meta();
   metaNum(d);
-  native.scatterAdd();
+  callee().scatterAdd();
   if (srcCast !== srcView) srcCast.dispose();
   if (srcView !== src) srcView.dispose();
   const srcShape = src._shape.slice();
@@ -141,12 +141,12 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
       const part = g.gather(d, index);
       if (index._shape.every((s, k) => s === srcShape[k])) return [g, part];
       // Positions of src outside index's extent get no gradient.
-      const full = Tensor._empty(srcShape, g.dtype, true);
+      const full = Tensor._empty(srcShape, g.dtype, true, g.device);
       const region = full._view(index._shape.slice(), full._strides.slice(), 0);
       meta();
       region._meta();
       part._meta();
-      native.copy();
+      callee().copy();
       region.dispose();
       return [g, full];
     },

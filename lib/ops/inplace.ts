@@ -1,11 +1,12 @@
 // In-place updates (the trailing-underscore methods): they write into the tensor's own storage and
 // bump its version, which autograd checks. They are for optimizers and initialisation, so they refuse
 // tensors that take part in a recorded graph (as PyTorch refuses leaves that require grad).
-import { isGradEnabled } from '../autograd';
+import { isGradEnabled, noGrad } from '../autograd';
 import { isFloating } from '../dtype';
-import { BinaryOp, meta, metaNum, native, UnaryOp } from '../native';
+import { BinaryOp, callee, meta, metaNum, UnaryOp } from '../native';
 import { shapeStr } from '../shape';
 import { Tensor } from '../tensor';
+import { toDevice } from './cast';
 import { scalarTensor } from './creation';
 import { broadcastView } from './util';
 import { contiguousRaw } from './views';
@@ -30,10 +31,16 @@ function source(op: string, x: Tensor, v: Tensor | number): Tensor {
     if (!isFloating(x.dtype) && !Number.isInteger(v) && op !== 'copy_') {
       throw new Error(`${op}: result type float32 can't be cast to the desired output type ${x.dtype} (value ${v})`);
     }
-    return scalarTensor(v, x.dtype);
+    const s = scalarTensor(v, x.dtype);
+    if (x.device === 'cpu') return s;
+    const moved = toDevice(s, x.device, op);
+    s.dispose();
+    return moved;
   }
   if (!(v instanceof Tensor)) throw new TypeError(`${op}: expected a Tensor or a number`);
   v._check(op);
+  // copy_ copies across devices, as PyTorch's does (the other in-place ops want one device).
+  if (op === 'copy_' && v.device !== x.device) return noGrad(() => toDevice(v, x.device, op));
   return v;
 }
 
@@ -57,7 +64,7 @@ export function copy_(x: Tensor, src: Tensor | number): Tensor {
   meta();
   x._meta();
   r._meta();
-  native.copy();
+  callee().copy();
   if (r !== v) r.dispose();
   if (v !== s) v.dispose();
   if (s !== src) s.dispose();
@@ -70,7 +77,7 @@ export function fill_(x: Tensor, value: number | boolean, op = 'fill_'): Tensor 
   meta();
   x._meta();
   metaNum(Number(value));
-  native.fill();
+  callee().fill();
   x._storage.version++;
   return x;
 }
@@ -103,7 +110,7 @@ function binaryInPlace(op: string, name: keyof typeof BinaryOp, x: Tensor, other
   x._meta();
   x._meta();
   r._meta();
-  native.binary(BinaryOp[name]);
+  callee().binary(BinaryOp[name]);
   for (const t of temps) t.dispose();
   x._storage.version++;
   return x;
@@ -142,7 +149,7 @@ export function clamp_(x: Tensor, min?: number | null, max?: number | null): Ten
   x._meta();
   x._meta();
   metaNum(min ?? NaN, max ?? NaN);
-  native.unary(UnaryOp.Clamp);
+  callee().unary(UnaryOp.Clamp);
   x._storage.version++;
   return x;
 }

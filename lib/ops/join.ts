@@ -2,10 +2,10 @@
 // return narrow views.
 import { record } from '../autograd';
 import { promoteTypes, type DType } from '../dtype';
-import { meta, native } from '../native';
+import { callee, meta } from '../native';
 import { normalizeDim, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
-import { empty } from './util';
+import { deviceOf, empty } from './util';
 import { narrow, rawView } from './views';
 
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
@@ -36,7 +36,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
   });
   const shape = ref._shape.slice();
   shape[d] = total;
-  const out = empty(shape, dtype);
+  const out = empty(shape, dtype, deviceOf('cat', ...tensors));
   let at = 0;
   for (const t of parts) {
     const len = t._shape[d];
@@ -47,7 +47,7 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
       meta();
       region._meta();
       t._meta();
-      native.copy();
+      callee().copy();
       region.dispose();
     }
     at += len;

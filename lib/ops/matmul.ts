@@ -4,7 +4,7 @@
 //   forward:  C = A @ B            backward:  dA = dC @ B^T,  dB = A^T @ dC  (summed over broadcast batch dims)
 import { noGrad, record } from '../autograd';
 import { isFloating, promoteTypes } from '../dtype';
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum, native } from '../native';
 import { broadcastShapes, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { broadcastView, empty, sumToShape } from './util';
@@ -20,14 +20,14 @@ function gemmRaw(a: Tensor, b: Tensor, batch: number[]): Tensor {
   const M = a._shape[a.ndim - 2], K = a._shape[a.ndim - 1], N = b._shape[b.ndim - 1];
   const va = broadcastView(a, [...batch, M, K]);
   const vb = broadcastView(b, [...batch, K, N]);
-  const c = empty([...batch, M, N], a.dtype);
+  const c = empty([...batch, M, N], a.dtype, a.device);
   try {
     meta();
     c._meta();
     va._meta();
     vb._meta();
     metaNum(1, 0);
-    native.gemm();
+    callee().gemm();
   } finally {
     if (va !== a) va.dispose();
     if (vb !== b) vb.dispose();

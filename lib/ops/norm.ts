@@ -3,7 +3,7 @@
 // nn.functional.layerNorm / batchNorm / groupNorm check their arguments and call these.
 import { record } from '../autograd';
 import { shapeStr } from '../shape';
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum, native } from '../native';
 import { Tensor } from '../tensor';
 import { empty } from './util';
 import { contiguousRaw } from './views';
@@ -39,9 +39,9 @@ function vector(op: string, name: string, t: Tensor | null, n: number): void {
 function normGrads(g: Tensor, input: Tensor, weight: Tensor | null, bias: Tensor | null, saved: Tensor[], finish: () => void): (Tensor | null)[] {
   const temps: Tensor[] = [];
   const gc = dense(g, temps);
-  const dx = input.requiresGrad ? empty(input._shape.slice(), input.dtype) : null;
-  const dw = weight?.requiresGrad ? empty(weight._shape.slice(), input.dtype) : null;
-  const db = bias?.requiresGrad ? empty(bias._shape.slice(), input.dtype) : null;
+  const dx = input.requiresGrad ? empty(input._shape.slice(), input.dtype, input.device) : null;
+  const dw = weight?.requiresGrad ? empty(weight._shape.slice(), input.dtype, input.device) : null;
+  const db = bias?.requiresGrad ? empty(bias._shape.slice(), input.dtype, input.device) : null;
   meta();
   optional(dx);
   optional(dw);
@@ -66,8 +66,8 @@ export function fusedLayerNorm(op: string, input: Tensor, d: number, weight: Ten
   const temps: Tensor[] = [];
   const x = dense(input, temps), w = weight ? dense(weight, temps) : null, b = bias ? dense(bias, temps) : null;
   const rows = x.numel() / d;
-  const y = empty(input._shape.slice(), input.dtype);
-  const mean = empty([rows], input.dtype), rstd = empty([rows], input.dtype);
+  const y = empty(input._shape.slice(), input.dtype, input.device);
+  const mean = empty([rows], input.dtype, input.device), rstd = empty([rows], input.dtype, input.device);
   meta();
   y._meta();
   mean._meta();
@@ -76,7 +76,7 @@ export function fusedLayerNorm(op: string, input: Tensor, d: number, weight: Ten
   metaNum(d, eps);
   optional(w);
   optional(b);
-  native.layerNorm(false);
+  callee().layerNorm(false);
   const inputs = [input, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
   record(
     y,
@@ -86,7 +86,7 @@ export function fusedLayerNorm(op: string, input: Tensor, d: number, weight: Ten
       normGrads(g, input, weight, bias, [x, mean, rstd], () => {
         metaNum(d);
         optional(w);
-        native.layerNorm(true);
+        callee().layerNorm(true);
       }),
     [x, mean, rstd, ...(w ? [w] : [])],
   );
@@ -122,8 +122,8 @@ export function fusedBatchNorm(op: string, input: Tensor, a: FusedBatchNormArgs)
   const running = runningMean && runningVar;
   // The kernel updates the running statistics in place: non-contiguous ones go through copies.
   const rm = running ? dense(runningMean, temps) : null, rv = running ? dense(runningVar, temps) : null;
-  const y = empty(input._shape.slice(), input.dtype);
-  const mean = empty([c], input.dtype), rstd = empty([c], input.dtype);
+  const y = empty(input._shape.slice(), input.dtype, input.device);
+  const mean = empty([c], input.dtype, input.device), rstd = empty([c], input.dtype, input.device);
   meta();
   y._meta();
   mean._meta();
@@ -137,7 +137,7 @@ export function fusedBatchNorm(op: string, input: Tensor, a: FusedBatchNormArgs)
     rm!._meta();
     rv!._meta();
   }
-  native.batchNorm(false);
+  callee().batchNorm(false);
   if (running && a.training) {
     for (const [dst, src] of [[runningMean, rm!], [runningVar, rv!]] as const) {
       if (src !== dst) dst.copy_(src);
@@ -153,7 +153,7 @@ export function fusedBatchNorm(op: string, input: Tensor, a: FusedBatchNormArgs)
       normGrads(g, input, weight, bias, [x, mean, rstd], () => {
         metaNum(a.training ? 1 : 0);
         optional(w);
-        native.batchNorm(true);
+        callee().batchNorm(true);
       }),
     [x, mean, rstd, ...(w ? [w] : [])],
   );

@@ -3,7 +3,7 @@
 // the 1-D ops call them directly; unbatched inputs ([C, ...]) get a unit batch dim in the descriptor.
 import { record } from '../autograd';
 import { isFloating } from '../dtype';
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum, native } from '../native';
 import { shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { batchedDesc, checkTensor, put, tuple, type IntOrTuple } from './spatial';
@@ -92,15 +92,15 @@ function maxPoolNd(op: string, ns: number, input: Tensor, kernelSize: IntOrTuple
   const unbatched = checkInput(op, input, ns);
   const geo = poolGeometry(op, ns, input, kernelSize, opts.stride, opts.padding, opts.dilation, opts.ceilMode);
   const outShape = outShapeOf(input, ns, geo.outSize);
-  const out = empty(outShape, input.dtype);
-  const indices = empty(outShape.slice(), 'int32');
+  const out = empty(outShape, input.dtype, input.device);
+  const indices = empty(outShape.slice(), 'int32', input.device);
   if (out.numel() > 0) {
     meta();
     put(batchedDesc(out, unbatched));
     put(batchedDesc(indices, unbatched));
     put(batchedDesc(input, unbatched));
     metaNum(ns, ...geo.kernel, ...geo.stride, ...geo.padding, ...geo.dilation, geo.ceilMode ? 1 : 0);
-    native.maxPool();
+    callee().maxPool();
   }
   const name = ns === 1 ? 'MaxPool1DWithIndicesBackward' : 'MaxPool2DWithIndicesBackward';
   const wantIndices = Boolean(opts.returnIndices);
@@ -109,13 +109,13 @@ function maxPoolNd(op: string, ns: number, input: Tensor, kernelSize: IntOrTuple
     name,
     [input],
     (g) => {
-      const dx = empty(input._shape.slice(), input.dtype);
+      const dx = empty(input._shape.slice(), input.dtype, input.device);
       meta();
       put(batchedDesc(dx, unbatched));
       put(batchedDesc(g, unbatched));
       put(batchedDesc(indices, unbatched));
       metaNum(ns);
-      native.maxPoolBackward();
+      callee().maxPoolBackward();
       return [dx];
     },
     wantIndices ? [indices] : [],
@@ -136,21 +136,21 @@ function avgPoolNd(op: string, ns: number, input: Tensor, kernelSize: IntOrTuple
   const params = (): void => {
     metaNum(ns, ...geo.kernel, ...geo.stride, ...geo.padding, geo.ceilMode ? 1 : 0, cip ? 1 : 0, div);
   };
-  const out = empty(outShapeOf(input, ns, geo.outSize), input.dtype);
+  const out = empty(outShapeOf(input, ns, geo.outSize), input.dtype, input.device);
   if (out.numel() > 0) {
     meta();
     put(batchedDesc(out, unbatched));
     put(batchedDesc(input, unbatched));
     params();
-    native.avgPool();
+    callee().avgPool();
   }
   return record(out, ns === 1 ? 'AvgPool1DBackward' : 'AvgPool2DBackward', [input], (g) => {
-    const dx = empty(input._shape.slice(), input.dtype);
+    const dx = empty(input._shape.slice(), input.dtype, input.device);
     meta();
     put(batchedDesc(dx, unbatched));
     put(batchedDesc(g, unbatched));
     params();
-    native.avgPoolBackward();
+    callee().avgPoolBackward();
     return [dx];
   });
 }
@@ -202,21 +202,21 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly (
     throw new RangeError(`${op}: outputSize must be a positive integer or a list of 2 (positive integers or null), got ${JSON.stringify(outputSize)}`);
   }
   const outSize = list.map((v, i) => (v === null ? inSize[i] : (v as number)));
-  const out = empty(outShapeOf(input, ns, outSize), input.dtype);
+  const out = empty(outShapeOf(input, ns, outSize), input.dtype, input.device);
   if (out.numel() > 0) {
     meta();
     put(batchedDesc(out, unbatched));
     put(batchedDesc(input, unbatched));
     metaNum(ns);
-    native.adaptiveAvgPool(false);
+    callee().adaptiveAvgPool(false);
   }
   return record(out, 'AdaptiveAvgPool2DBackward', [input], (g) => {
-    const dx = empty(input._shape.slice(), input.dtype);
+    const dx = empty(input._shape.slice(), input.dtype, input.device);
     meta();
     put(batchedDesc(dx, unbatched));
     put(batchedDesc(g, unbatched));
     metaNum(ns);
-    native.adaptiveAvgPool(true);
+    callee().adaptiveAvgPool(true);
     return [dx];
   });
 }

@@ -2,7 +2,7 @@
 // is (seed, offset); each call takes the next `numel` draws, so a run is reproducible from
 // manualSeed() whatever the thread count.
 import { checkDType, isFloating, type DType } from '../dtype';
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum, native } from '../native';
 import { Tensor } from '../tensor';
 import { finish, parseShapeArgs, type CreateOptions } from './creation';
 
@@ -35,7 +35,7 @@ export class Generator {
     meta();
     t._meta();
     metaNum(this.seedHi, this.seedLo, this.offset, a, b);
-    native.random(kind);
+    callee().random(kind);
     // Normal draws come in pairs; keep the offset even so streams stay aligned.
     this.offset += kind === 1 ? n + (n % 2) : n;
     return t;
@@ -92,11 +92,11 @@ export function randint(low: number, high: number, shape: number[], opts: Random
 }
 export function randLike(t: Tensor, opts: RandomOptions = {}): Tensor {
   t._check('randLike');
-  return rand(t._shape.slice(), { dtype: t.dtype, ...opts });
+  return rand(t._shape.slice(), { dtype: t.dtype, device: t.device, ...opts });
 }
 export function randnLike(t: Tensor, opts: RandomOptions = {}): Tensor {
   t._check('randnLike');
-  return randn(t._shape.slice(), { dtype: t.dtype, ...opts });
+  return randn(t._shape.slice(), { dtype: t.dtype, device: t.device, ...opts });
 }
 /** Uniform on [low, high). */
 export function uniform(shape: number[], low = 0, high = 1, opts: RandomOptions = {}): Tensor {

@@ -3,7 +3,7 @@
 // reduces the trailing dims; backward broadcasts the gradient back over the reduced dims.
 import { noGrad, record } from '../autograd';
 import { isFloating, type DType } from '../dtype';
-import { meta, metaNum, native, ReduceOp } from '../native';
+import { callee, meta, metaNum, native, ReduceOp } from '../native';
 import { contiguousStrides, normalizeDims, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { empty } from './util';
@@ -48,7 +48,7 @@ function reduceRaw(name: ReduceName, x: Tensor, p: Plan, outType: DType, correct
   // Reduced dims must come last; most reductions (last dims, all dims) need no permuted view.
   const identity = perm.every((d, i) => d === i);
   const xv = identity ? x : rawView(x, perm.map((i) => x._shape[i]), perm.map((i) => x._strides[i]));
-  const out = empty(p.keptShape.slice(), outType);
+  const out = empty(p.keptShape.slice(), outType, x.device);
   try {
     // An empty output has nothing to compute.
     if (out.numel() === 0) return out;
@@ -56,7 +56,7 @@ function reduceRaw(name: ReduceName, x: Tensor, p: Plan, outType: DType, correct
     out._meta();
     xv._meta();
     metaNum(p.dims.length, correction);
-    native.reduce(ReduceOp[name]);
+    callee().reduce(ReduceOp[name]);
   } finally {
     if (xv !== x) xv.dispose();
   }

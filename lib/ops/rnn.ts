@@ -11,7 +11,7 @@
 // are views of it, so gradients reaching any of them flow into the one backward call.
 // lib/nn/rnn.ts stacks layers and directions, and checks the user's arguments.
 import { record } from '../autograd';
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum, native } from '../native';
 import { contiguousStrides, numelOf, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { put, type Desc } from './spatial';
@@ -79,7 +79,7 @@ function gemm(c: Desc, a: Desc, b: Desc, beta: number): void {
   put(a);
   put(b);
   metaNum(1, beta);
-  native.gemm();
+  callee().gemm();
 }
 
 /** An optional operand: a flag, then the descriptor. */
@@ -124,20 +124,20 @@ export function rnnLayer(
   const rows = T * B;
 
   // xg = x @ W_ih^T + b_ih, all steps at once.
-  const xg = empty([T, B, GH], dt);
+  const xg = empty([T, B, GH], dt, x.device);
   temps.push(xg);
   if (w.bIh) {
     meta();
     put(mat(xg, rows, GH, GH, 1));
     put(mat(w.bIh, rows, GH, 0, w.bIh._strides[0]));
-    native.copy();
+    callee().copy();
   }
   gemm(mat(xg, rows, GH, GH, 1), mat(xc, rows, I, I, 1), mat(wIh, I, GH, wIh._strides[1], wIh._strides[0]), w.bIh ? 1 : 0);
 
   const nOut = rows * P, nState = B * P;
-  const packed = empty([nOut + nState + (lstm ? B * H : 0)], dt);
-  const hprev = empty([T, B, P], dt), ws = empty([T, B, wsWidth(mode, H, proj)], dt);
-  const scratch = empty([scratchSize(mode, T, B, H, P, proj, false)], dt);
+  const packed = empty([nOut + nState + (lstm ? B * H : 0)], dt, x.device);
+  const hprev = empty([T, B, P], dt, x.device), ws = empty([T, B, wsWidth(mode, H, proj)], dt, x.device);
+  const scratch = empty([scratchSize(mode, T, B, H, P, proj, false)], dt, x.device);
   temps.push(scratch);
   const outDesc: Desc = { t: packed, offset: 0, shape: [T, B, P], strides: [B * P, P, 1] };
   const hNDesc = mat(packed, B, P, P, 1, nOut);
@@ -158,7 +158,7 @@ export function rnnLayer(
     optional(c0c);
     optional(lengths);
     metaNum(reverse ? 1 : 0);
-    native.rnnForward(code);
+    callee().rnnForward(code);
   } catch (e) {
     for (const t of [packed, hprev, ws, ...temps]) if (!t._disposed) t.dispose();
     throw e;
@@ -179,14 +179,14 @@ export function rnnLayer(
     (g) => {
       const btemps: Tensor[] = [];
       const gc = dense(g, btemps);
-      const dxg = empty([T, B, GH], dt);
+      const dxg = empty([T, B, GH], dt, x.device);
       btemps.push(dxg);
-      const dh0 = empty([B, P], dt), dc0 = lstm ? empty([B, H], dt) : null;
-      const dWhh = empty([GH, P], dt);
-      const dbHh = w.bHh && w.bHh.requiresGrad ? empty([GH], dt) : null;
-      const dbIh = w.bIh && w.bIh.requiresGrad ? empty([GH], dt) : null;
-      const dWhr = wHr ? empty([P, H], dt) : null;
-      const bscratch = empty([scratchSize(mode, T, B, H, P, proj, true)], dt);
+      const dh0 = empty([B, P], dt, x.device), dc0 = lstm ? empty([B, H], dt, x.device) : null;
+      const dWhh = empty([GH, P], dt, x.device);
+      const dbHh = w.bHh && w.bHh.requiresGrad ? empty([GH], dt, x.device) : null;
+      const dbIh = w.bIh && w.bIh.requiresGrad ? empty([GH], dt, x.device) : null;
+      const dWhr = wHr ? empty([P, H], dt, x.device) : null;
+      const bscratch = empty([scratchSize(mode, T, B, H, P, proj, true)], dt, x.device);
       btemps.push(bscratch);
       try {
         meta();
@@ -207,16 +207,16 @@ export function rnnLayer(
         optional(wHr);
         optional(lengths);
         metaNum(reverse ? 1 : 0);
-        native.rnnBackward(code);
+        callee().rnnBackward(code);
 
         // dx = dxg @ W_ih, dW_ih = dxg^T @ x.
         let dx: Tensor | null = null, dWih: Tensor | null = null;
         if (x.requiresGrad) {
-          dx = empty([T, B, I], dt);
+          dx = empty([T, B, I], dt, x.device);
           gemm(mat(dx, rows, I, I, 1), mat(dxg, rows, GH, GH, 1), mat(wIh, GH, I, wIh._strides[0], wIh._strides[1]), 0);
         }
         if (wIh.requiresGrad) {
-          dWih = empty([GH, I], dt);
+          dWih = empty([GH, I], dt, x.device);
           gemm(mat(dWih, GH, I, I, 1), mat(dxg, GH, rows, 1, GH), mat(xc, rows, I, I, 1), 0);
         }
         const grads: (Tensor | null)[] = [dx];

@@ -2,7 +2,7 @@
 // the contiguous [outer, n, inner] layout).
 import { record } from '../autograd';
 import { isFloating } from '../dtype';
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum, native } from '../native';
 import { normalizeDim } from '../shape';
 import { Tensor } from '../tensor';
 import { empty } from './util';
@@ -22,14 +22,14 @@ function softmaxImpl(log: boolean, op: string, x: Tensor, dim: number): Tensor {
   const d = normalizeDim(op, dim, x.ndim);
   const src = isFloating(x.dtype) ? (x.isContiguous() ? x : contiguousRaw(x)) : x.to('float32');
   const [outer, n, inner] = split(src, d);
-  const out = empty(src._shape.slice(), src.dtype);
+  const out = empty(src._shape.slice(), src.dtype, src.device);
   // Empty tensors: nothing to compute.
   if (out.numel() > 0) {
     meta();
     out._meta();
     src._meta();
     metaNum(outer, n, inner);
-    native.softmax(log);
+    callee().softmax(log);
   }
   if (src !== x) src.dispose();
   return record(
@@ -37,15 +37,15 @@ function softmaxImpl(log: boolean, op: string, x: Tensor, dim: number): Tensor {
     log ? 'LogSoftmaxBackward' : 'SoftmaxBackward',
     [x],
     (g) => {
-      if (out.numel() === 0) return [empty(out._shape.slice(), out.dtype)];
+      if (out.numel() === 0) return [empty(out._shape.slice(), out.dtype, out.device)];
       const gc = g.isContiguous() ? g : contiguousRaw(g);
-      const dx = empty(out._shape.slice(), out.dtype);
+      const dx = empty(out._shape.slice(), out.dtype, out.device);
       meta();
       dx._meta();
       gc._meta();
       out._meta();
       metaNum(outer, n, inner);
-      native.softmaxBackward(log);
+      callee().softmaxBackward(log);
       if (gc !== g) gc.dispose();
       return [dx];
     },

@@ -2,7 +2,7 @@
 // PyTorch's rules (an int or one value per spatial dim) and tensor descriptors for native calls that
 // need a view no Tensor has (a unit batch dim for unbatched inputs, a chunk of the batch, a group
 // split), written straight into the metadata buffer without making view tensors.
-import { metaView } from '../native';
+import { metaDevice, metaView } from '../native';
 import { contiguousStrides, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 
@@ -59,6 +59,7 @@ export function denseDesc(t: Tensor, shape: number[], offset = 0): Desc {
 
 /** Writes a descriptor into the next native call's metadata. */
 export function put(d: Desc): void {
+  metaDevice(d.t._storage.backend, d.t._storage.device);
   metaView(d.t._storage.handle, d.offset, d.shape, d.strides);
 }
 

@@ -2,7 +2,7 @@
 // computes both: forward via `unary`, dL/dx via `unaryBackward`).
 import { record } from '../autograd';
 import { isFloating } from '../dtype';
-import { meta, metaNum, native, UnaryOp } from '../native';
+import { callee, meta, metaNum, native, UnaryOp } from '../native';
 import { Tensor } from '../tensor';
 import { binaryOp } from './binary';
 import { empty } from './util';
@@ -23,14 +23,14 @@ function checkTensor(op: string, x: unknown): Tensor {
 
 /** @internal dx = g * f'(x) for unary op `code`, given its input x and output y. */
 export function unaryGrad(code: number, g: Tensor, x: Tensor, y: Tensor, p0 = NaN, p1 = NaN): Tensor {
-  const dx = empty(x._shape.slice(), x.dtype);
+  const dx = empty(x._shape.slice(), x.dtype, x.device);
   meta();
   dx._meta();
   g._meta();
   x._meta();
   y._meta();
   metaNum(p0, p1);
-  native.unaryBackward(code);
+  callee().unaryBackward(code);
   return dx;
 }
 
@@ -42,12 +42,12 @@ export function unary(name: UnaryName, opName: string, xIn: Tensor, p0 = NaN, p1
   let src = x;
   if (!isFloating(x.dtype) && !INTEGER_OK.has(name)) src = x.to('float32');
   try {
-    const out = empty(src._shape.slice(), name === 'LogicalNot' ? 'bool' : src.dtype);
+    const out = empty(src._shape.slice(), name === 'LogicalNot' ? 'bool' : src.dtype, src.device);
     meta();
     out._meta();
     src._meta();
     metaNum(p0, p1);
-    native.unary(code);
+    callee().unary(code);
     if (NOT_DIFFERENTIABLE.has(name)) return out;
     return record(out, `${name}Backward`, [x], (g) => [unaryGrad(code, g, x, out, p0, p1)], [x, out]);
   } finally {

@@ -1,13 +1,26 @@
 // Helpers the op files share: output allocation, broadcasting views for kernels, and reducing a
 // broadcast gradient back to an input's shape.
-import { DTYPE_CODE, type DType } from '../dtype';
-import { metaScalar, metaView } from '../native';
+import { DTYPE_CODE, type Device, type DType } from '../dtype';
+import { metaDevice, metaScalar, metaView } from '../native';
 import { Tensor } from '../tensor';
 import { shapeStr, sameShape } from '../shape';
 
-/** A new uninitialised contiguous tensor. */
-export function empty(shape: number[], dtype: DType): Tensor {
-  return Tensor._empty(shape, dtype);
+/** A new uninitialised contiguous tensor on `device`. */
+export function empty(shape: number[], dtype: DType, device: Device): Tensor {
+  return Tensor._empty(shape, dtype, false, device);
+}
+
+/** The device of an op's tensor operands (numbers go anywhere); an Error names the op when they differ. */
+export function deviceOf(op: string, ...operands: unknown[]): Device {
+  let device: Device | null = null;
+  for (const v of operands) {
+    if (!(v instanceof Tensor)) continue;
+    if (device === null) device = v.device;
+    else if (v.device !== device) {
+      throw new Error(`${op}: expected all tensors on one device, got ${device} and ${v.device}`);
+    }
+  }
+  return device ?? 'cpu';
 }
 
 /** A stride-0 view of t broadcast to `shape` (no copy, no autograd): what elementwise kernels take. */
@@ -38,6 +51,7 @@ export type KernelOperand = Tensor | { scalar: number; dtype: DType };
 export function metaOperand(v: KernelOperand, shape: readonly number[], op: string): void {
   if (v instanceof Tensor) {
     const strides = sameShape(v._shape, shape) ? v._strides : broadcastStrides(v, shape, op);
+    metaDevice(v._storage.backend, v._storage.device);
     metaView(v._storage.handle, v._offset, shape, strides);
   } else {
     metaScalar(v.scalar, DTYPE_CODE[v.dtype], shape);

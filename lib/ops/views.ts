@@ -2,7 +2,7 @@
 // strides can express the result, as in PyTorch). Each records a backward that maps the gradient
 // back through the view.
 import { record } from '../autograd';
-import { meta, native } from '../native';
+import { callee, meta } from '../native';
 import { contiguousStrides, MAX_DIMS, normalizeDim, numelOf, sameShape, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { empty, sumToShape } from './util';
@@ -104,11 +104,11 @@ export function view(x: Tensor, shape: readonly number[]): Tensor {
 
 /** @internal Contiguous copy without autograd (or x itself when already contiguous and dense). */
 export function contiguousRaw(x: Tensor): Tensor {
-  const out = empty(x._shape.slice(), x.dtype);
+  const out = empty(x._shape.slice(), x.dtype, x.device);
   meta();
   out._meta();
   x._meta();
-  native.copy();
+  callee().copy();
   return out;
 }
 
@@ -197,7 +197,7 @@ function sliceImpl(op: string, x: Tensor, d: number, start: number, length: numb
 
 // Gradient of a slice: zeros of the input's shape with g written into the sliced region.
 function scatterIntoZeros(g: Tensor, shape: number[], d: number, start: number, length: number, step: number): Tensor {
-  const z = Tensor._empty(shape, g.dtype, true);
+  const z = Tensor._empty(shape, g.dtype, true, g.device);
   const strides = z._strides.slice();
   const vshape = shape.slice();
   vshape[d] = length;
@@ -207,7 +207,7 @@ function scatterIntoZeros(g: Tensor, shape: number[], d: number, start: number, 
   meta();
   region._meta();
   src._meta();
-  native.copy();
+  callee().copy();
   region.dispose();
   return z;
 }

@@ -2,7 +2,7 @@
 //   g = grad (negated when maximize) + weightDecay * p
 //   sum += g^2;   p -= lr / (1 + (t - 1) * lrDecay) * g / (sqrt(sum) + eps)
 // As in PyTorch, every parameter's state (step 0, sum = initialAccumulatorValue) exists from the start.
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum } from '../native';
 import type { Tensor } from '../tensor';
 import { checkBool, checkNumber, Optimizer, type ParamGroup, type ParamGroupSpec, type ParamState, type Params, type StateSpec } from './optimizer';
 
@@ -72,6 +72,6 @@ export class Adagrad extends Optimizer<AdagradGroup> {
     grad._meta();
     sum._meta();
     sum._storage.version++;
-    native.adagradStep();
+    callee().adagradStep();
   }
 }

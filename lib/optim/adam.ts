@@ -3,7 +3,7 @@
 //   m = beta1 * m + (1 - beta1) * g;   v = beta2 * v + (1 - beta2) * g^2
 //   amsgrad: vmax = max(vmax, v), used in place of v
 //   p -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum } from '../native';
 import type { Tensor } from '../tensor';
 import { checkBool, checkNumber, Optimizer, type ParamGroup, type ParamState, type Params, type StateSpec } from './optimizer';
 
@@ -70,7 +70,7 @@ abstract class AdamBase extends Optimizer<AdamGroup> {
       b._meta();
       b._storage.version++;
     }
-    native.adamStep();
+    callee().adamStep();
   }
 }
 

@@ -7,7 +7,7 @@
 // are taken out of any tidy() scope, so `tidy(() => { ...; optimizer.step(); })` keeps them.
 import { enableGrad, noGrad } from '../autograd';
 import { keep } from '../memory';
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum, native } from '../native';
 import { sameShape, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 
@@ -68,11 +68,11 @@ function cloneValue(v: unknown): unknown {
 
 /** A contiguous copy of src in dtype/shape of `like`, outside every tidy scope. */
 function stateCopy(src: Tensor, like: Tensor): Tensor {
-  const t = keep(Tensor._empty(like._shape.slice(), like.dtype));
+  const t = keep(Tensor._empty(like._shape.slice(), like.dtype, false, like.device));
   meta();
   t._meta();
   src._meta();
-  native.copy();
+  callee().copy();
   return t;
 }
 
@@ -226,7 +226,7 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
         meta();
         p._meta();
         pc._meta();
-        native.copy();
+        callee().copy();
       }
     } finally {
       if (g !== grad) g.dispose();
@@ -237,12 +237,12 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
 
   /** A zero (or `value`-filled) state tensor shaped like p, kept outside every tidy scope. */
   protected newState(p: Tensor, value = 0): Tensor {
-    const t = keep(Tensor._empty(p._shape.slice(), p.dtype, value === 0));
+    const t = keep(Tensor._empty(p._shape.slice(), p.dtype, value === 0, p.device));
     if (value !== 0) {
       meta();
       t._meta();
       metaNum(value);
-      native.fill();
+      callee().fill();
     }
     return t;
   }

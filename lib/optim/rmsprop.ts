@@ -3,7 +3,7 @@
 //   s = alpha * s + (1 - alpha) * g^2
 //   centered: a = alpha * a + (1 - alpha) * g, avg = sqrt(s - a^2) + eps;  else avg = sqrt(s) + eps
 //   momentum > 0: buf = momentum * buf + g / avg, p -= lr * buf;  else p -= lr * g / avg
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum } from '../native';
 import type { Tensor } from '../tensor';
 import { checkBool, checkNumber, Optimizer, type ParamGroup, type ParamState, type Params, type StateSpec } from './optimizer';
 
@@ -73,6 +73,6 @@ export class RMSprop extends Optimizer<RMSpropGroup> {
       b._meta();
       b._storage.version++;
     }
-    native.rmspropStep();
+    callee().rmspropStep();
   }
 }

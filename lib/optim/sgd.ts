@@ -3,7 +3,7 @@
 //   momentum: buf = d on the first step, then momentum * buf + (1 - dampening) * d;
 //             d = nesterov ? d + momentum * buf : buf
 //   p -= lr * d
-import { meta, metaNum, native } from '../native';
+import { callee, meta, metaNum } from '../native';
 import type { Tensor } from '../tensor';
 import { checkBool, checkNumber, Optimizer, type ParamGroup, type ParamState, type Params, type StateSpec } from './optimizer';
 
@@ -65,6 +65,6 @@ export class SGD extends Optimizer<SGDGroup> {
       buf!._meta();
       buf!._storage.version++;
     }
-    native.sgdStep();
+    callee().sgdStep();
   }
 }
