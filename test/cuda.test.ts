@@ -1,0 +1,302 @@
+// The CUDA backend, run on the CPU by our emulator (TENSORFORGE_CUDA=emulate; cuda/emu/): every
+// CUDA kernel is compared with the CPU backend on fresh random inputs at awkward sizes, in each of
+// the emulator's thread schedules (a kernel whose result depends on the schedule has a race), plus
+// the emulator's own checks and the device API.
+process.env.TENSORFORGE_CUDA = 'emulate';
+
+import { spawnSync } from 'node:child_process';
+import { afterAll, describe, expect, it } from 'vitest';
+import * as tf from '../lib';
+import type { Tensor } from '../lib';
+
+const available = tf.cuda.isAvailable();
+// Test files may share a worker process: do not leave the setting to the next file.
+afterAll(() => {
+  delete process.env.TENSORFORGE_CUDA;
+});
+const SCHEDULES = ['in-order', 'reversed', 'random', 'warp-ahead'] as const;
+
+// Compares a result computed on 'cuda' with the same computation on the CPU.
+function same(gpu: Tensor, cpu: Tensor, tol = 1e-5): void {
+  expect(gpu.device).toBe('cuda');
+  expect(gpu.shape).toEqual(cpu.shape);
+  expect(gpu.dtype).toBe(cpu.dtype);
+  const a = gpu.dataSync(), b = cpu.dataSync();
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i], y = b[i];
+    if (Number.isNaN(y)) expect(Number.isNaN(x), `element ${i}: ${x} vs NaN`).toBe(true);
+    else if (!Number.isFinite(y)) expect(x).toBe(y);
+    else expect(Math.abs(x - y), `element ${i}: ${x} vs ${y}`).toBeLessThanOrEqual(tol * (1 + Math.abs(y)));
+  }
+}
+
+// Runs f on CPU inputs and on copies of them on 'cuda', and compares the outputs.
+function check(inputs: Tensor[], f: (...xs: Tensor[]) => Tensor, tol = 1e-5): void {
+  tf.tidy(() => {
+    const cpu = f(...inputs);
+    const gpu = f(...inputs.map((x) => x.to('cuda')));
+    same(gpu, cpu, tol);
+  });
+}
+
+describe.skipIf(!available && process.platform !== 'linux')('CUDA under the emulator', () => {
+  it('is available (the emulated addon is built on Linux)', () => {
+    expect(tf.cuda.isAvailable()).toBe(true);
+    const s = tf.cuda.status();
+    expect(s.emulated).toBe(true);
+    expect(s.deviceCount).toBe(1);
+    expect(tf.cuda.deviceCount()).toBe(1);
+    expect(tf.defaultDevice()).toBe('cuda');
+  });
+
+  describe('the emulator itself', () => {
+    it('computes a shuffle + shared-memory + atomic reduction the same in every schedule', () => {
+      for (const s of SCHEDULES) {
+        tf.cuda._emuSetSchedule(s, 5);
+        expect(Math.abs(tf.cuda._emuSelfTest('block-sum'))).toBeLessThan(1e-2);
+        expect(tf.cuda._emuSelfTest('smem-with-attribute')).toBe(0);
+      }
+      tf.cuda._emuSetSchedule('in-order');
+    });
+    it('exposes a missing __syncthreads in some schedule', () => {
+      let wrong = 0;
+      for (const s of SCHEDULES) {
+        tf.cuda._emuSetSchedule(s, 9);
+        wrong += tf.cuda._emuSelfTest('racy');
+      }
+      tf.cuda._emuSetSchedule('in-order');
+      expect(wrong).toBeGreaterThan(0);
+    });
+    it('aborts launches CUDA leaves undefined, saying where', () => {
+      expect(() => tf.cuda._emuSelfTest('divergent-barrier')).toThrow(/different barriers: .*selftest\.cu:\d+.*selftest\.cu:\d+/);
+      expect(() => tf.cuda._emuSelfTest('barrier-after-return')).toThrow(/__syncthreads at selftest\.cu:\d+ is reached by 63 threads while 1 have already returned/);
+      expect(() => tf.cuda._emuSelfTest('shuffle-exited-lane')).toThrow(/mask names lane 7 .* which has exited/);
+      expect(() => tf.cuda._emuSelfTest('bad-config')).toThrow(/cudaErrorInvalidConfiguration/);
+      expect(() => tf.cuda._emuSelfTest('smem-over-limit')).toThrow(/exceed the kernel's limit.*cudaFuncSetAttribute/);
+    });
+  });
+
+  describe('device API', () => {
+    it('moves tensors both ways, and an op on two devices is an Error naming both', () => {
+      const x = tf.randn([3, 5]);
+      const g = x.to('cuda');
+      expect(g.device).toBe('cuda');
+      expect(g.cuda()).toBe(g);
+      expect(g.cpu().toArray()).toEqual(x.toArray());
+      expect(() => x.add(g)).toThrow(/add: expected all tensors on one device, got cpu and cuda/);
+      expect(tf.zeros([2, 3], { device: 'cuda' }).device).toBe('cuda');
+      expect(tf.ones([2], { device: 'auto' }).device).toBe('cuda');
+      expect(tf.tensor([1, 2, 3], { device: 'cuda' }).toArray()).toEqual([1, 2, 3]);
+      expect(() => tf.zeros([2], { device: 'tpu' as 'cpu' })).toThrow(/unknown device "tpu"/);
+    });
+    it('says which ops have no CUDA kernel yet', () => {
+      const x = tf.randn([1, 1, 6, 6], { device: 'cuda' }), w = tf.randn([1, 1, 3, 3], { device: 'cuda' });
+      expect(() => tf.conv2d(x, w)).toThrow(/no kernel on device 'cuda'/);
+    });
+    it('reports device memory and frees it on dispose', () => {
+      tf.cuda.emptyCache();
+      const before = tf.cuda.memory();
+      const t = tf.zeros([1000], { device: 'cuda' });
+      expect(tf.cuda.memory().allocated - before.allocated).toBe(4000);
+      t.dispose();
+      expect(tf.cuda.memory().allocated).toBe(before.allocated);
+      expect(tf.cuda.memory().reserved).toBeGreaterThanOrEqual(before.allocated);
+      tf.cuda.emptyCache();
+      expect(tf.cuda.memory().reserved).toBe(tf.cuda.memory().allocated);
+      tf.cuda.synchronize();
+    });
+    it('moves a module in place, parameters keeping their identity', () => {
+      const m = new tf.nn.Linear(4, 3);
+      const w = m.weight, before = w.toArray();
+      m.to('cuda');
+      expect(m.weight).toBe(w);
+      expect(w.device).toBe('cuda');
+      expect(w.toArray()).toEqual(before);
+      m.to('cpu');
+      expect(w.device).toBe('cpu');
+    });
+    it('falls back cleanly when CUDA is unusable (no device)', () => {
+      const script =
+        "const tf = require('./lib'); const s = tf.cuda.status(); " +
+        "let err = ''; try { tf.zeros([1], { device: 'cuda' }); } catch (e) { err = e.message; } " +
+        "console.log(JSON.stringify({ s, auto: tf.defaultDevice(), err }));";
+      const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], {
+        cwd: `${__dirname}/..`,
+        encoding: 'utf8',
+        env: { ...process.env, TENSORFORGE_CUDA: 'emulate', TENSORFORGE_CUDA_EMU_DEVICES: '0' },
+      });
+      expect(r.status, r.stderr).toBe(0);
+      const out = JSON.parse(r.stdout.trim().split('\n').pop() as string);
+      expect(out.s.available).toBe(false);
+      expect(out.s.reason).toMatch(/cudaErrorNoDevice/);
+      expect(out.auto).toBe('cpu');
+      expect(out.err).toMatch(/device 'cuda' is not available: cudaErrorNoDevice/);
+    });
+  });
+
+  for (const schedule of SCHEDULES) {
+    describe(`kernels against the CPU backend (${schedule} schedule)`, () => {
+      const setup = (): void => tf.cuda._emuSetSchedule(schedule, 17);
+      const g = new tf.Generator(schedule.length * 101);
+      const randn = (shape: number[], dtype: 'float32' | 'float64' = 'float32'): Tensor => tf.randn(shape, { dtype, generator: g });
+
+      it('unary ops and their gradients, on transposed inputs', () => {
+        setup();
+        for (const dtype of ['float32', 'float64'] as const) {
+          const x = randn([7, 13], dtype).t();
+          const pos = x.abs().add(0.1);
+          const fs: ((t: Tensor) => Tensor)[] = [
+            (t) => t.neg(), (t) => t.abs(), (t) => t.exp(), (t) => t.tanh(), (t) => t.sigmoid(), (t) => t.relu(),
+            (t) => t.gelu(), (t) => t.gelu({ approximate: 'tanh' }), (t) => t.silu(), (t) => t.sin(), (t) => t.cos(),
+            (t) => t.leakyRelu(0.1), (t) => t.clamp(-0.5, 0.7), (t) => t.square(), (t) => t.sign(), (t) => t.floor(),
+            (t) => t.ceil(), (t) => t.round(),
+          ];
+          for (const f of fs) check([x], f, 1e-5);
+          for (const f of [(t: Tensor) => t.log(), (t: Tensor) => t.sqrt(), (t: Tensor) => t.rsqrt(), (t: Tensor) => t.reciprocal(), (t: Tensor) => t.pow(1.7)])
+            check([pos], f, 1e-5);
+          // Gradients through every derivative kernel.
+          for (const f of [...fs.slice(0, 13), (t: Tensor) => t.abs().add(0.1).log(), (t: Tensor) => t.abs().add(0.1).sqrt()]) {
+            const weights = randn([13, 7], dtype);
+            const grads = ['cpu', 'cuda'].map((d) =>
+              tf.tidy(() => {
+                const leaf = x.to(d as 'cpu').detach().requiresGrad_();
+                f(leaf).mul(weights.to(d as 'cpu')).sum().backward();
+                return leaf.grad!.cpu();
+              }),
+            );
+            same(grads[1].cuda(), grads[0], 1e-5);
+          }
+        }
+      });
+
+      it('binary ops with broadcasting, number operands, integers and comparisons', () => {
+        setup();
+        const a = randn([5, 1, 7]), b = randn([3, 1]);
+        for (const f of [
+          (x: Tensor, y: Tensor) => x.add(y), (x: Tensor, y: Tensor) => x.sub(y), (x: Tensor, y: Tensor) => x.mul(y),
+          (x: Tensor, y: Tensor) => x.div(y), (x: Tensor, y: Tensor) => x.maximum(y), (x: Tensor, y: Tensor) => x.minimum(y),
+          (x: Tensor, y: Tensor) => x.remainder(y), (x: Tensor, y: Tensor) => x.lt(y), (x: Tensor, y: Tensor) => x.ge(y),
+          (x: Tensor, y: Tensor) => x.eq(y), (x: Tensor, y: Tensor) => x.abs().pow(y),
+          (x: Tensor) => x.mul(2.5).add(-1), (x: Tensor) => x.gt(0).logicalAnd(x.lt(0.5)),
+        ])
+          check([a, b], f);
+        const i = tf.randint(-50, 50, [4, 9], { generator: g }), j = tf.randint(-7, 8, [9], { generator: g });
+        for (const f of [(x: Tensor, y: Tensor) => x.add(y), (x: Tensor, y: Tensor) => x.mul(y), (x: Tensor, y: Tensor) => x.div(y),
+          (x: Tensor, y: Tensor) => x.remainder(y), (x: Tensor, y: Tensor) => x.maximum(y), (x: Tensor, y: Tensor) => x.ne(y)])
+          check([i, j], f, 0);
+        check([a, b], (x, y) => tf.where(x.gt(0), x, y));
+        // Casts (NaN to int32 gives INT_MIN on both), fill, zero-sized tensors.
+        check([tf.tensor([1.7, -2.5, NaN, 3e9, 0])], (x) => x.to('int32'), 0);
+        check([a], (x) => x.to('float64').to('bool'), 0);
+        check([randn([0, 5])], (x) => x.add(1), 0);
+        check([a], (x) => x.clone().fill_(3.25), 0);
+      });
+
+      it('reductions over any dims, with NaN and empty rows', () => {
+        setup();
+        const x = randn([6, 11, 5]).permute([2, 0, 1]);
+        const withNan = tf.tidy(() => tf.where(randn([4, 9]).gt(1.2), tf.tensor(NaN), randn([4, 9])));
+        for (const f of [
+          (t: Tensor) => t.sum(), (t: Tensor) => t.sum([0, 2]), (t: Tensor) => t.mean(1), (t: Tensor) => t.amax(0),
+          (t: Tensor) => t.amin([1, 2]), (t: Tensor) => t.prod(2), (t: Tensor) => t.argmax(1), (t: Tensor) => t.argmin(),
+          (t: Tensor) => t.var(2), (t: Tensor) => t.std(0, { correction: 0 }), (t: Tensor) => t.logsumexp(1),
+          (t: Tensor) => t.gt(0.5).any(1), (t: Tensor) => t.gt(-2).all(0),
+        ])
+          check([x], f, 1e-5);
+        for (const f of [(t: Tensor) => t.amax(1), (t: Tensor) => t.argmax(1), (t: Tensor) => t.argmin(0), (t: Tensor) => t.sum(1)])
+          check([withNan], f, 1e-5);
+        check([randn([3, 0])], (t) => t.sum(1), 0);
+        check([tf.randint(-9, 9, [5, 8], { generator: g })], (t) => t.sum(1), 0);
+      });
+
+      it('softmax and logSoftmax along any dim, forward and backward', () => {
+        setup();
+        for (const dim of [0, 1, 2]) {
+          check([randn([3, 17, 5], 'float64')], (t) => t.softmax(dim), 1e-12);
+          check([randn([3, 17, 5])], (t) => t.logSoftmax(dim), 1e-5);
+        }
+        // Same inputs on both devices for the gradient comparison.
+        const base = randn([4, 9, 3], 'float64');
+        const grads = ['cpu', 'cuda'].map((d) =>
+          tf.tidy(() => {
+            const leaf = base.to(d as 'cpu').detach().requiresGrad_();
+            leaf.logSoftmax(1).mul(leaf.softmax(2)).sum().backward();
+            return leaf.grad!.cpu();
+          }),
+        );
+        same(grads[1].cuda(), grads[0], 1e-12);
+      });
+
+      it('matmul: odd and prime sizes, transposes, broadcast batches, K = 0, batch-reduce gradients', () => {
+        setup();
+        for (const [m, k, n] of [[1, 1, 1], [37, 53, 29], [65, 17, 130], [3, 0, 4]]) {
+          check([randn([m, k], 'float64'), randn([k, n], 'float64')], (a, b) => a.matmul(b), 1e-12);
+          check([randn([k, m]), randn([n, k])], (a, b) => a.t().matmul(b.t()), 1e-5);
+        }
+        check([randn([2, 3, 9, 7], 'float64'), randn([3, 7, 5], 'float64')], (a, b) => a.matmul(b), 1e-12);
+        // A weight shared across a batch: its gradient sums over the batch (C stride 0 in the kernel).
+        const base = randn([4, 6, 5], 'float64'), w = randn([5, 3], 'float64');
+        const grads = ['cpu', 'cuda'].map((d) =>
+          tf.tidy(() => {
+            const x = base.to(d as 'cpu').detach().requiresGrad_(), wt = w.to(d as 'cpu').detach().requiresGrad_();
+            x.matmul(wt).square().sum().backward();
+            return [x.grad!.cpu(), wt.grad!.cpu()];
+          }),
+        );
+        same(grads[1][0].cuda(), grads[0][0], 1e-12);
+        same(grads[1][1].cuda(), grads[0][1], 1e-12);
+      });
+
+      it('cross-entropy (ignoreIndex) forward and backward', () => {
+        setup();
+        const logits = randn([13, 7], 'float64'), target = tf.tensor(new Int32Array([0, 6, 3, -100, 2, 2, 5, 1, 0, 4, -100, 6, 3]));
+        const results = ['cpu', 'cuda'].map((d) =>
+          tf.tidy(() => {
+            const x = logits.to(d as 'cpu').detach().requiresGrad_();
+            const loss = tf.nn.functional.crossEntropy(x, target.to(d as 'cpu'), { ignoreIndex: -100 });
+            loss.backward();
+            return [loss.cpu(), x.grad!.cpu()];
+          }),
+        );
+        same(results[1][0].cuda(), results[0][0], 1e-12);
+        same(results[1][1].cuda(), results[0][1], 1e-12);
+        expect(() => tf.nn.functional.crossEntropy(logits.cuda(), tf.tensor(new Int32Array(13).fill(7)).cuda())).toThrow(/out of bounds/);
+      });
+
+      it('seeded random tensors equal the CPU ones (one generator for every device)', () => {
+        setup();
+        for (const init of [(t: Tensor) => tf.nn.init.normal_(t, 0, 1, { generator: new tf.Generator(3) }),
+          (t: Tensor) => tf.nn.init.uniform_(t, -2, 2, { generator: new tf.Generator(4) })]) {
+          const cpu = init(tf.zeros([5, 7])), gpu = init(tf.zeros([5, 7], { device: 'cuda' }));
+          same(gpu, cpu, 0);
+        }
+      });
+
+      it('trains an MLP with Adam and SGD like the CPU does', () => {
+        setup();
+        const x = randn([32, 10]), y = tf.randint(0, 4, [32], { generator: g });
+        const losses: number[][] = [];
+        for (const device of ['cpu', 'cuda'] as const) {
+          tf.manualSeed(11);
+          const model = new tf.nn.Sequential(new tf.nn.Linear(10, 16), new tf.nn.ReLU(), new tf.nn.Linear(16, 4)).to(device);
+          const optims = [new tf.optim.AdamW(model.parameters(), { lr: 0.01 }), new tf.optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 })];
+          const xs = x.to(device), ys = y.to(device);
+          const run: number[] = [];
+          for (let step = 0; step < 6; step++) {
+            const opt = optims[step % 2];
+            tf.tidy(() => {
+              opt.zeroGrad();
+              const loss = tf.nn.functional.crossEntropy(model.forward(xs) as Tensor, ys);
+              loss.backward();
+              opt.step();
+              run.push(loss.item());
+            });
+          }
+          losses.push(run);
+        }
+        for (let i = 0; i < losses[0].length; i++) expect(losses[1][i]).toBeCloseTo(losses[0][i], 5);
+        expect(losses[1][5]).toBeLessThan(losses[1][0]);
+      });
+    });
+  }
+});
