@@ -23,6 +23,9 @@ KernelTable make_table() {
   cuda::register_loss(t);
   cuda::register_optim(t);
   cuda::register_random(t);
+  cuda::register_indexing(t);
+  cuda::register_spatial(t);
+  cuda::register_norm(t);
   return t;
 }
 

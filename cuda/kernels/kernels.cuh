@@ -14,6 +14,9 @@ void register_gemm(KernelTable& t);
 void register_loss(KernelTable& t);
 void register_optim(KernelTable& t);
 void register_random(KernelTable& t);
+void register_indexing(KernelTable& t);
+void register_spatial(KernelTable& t);
+void register_norm(KernelTable& t);
 
 }  // namespace cuda
 }  // namespace tf
