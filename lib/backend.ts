@@ -32,6 +32,8 @@ export interface CudaBinding extends Binding {
 
 interface CudaState {
   binding: CudaBinding | null;
+  /** The entry points the addon really has (the others throw; see fillGaps). */
+  kernels: Set<string>;
   status: CudaStatus;
   file: string | null;
 }
@@ -64,7 +66,7 @@ function loadCuda(): CudaState {
   if (cudaState) return cudaState;
   const mode = (process.env.TENSORFORGE_CUDA ?? '').toLowerCase();
   if (mode === 'off' || mode === '0') {
-    cudaState = { binding: null, file: null, status: { available: false, deviceCount: 0, emulated: false, reason: 'disabled by TENSORFORGE_CUDA' } };
+    cudaState = { binding: null, kernels: new Set(), file: null, status: { available: false, deviceCount: 0, emulated: false, reason: 'disabled by TENSORFORGE_CUDA' } };
     return cudaState;
   }
   const emulate = mode === 'emulate';
@@ -73,7 +75,7 @@ function loadCuda(): CudaState {
     const reason = emulate
       ? 'TENSORFORGE_CUDA=emulate, but the emulated CUDA addon is not built (build/cuda/tensorforge_cuda_emu.node; run npm run build:native)'
       : 'this build has no CUDA addon (nvcc was not found when it was built; set TENSORFORGE_CUDA=emulate for the CPU emulation)';
-    cudaState = { binding: null, file: null, status: { available: false, deviceCount: 0, emulated: emulate, reason } };
+    cudaState = { binding: null, kernels: new Set(), file: null, status: { available: false, deviceCount: 0, emulated: emulate, reason } };
     return cudaState;
   }
   let binding: CudaBinding;
@@ -82,12 +84,13 @@ function loadCuda(): CudaState {
     binding = require(file) as CudaBinding;
   } catch (e) {
     const reason = `the CUDA addon ${file} failed to load: ${e instanceof Error ? e.message : String(e)}`;
-    cudaState = { binding: null, file, status: { available: false, deviceCount: 0, emulated: emulate, reason } };
+    cudaState = { binding: null, kernels: new Set(), file, status: { available: false, deviceCount: 0, emulated: emulate, reason } };
     return cudaState;
   }
   const status = binding.status();
   if (status.available) binding.setMeta(metaBuffer());
-  cudaState = { binding: status.available ? fillGaps(binding) : null, file, status };
+  const kernels = new Set(Object.keys(binding).filter((k) => typeof (binding as unknown as Record<string, unknown>)[k] === 'function'));
+  cudaState = { binding: status.available ? fillGaps(binding) : null, kernels, file, status };
   return cudaState;
 }
 
@@ -101,6 +104,15 @@ export function cudaBinding(op = 'cuda'): CudaBinding {
   const s = loadCuda();
   if (!s.binding) throw new Error(`${op}: device 'cuda' is not available: ${s.status.reason}`);
   return s.binding;
+}
+
+/**
+ * Whether `device` has the native entry point `name` (the CPU has all of them): ops with a choice of
+ * algorithm pick one the device runs, e.g. convolution through im2col + GEMM where a device lacks
+ * the direct kernel.
+ */
+export function deviceHas(device: Device, name: keyof Binding): boolean {
+  return device === 'cpu' || loadCuda().kernels.has(name);
 }
 
 /** The addon that owns tensors of `device`. */

@@ -6,6 +6,7 @@
 // PyTorch 2's fused kernels), the unfused one NaN for v. dropoutP drops attention weights (always, like torch:
 // callers pass 0 in eval mode).
 import { isFloating } from '../dtype';
+import { deviceHas } from '../backend';
 import { fusedAttention } from '../ops/attention';
 import { where } from '../ops/binary';
 import { triangleMask } from '../ops/masking';
@@ -86,7 +87,7 @@ export function _setAttentionImpl(i: 'auto' | 'math' | 'fused'): void {
  * a mask that adds batch dims of its own, and empty sizes (where the unfused path is trivial).
  */
 function useFused(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, dropoutP: number, batch: number[]): boolean {
-  if (impl === 'math') return false;
+  if (impl === 'math' || !deviceHas(q.device, 'attentionForward')) return false;
   if (dropoutP > 0 || (mask && mask.requiresGrad)) return false;
   if (mask && mask.ndim - 2 > batch.length) return false;
   if (mask) {

@@ -36,7 +36,7 @@ export function dropout(input: Tensor, opts: { p?: number; training?: boolean } 
   if (!(opts.training ?? true) || p === 0) return input;
   if (p === 1) return input.mul(0);
   const mask = noGrad(() => {
-    const r = rand(input._shape.slice(), { dtype: isFloating(input.dtype) ? input.dtype : 'float32' });
+    const r = rand(input._shape.slice(), { dtype: isFloating(input.dtype) ? input.dtype : 'float32', device: input.device });
     const keepMask = r.ge(p).to(r.dtype).mul(1 / (1 - p));
     r.dispose();
     return keepMask;

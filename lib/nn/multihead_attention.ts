@@ -13,6 +13,7 @@ import { triangleMask } from '../ops/masking';
 import { softmax } from '../ops/softmax';
 import { shapeStr } from '../shape';
 import { Tensor } from '../tensor';
+import { deviceHas } from '../backend';
 import { fusedPackedSelfAttention } from '../ops/attention';
 import { _fusedAttentionAllowed, scaledDotProductAttention } from './attention';
 import { dropout, linear } from './functional_basic';
@@ -111,7 +112,7 @@ export class MultiheadAttention extends Module {
     // Self-attention with no mask but a causal one: one projection GEMM straight into the fused
     // kernel, which reads the heads in place and returns them merged.
     const noMask = !opts.attnMask && !opts.keyPaddingMask && !opts.needWeights;
-    if (noMask && p === 0 && query === key && key === value && this.in_proj_weight && _fusedAttentionAllowed() && N * L > 0) {
+    if (noMask && p === 0 && query === key && key === value && this.in_proj_weight && _fusedAttentionAllowed() && deviceHas(query.device, 'attentionForward') && N * L > 0) {
       const qkv = linear(q0, this.in_proj_weight, this.in_proj_bias);
       const merged = fusedPackedSelfAttention(qkv, H, !!opts.isCausal, 1 / Math.sqrt(D));
       const y = this.out_proj.forward(merged);

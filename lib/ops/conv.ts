@@ -13,6 +13,7 @@
 // 1x1 convolutions with stride 1 and no padding skip im2col: the input already is its columns.
 import { needsGrad, record } from '../autograd';
 import { isFloating } from '../dtype';
+import { deviceHas } from '../backend';
 import { callee, meta, metaNum, native } from '../native';
 import { shapeStr } from '../shape';
 import { Tensor } from '../tensor';
@@ -244,7 +245,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
     padAfter.every((p) => p === 0);
   const flat = oneByOne ? flatSpatialStride(x) : null;
   const direct = flat !== null;
-  const directConv = !direct && useDirect(ns, Cg, kernel, stride, dilation, outSize);
+  const directConv = !direct && deviceHas(input.device, 'convDirect') && useDirect(ns, Cg, kernel, stride, dilation, outSize);
   const perImage = C * K * L + outC * Kg;
   const chunk = Math.max(1, Math.min(N, Math.floor(chunkElements / Math.max(perImage, 1))));
 

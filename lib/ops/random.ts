@@ -1,6 +1,7 @@
 // Random tensors from a seedable, counter-based generator (native/kernels/random.cpp): a generator
 // is (seed, offset); each call takes the next `numel` draws, so a run is reproducible from
 // manualSeed() whatever the thread count.
+import { parseDevice } from '../backend';
 import { checkDType, isFloating, type DType } from '../dtype';
 import { callee, meta, metaNum, native } from '../native';
 import { Tensor } from '../tensor';
@@ -68,14 +69,14 @@ function floatDType(op: string, opts: RandomOptions): DType {
 export function rand(...args: unknown[]): Tensor {
   const { shape, opts } = parseShapeArgs('rand', args);
   const o = opts as RandomOptions;
-  const t = Tensor._empty(shape, floatDType('rand', o));
+  const t = Tensor._empty(shape, floatDType('rand', o), false, parseDevice('rand', o.device));
   return finish((o.generator ?? defaultGenerator)._fill(0, t, 0, 1), o, 'rand');
 }
 /** Standard normal. */
 export function randn(...args: unknown[]): Tensor {
   const { shape, opts } = parseShapeArgs('randn', args);
   const o = opts as RandomOptions;
-  const t = Tensor._empty(shape, floatDType('randn', o));
+  const t = Tensor._empty(shape, floatDType('randn', o), false, parseDevice('randn', o.device));
   return finish((o.generator ?? defaultGenerator)._fill(1, t, 0, 1), o, 'randn');
 }
 /** Integers uniform on [low, high); int32 unless `dtype` says otherwise. */
@@ -87,7 +88,7 @@ export function randint(low: number, high: number, shape: number[], opts: Random
   const dtype = checkDType(op, opts.dtype ?? 'int32');
   if (dtype === 'bool') throw new TypeError(`${op}: cannot make a bool tensor`);
   if (dtype === 'int32' && (low < -(2 ** 31) || high > 2 ** 31)) throw new RangeError(`${op}: bounds do not fit int32`);
-  const t = Tensor._empty(s, dtype);
+  const t = Tensor._empty(s, dtype, false, parseDevice(op, opts.device));
   return finish((opts.generator ?? defaultGenerator)._fill(2, t, low, high), opts, op);
 }
 export function randLike(t: Tensor, opts: RandomOptions = {}): Tensor {
@@ -101,14 +102,14 @@ export function randnLike(t: Tensor, opts: RandomOptions = {}): Tensor {
 /** Uniform on [low, high). */
 export function uniform(shape: number[], low = 0, high = 1, opts: RandomOptions = {}): Tensor {
   const { shape: s } = parseShapeArgs('uniform', [shape]);
-  const t = Tensor._empty(s, floatDType('uniform', opts));
+  const t = Tensor._empty(s, floatDType('uniform', opts), false, parseDevice('uniform', opts.device));
   return finish((opts.generator ?? defaultGenerator)._fill(0, t, low, high), opts, 'uniform');
 }
 /** Normal with the given mean and standard deviation. */
 export function normal(shape: number[], mean = 0, std = 1, opts: RandomOptions = {}): Tensor {
   const { shape: s } = parseShapeArgs('normal', [shape]);
   if (!(std >= 0)) throw new RangeError(`normal: std must be >= 0, got ${std}`);
-  const t = Tensor._empty(s, floatDType('normal', opts));
+  const t = Tensor._empty(s, floatDType('normal', opts), false, parseDevice('normal', opts.device));
   return finish((opts.generator ?? defaultGenerator)._fill(1, t, mean, std), opts, 'normal');
 }
 /** Random permutation of 0..n-1 (int32), from the generator's stream. */
