@@ -90,8 +90,8 @@ describe.skipIf(!available && process.platform !== 'linux')('CUDA under the emul
       expect(() => tf.zeros([2], { device: 'tpu' as 'cpu' })).toThrow(/unknown device "tpu"/);
     });
     it('says which ops have no CUDA kernel yet', () => {
-      const x = tf.randn([1, 1, 6, 6], { device: 'cuda' }), w = tf.randn([1, 1, 3, 3], { device: 'cuda' });
-      expect(() => tf.conv2d(x, w)).toThrow(/no kernel on device 'cuda'/);
+      const lstm = new tf.nn.LSTM(3, 4).to('cuda');
+      expect(() => lstm.forward(tf.randn([5, 2, 3], { device: 'cuda' }))).toThrow(/rnnForward: this op has no kernel on device 'cuda'/);
     });
     it('reports device memory and frees it on dispose', () => {
       tf.cuda.emptyCache();
@@ -131,6 +131,69 @@ describe.skipIf(!available && process.platform !== 'linux')('CUDA under the emul
       expect(out.s.reason).toMatch(/cudaErrorNoDevice/);
       expect(out.auto).toBe('cpu');
       expect(out.err).toMatch(/device 'cuda' is not available: cudaErrorNoDevice/);
+    });
+  });
+
+  describe('models on the emulated device match the CPU', () => {
+    // The same seeded model, data and optimizer on both devices: per-step losses and final weights.
+    function trainBoth(make: () => tf.nn.Module, [x, y]: [Tensor, Tensor], loss: (out: Tensor, y: Tensor) => Tensor, steps: number) {
+      const runs = (['cpu', 'cuda'] as const).map((device) => {
+        tf.manualSeed(21);
+        const model = make().to(device);
+        const opt = new tf.optim.Adam(model.parameters(), { lr: 2e-3 });
+        const xs = x.to(device), ys = y.to(device);
+        const losses: number[] = [];
+        for (let step = 0; step < steps; step++) {
+          tf.tidy(() => {
+            opt.zeroGrad();
+            const l = loss(model.forward(xs) as Tensor, ys);
+            l.backward();
+            opt.step();
+            losses.push(l.item());
+          });
+        }
+        return { losses, weights: model.parameters().map((p) => p.cpu()) };
+      });
+      return runs;
+    }
+
+    it('LeNet-5: a few training steps (conv, pooling, linear, cross-entropy, Adam)', () => {
+      tf.cuda._emuSetSchedule('random', 2);
+      const g = new tf.Generator(8);
+      const runs = trainBoth(
+        () => new tf.nn.Sequential(
+          new tf.nn.Conv2d(1, 6, 5, { padding: 2 }), new tf.nn.ReLU(), new tf.nn.MaxPool2d(2),
+          new tf.nn.Conv2d(6, 16, 5), new tf.nn.ReLU(), new tf.nn.MaxPool2d(2), new tf.nn.Flatten(),
+          new tf.nn.Linear(400, 120), new tf.nn.ReLU(), new tf.nn.Linear(120, 84), new tf.nn.ReLU(), new tf.nn.Linear(84, 10),
+        ),
+        [tf.rand([6, 1, 28, 28], { generator: g }), tf.randint(0, 10, [6], { generator: g })],
+        (out, y) => tf.nn.functional.crossEntropy(out, y),
+        3,
+      );
+      tf.cuda._emuSetSchedule('in-order');
+      for (let i = 0; i < 3; i++) expect(runs[1].losses[i]).toBeCloseTo(runs[0].losses[i], 5);
+      runs[1].weights.forEach((w, k) => same(w.cuda(), runs[0].weights[k], 1e-4));
+    });
+
+    it('a causal Transformer block with dropout: same losses (the dropout masks come from one generator)', () => {
+      const g = new tf.Generator(9);
+      const T = 9, V = 13;
+      class Tiny extends tf.nn.Module {
+        emb = new tf.nn.Embedding(V, 16);
+        block = new tf.nn.TransformerEncoderLayer(16, 2, { dimFeedforward: 24, dropout: 0.1, activation: 'gelu', normFirst: true, batchFirst: true });
+        head = new tf.nn.Linear(16, V);
+        forward(ids: Tensor): Tensor {
+          const mask = tf.nn.Transformer.generateSquareSubsequentMask(T).to(ids.device);
+          return this.head.forward(this.block.forward(this.emb.forward(ids), { srcMask: mask, isCausal: true }));
+        }
+      }
+      const runs = trainBoth(
+        () => new Tiny(),
+        [tf.randint(0, V, [3, T], { generator: g }), tf.randint(0, V, [3 * T], { generator: g })],
+        (out, y) => tf.nn.functional.crossEntropy(out.reshape([-1, V]), y),
+        3,
+      );
+      for (let i = 0; i < 3; i++) expect(runs[1].losses[i]).toBeCloseTo(runs[0].losses[i], 4);
     });
   });
 
@@ -272,18 +335,110 @@ describe.skipIf(!available && process.platform !== 'linux')('CUDA under the emul
         }
       });
 
-      it('trains an MLP with Adam and SGD like the CPU does', () => {
+      it('indexing: indexSelect, indexAdd, gather, scatterAdd and embeddings, with repeated indices', () => {
+        setup();
+        const x = randn([6, 5, 4], 'float64'), idx = tf.tensor(new Int32Array([4, 0, 4, 2]));
+        check([x, idx], (t, i) => t.indexSelect(1, i), 0);
+        check([x, idx, randn([6, 4, 4], 'float64')], (t, i, src) => t.clone().indexAdd(1, i, src, { alpha: 0.5 }), 1e-12);
+        const gi = tf.randint(0, 5, [6, 3, 4], { generator: g });
+        check([x, gi], (t, i) => t.gather(1, i), 0);
+        check([tf.zeros([6, 5, 4], { dtype: 'float64' }), gi, randn([6, 3, 4], 'float64')], (t, i, src) => t.scatterAdd(1, i, src), 1e-12);
+        const grads = ['cpu', 'cuda'].map((d) =>
+          tf.tidy(() => {
+            tf.manualSeed(3);
+            const emb = new tf.nn.Embedding(11, 6).to(d as 'cpu');
+            emb.forward(tf.tensor(new Int32Array([3, 3, 10, 0, 3])).to(d as 'cpu')).square().sum().backward();
+            return emb.weight.grad!.cpu();
+          }),
+        );
+        same(grads[1].cuda(), grads[0], 1e-6);
+      });
+
+      it('convolution (im2col + GEMM), pooling and their gradients, odd sizes, strides, dilation, groups', () => {
+        setup();
+        const cases: [number[], number[], tf.ConvOptions][] = [
+          [[2, 3, 9, 7], [4, 3, 3, 2], { padding: 1 }],
+          [[1, 4, 11, 10], [6, 2, 3, 3], { stride: 2, dilation: 2, groups: 2, padding: [2, 1] }],
+          [[2, 1, 8, 8], [5, 1, 5, 5], { padding: 'same' }],
+        ];
+        for (const [xs, ws, opts] of cases) {
+          const x = randn(xs, 'float64'), w = randn(ws, 'float64'), b = randn([ws[0]], 'float64');
+          const results = ['cpu', 'cuda'].map((d) =>
+            tf.tidy(() => {
+              const xl = x.to(d as 'cpu').detach().requiresGrad_(), wl = w.to(d as 'cpu').detach().requiresGrad_();
+              const bl = b.to(d as 'cpu').detach().requiresGrad_();
+              const y = tf.conv2d(xl, wl, bl, opts);
+              y.square().sum().backward();
+              return [y.cpu(), xl.grad!.cpu(), wl.grad!.cpu(), bl.grad!.cpu()];
+            }),
+          );
+          for (let k = 0; k < 4; k++) same(results[1][k].cuda(), results[0][k], 1e-10);
+        }
+        const x = randn([2, 3, 9, 11], 'float64');
+        const pools: ((t: Tensor) => Tensor)[] = [
+          (t) => tf.maxPool2d(t, 3, { stride: 2, padding: 1 }),
+          (t) => tf.maxPool2d(t, 2, { dilation: 2, ceilMode: true }),
+          (t) => tf.avgPool2d(t, 3, { stride: 2, padding: 1, countIncludePad: false }),
+          (t) => tf.avgPool2d(t, [2, 3], { ceilMode: true }),
+          (t) => tf.adaptiveAvgPool2d(t, [4, 3]),
+        ];
+        for (const f of pools) {
+          const results = ['cpu', 'cuda'].map((d) =>
+            tf.tidy(() => {
+              const xl = x.to(d as 'cpu').detach().requiresGrad_();
+              const y = f(xl);
+              y.mul(y).sum().backward();
+              return [y.cpu(), xl.grad!.cpu()];
+            }),
+          );
+          same(results[1][0].cuda(), results[0][0], 1e-12);
+          same(results[1][1].cuda(), results[0][1], 1e-12);
+        }
+      });
+
+      it('layer norm and batch norm, training and eval, forward and backward', () => {
+        setup();
+        const x = randn([5, 3, 7], 'float64');
+        const f64 = { dtype: 'float64' as const };
+        const mods = [() => new tf.nn.LayerNorm(7, f64), () => new tf.nn.LayerNorm([3, 7], { elementwiseAffine: false, ...f64 }), () => new tf.nn.BatchNorm1d(3, f64)];
+        for (const make of mods) {
+          for (const training of [true, false]) {
+            const results = ['cpu', 'cuda'].map((d) =>
+              tf.tidy(() => {
+                tf.manualSeed(5);
+                const m = make();
+                for (const p of m.parameters()) tf.noGrad(() => p.copy_(tf.randn(p.shape, { dtype: 'float64', generator: new tf.Generator(7) })));
+                m.to(d as 'cpu');
+                if (!training) m.eval();
+                const xl = x.to(d as 'cpu').detach().requiresGrad_();
+                const y = m.forward(xl) as Tensor;
+                y.mul(y).sum().backward();
+                return [y.cpu(), xl.grad!.cpu(), ...m.buffers().map((b) => b.cpu())];
+              }),
+            );
+            for (let k = 0; k < results[0].length; k++) same(results[1][k].cuda(), results[0][k], 1e-10);
+          }
+        }
+      });
+
+      it('trains an MLP with every optimizer like the CPU does', () => {
         setup();
         const x = randn([32, 10]), y = tf.randint(0, 4, [32], { generator: g });
         const losses: number[][] = [];
         for (const device of ['cpu', 'cuda'] as const) {
           tf.manualSeed(11);
           const model = new tf.nn.Sequential(new tf.nn.Linear(10, 16), new tf.nn.ReLU(), new tf.nn.Linear(16, 4)).to(device);
-          const optims = [new tf.optim.AdamW(model.parameters(), { lr: 0.01 }), new tf.optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9 })];
+          const optims = [
+            new tf.optim.AdamW(model.parameters(), { lr: 0.01 }),
+            new tf.optim.SGD(model.parameters(), { lr: 0.05, momentum: 0.9, nesterov: true }),
+            new tf.optim.Adam(model.parameters(), { lr: 0.01, amsgrad: true, weightDecay: 0.01 }),
+            new tf.optim.RMSprop(model.parameters(), { lr: 0.01, centered: true, momentum: 0.5 }),
+            new tf.optim.Adagrad(model.parameters(), { lr: 0.05 }),
+          ];
           const xs = x.to(device), ys = y.to(device);
           const run: number[] = [];
-          for (let step = 0; step < 6; step++) {
-            const opt = optims[step % 2];
+          for (let step = 0; step < 10; step++) {
+            const opt = optims[step % optims.length];
             tf.tidy(() => {
               opt.zeroGrad();
               const loss = tf.nn.functional.crossEntropy(model.forward(xs) as Tensor, ys);
@@ -295,7 +450,7 @@ describe.skipIf(!available && process.platform !== 'linux')('CUDA under the emul
           losses.push(run);
         }
         for (let i = 0; i < losses[0].length; i++) expect(losses[1][i]).toBeCloseTo(losses[0][i], 5);
-        expect(losses[1][5]).toBeLessThan(losses[1][0]);
+        expect(losses[1][9]).toBeLessThan(losses[1][0]);
       });
     });
   }
