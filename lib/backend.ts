@@ -4,7 +4,9 @@
 //   - build/cuda/tensorforge_cuda.node (nvcc, real GPUs), used when CUDA is usable: cudaGetDeviceCount
 //     succeeds with a count above 0;
 //   - build/cuda/tensorforge_cuda_emu.node when TENSORFORGE_CUDA=emulate: the same kernel sources run
-//     on the CPU by our emulator (cuda/emu/), for tests on machines without a GPU.
+//     on the CPU by our emulator (cuda/emu/), for tests on machines without a GPU;
+//   - build/cuda/tensorforge_cuda_emu_asan.node when TENSORFORGE_CUDA=emulate-asan: that emulator
+//     under AddressSanitizer (the process needs libasan preloaded; see test/cuda_asan.test.ts).
 // Where neither is usable, loading never fails: cuda.isAvailable() is false and says why, and asking
 // for 'cuda' throws that reason.
 import * as fs from 'node:fs';
@@ -39,9 +41,9 @@ interface CudaState {
 }
 let cudaState: CudaState | null = null;
 
-function candidates(emulate: boolean): string[] {
+function candidates(kind: 'real' | 'emu' | 'asan'): string[] {
   const root = path.join(__dirname, '..');
-  const file = emulate ? 'tensorforge_cuda_emu.node' : 'tensorforge_cuda.node';
+  const file = { real: 'tensorforge_cuda.node', emu: 'tensorforge_cuda_emu.node', asan: 'tensorforge_cuda_emu_asan.node' }[kind];
   return [
     path.join(root, 'build', 'cuda', file),
     path.join(root, 'prebuilds', `${process.platform}-${process.arch}`, 'cuda', file),
@@ -69,8 +71,8 @@ function loadCuda(): CudaState {
     cudaState = { binding: null, kernels: new Set(), file: null, status: { available: false, deviceCount: 0, emulated: false, reason: 'disabled by TENSORFORGE_CUDA' } };
     return cudaState;
   }
-  const emulate = mode === 'emulate';
-  const file = candidates(emulate).find((f) => fs.existsSync(f)) ?? null;
+  const emulate = mode === 'emulate' || mode === 'emulate-asan';
+  const file = candidates(emulate ? (mode === 'emulate-asan' ? 'asan' : 'emu') : 'real').find((f) => fs.existsSync(f)) ?? null;
   if (!file) {
     const reason = emulate
       ? 'TENSORFORGE_CUDA=emulate, but the emulated CUDA addon is not built (build/cuda/tensorforge_cuda_emu.node; run npm run build:native)'

@@ -24,6 +24,13 @@
 #include <ucontext.h>
 #endif
 
+// Under AddressSanitizer every stack switch is announced, so it tracks which stack is live (without
+// this, a fiber's frames look like overflows of the scheduler's stack).
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define TF_EMU_ASAN 1
+#endif
+
 thread_local uint3 threadIdx;
 thread_local uint3 blockIdx;
 thread_local dim3 blockDim;
@@ -79,6 +86,7 @@ struct Fiber {
   unsigned mask = 0;
   uint64_t value = 0, result = 0;
   int param = 0, width = 32;
+  void* asan_fake = nullptr;  // AddressSanitizer's fake-stack handle while switched out
 #if defined(__x86_64__)
   void* sp = nullptr;
 #else
@@ -96,6 +104,9 @@ struct Worker {
   void* closure = nullptr;
   void* dyn_smem = nullptr;
   std::string failure;
+  void* asan_fake = nullptr;             // the scheduler's, while a fiber runs
+  const void* sched_stack = nullptr;     // the scheduler's stack, learnt on the first switch
+  size_t sched_stack_size = 0;
 #if defined(__x86_64__)
   void* sched_sp = nullptr;
 #else
@@ -118,6 +129,7 @@ struct Worker {
     return true;
   }
   char* stack_top(size_t i) { return stacks + (i + 1) * kStackBytes; }
+  char* stack_bottom(size_t i) { return stacks + i * kStackBytes + kGuardBytes; }
 };
 
 thread_local Worker* tls_worker = nullptr;
@@ -146,22 +158,37 @@ void switch_to_fiber(Worker& w, int i) {
   Fiber& f = w.fibers[size_t(i)];
   w.current = i;
   threadIdx = f.tid;
+#ifdef TF_EMU_ASAN
+  __sanitizer_start_switch_fiber(&w.asan_fake, w.stack_bottom(size_t(i)), kStackBytes - kGuardBytes);
+#endif
 #if defined(__x86_64__)
   tf_emu_switch(&w.sched_sp, f.sp);
 #else
   swapcontext(&w.sched_ctx, &f.ctx);
 #endif
+#ifdef TF_EMU_ASAN
+  __sanitizer_finish_switch_fiber(w.asan_fake, nullptr, nullptr);
+#endif
   w.current = -1;
 }
 
 // Called on a fiber: back to the block's scheduler (returns when the scheduler resumes this fiber).
-void yield_to_scheduler() {
+// A finished fiber passes `done`, so AddressSanitizer drops its fake stack.
+void yield_to_scheduler(bool done = false) {
   Worker& w = *tls_worker;
   Fiber& f = w.fibers[size_t(w.current)];
+#ifdef TF_EMU_ASAN
+  __sanitizer_start_switch_fiber(done ? nullptr : &f.asan_fake, w.sched_stack, w.sched_stack_size);
+#else
+  (void)done;
+#endif
 #if defined(__x86_64__)
   tf_emu_switch(&f.sp, w.sched_sp);
 #else
   swapcontext(&f.ctx, &w.sched_ctx);
+#endif
+#ifdef TF_EMU_ASAN
+  __sanitizer_finish_switch_fiber(f.asan_fake, nullptr, nullptr);
 #endif
 }
 
@@ -170,9 +197,12 @@ void yield_to_scheduler() {
 
 extern "C" void tf_emu_fiber_entry() {
   tf_emu::Worker& w = *tf_emu::tls_worker;
+#ifdef TF_EMU_ASAN
+  __sanitizer_finish_switch_fiber(nullptr, &w.sched_stack, &w.sched_stack_size);
+#endif
   w.body(w.closure);
   w.fibers[size_t(w.current)].state = tf_emu::State::Done;
-  tf_emu::yield_to_scheduler();
+  tf_emu::yield_to_scheduler(true);
   std::abort();  // a finished fiber is never resumed
 }
 

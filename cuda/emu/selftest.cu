@@ -59,6 +59,18 @@ __global__ void selftest_dynamic_smem_default_limit(float* out) {
   buf[threadIdx.x] = float(threadIdx.x);
 }
 
+// Off-by-one bugs only AddressSanitizer sees (run by the ASan build's test alone: without ASan they
+// write past the end of a heap block).
+__global__ void selftest_smem_overrun(float* out) {
+  TF_DYNAMIC_SMEM(float, buf);
+  buf[threadIdx.x + 1] = 1.0f;  // thread blockDim.x - 1 writes one past the launch's dynamic smem
+  out[threadIdx.x] = buf[threadIdx.x];
+}
+__global__ void selftest_global_overrun(const float* x, float* out, int n) {
+  const int i = blockIdx.x * blockDim.x + threadIdx.x;
+  if (i <= n) out[0] = x[i];  // should be i < n
+}
+
 double emu_self_test(const std::string& name, std::string* error) {
   const int n = 10007;
   std::vector<float> host(n);
@@ -105,6 +117,12 @@ double emu_self_test(const std::string& name, std::string* error) {
     check_launch("selftest_dynamic_smem");
     cudaMemcpy(back.data(), out, 64 * sizeof(float), cudaMemcpyDeviceToHost);
     for (int i = 0; i < 64; ++i) result += back[i] != float(63 - i);
+  } else if (name == "smem-overrun") {
+    TF_LAUNCH(1, 64, 64 * sizeof(float), device_stream(), selftest_smem_overrun)(out);
+    check_launch("selftest_smem_overrun");
+  } else if (name == "global-overrun") {
+    TF_LAUNCH((n + 255) / 256 + 1, 256, 0, device_stream(), selftest_global_overrun)(x, out, n);
+    check_launch("selftest_global_overrun");
   } else {
     *error = "emuSelfTest: unknown test '" + name + "'";
   }

@@ -1,0 +1,55 @@
+// Run by test/cuda_asan.test.ts in a child process with libasan preloaded and
+// TENSORFORGE_CUDA=emulate-asan: every CUDA kernel family on awkward sizes, forward and backward, in
+// each emulator schedule, compared with the CPU. An out-of-bounds access in a kernel aborts the
+// process with AddressSanitizer's report; a wrong result exits 1. Prints "ok" at the end.
+import * as tf from '../../lib';
+import type { Tensor } from '../../lib';
+
+function maxDiff(a: Tensor, b: Tensor): number {
+  const x = a.dataSync(), y = b.dataSync();
+  let m = 0;
+  for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i] - y[i]) / (1 + Math.abs(y[i])));
+  return m;
+}
+
+// f on CPU inputs and on their CUDA copies (with gradients of a weighted sum), compared.
+function compare(name: string, inputs: Tensor[], f: (...xs: Tensor[]) => Tensor): void {
+  const w = tf.tidy(() => f(...inputs).detach());
+  const weights = tf.randn(w.shape, { dtype: w.dtype === 'float64' ? 'float64' : 'float32', generator: new tf.Generator(1) });
+  w.dispose();
+  const run = (device: 'cpu' | 'cuda'): Tensor[] =>
+    tf.tidy(() => {
+      const xs = inputs.map((x) => (x.dtype === 'float64' || x.dtype === 'float32' ? x.to(device).detach().requiresGrad_() : x.to(device)));
+      const y = f(...xs);
+      if (y.dtype === 'float32' || y.dtype === 'float64') y.mul(weights.to(device).to(y.dtype)).sum().backward();
+      return [y.cpu(), ...xs.filter((x) => x.grad).map((x) => x.grad!.cpu())];
+    });
+  const [cpu, gpu] = [run('cpu'), run('cuda')];
+  for (let k = 0; k < cpu.length; k++) {
+    const d = maxDiff(gpu[k], cpu[k]);
+    if (!(d < 1e-9)) {
+      console.error(`${name}: output ${k} differs by ${d}`);
+      process.exit(1);
+    }
+  }
+  tf.dispose([cpu, gpu, weights]);
+}
+
+const g = new tf.Generator(42);
+const r = (...shape: number[]): Tensor => tf.randn(shape, { dtype: 'float64', generator: g });
+for (const schedule of ['in-order', 'reversed', 'random', 'warp-ahead'] as const) {
+  tf.cuda._emuSetSchedule(schedule, 7);
+  compare('elementwise', [r(7, 1, 5), r(3, 5)], (a, b) => a.mul(b).add(a.gelu()).div(b.abs().add(1)).maximum(b.tanh()));
+  compare('reductions', [r(5, 9, 3).permute([2, 0, 1])], (x) => tf.cat([x.sum(1), x.amax(2), x.logsumexp(1), x.var(2)].map((t) => t.flatten())));
+  compare('softmax', [r(4, 33, 3)], (x) => x.softmax(1).add(x.logSoftmax(2)));
+  compare('matmul', [r(3, 65, 17), r(17, 67)], (a, b) => a.matmul(b));
+  compare('matmul-t', [r(2, 13, 9), r(2, 11, 13)], (a, b) => a.mT().matmul(b.mT()));
+  compare('conv', [r(2, 3, 11, 9), r(4, 3, 3, 3)], (x, w) => tf.conv2d(x, w, null, { stride: 2, padding: 1, dilation: [1, 2] }));
+  compare('pool', [r(2, 3, 9, 11)], (x) =>
+    tf.cat([tf.maxPool2d(x, 3, { stride: 2, padding: 1 }), tf.avgPool2d(x, 2, { ceilMode: true }), tf.adaptiveAvgPool2d(x, [4, 5])].map((t) => t.flatten())));
+  compare('norms', [r(6, 4, 5)], (x) => tf.nn.functional.layerNorm(x, [5]).add(tf.nn.functional.batchNorm(x, null, null, { training: true })));
+  compare('indexing', [r(7, 6), tf.tensor(new Int32Array([6, 0, 6, 3]))], (x, i) => x.indexSelect(0, i).mul(x.gather(1, tf.zeros([7, 6], { dtype: 'int32', device: i.device })).sum()));
+  compare('cross-entropy', [r(9, 7), tf.tensor(new Int32Array([0, 6, 2, 2, 5, 1, 3, 4, 0]))], (x, t) => tf.nn.functional.crossEntropy(x, t));
+  for (const selfTest of ['block-sum', 'smem-with-attribute']) tf.cuda._emuSelfTest(selfTest);
+}
+console.log('ok');
