@@ -26,6 +26,7 @@ KernelTable make_table() {
   cuda::register_indexing(t);
   cuda::register_spatial(t);
   cuda::register_norm(t);
+  cuda::register_attention(t);
   return t;
 }
 

@@ -396,6 +396,34 @@ describe.skipIf(!available && process.platform !== 'linux')('CUDA under the emul
         }
       });
 
+      it('fused attention forward and backward: masks, causality, odd lengths, wide heads, rows that attend to nothing', () => {
+        setup();
+        const cases: { L: number; S: number; E: number; Ev: number; causal?: boolean; mask?: 'bool' | 'add' | 'none-attend' }[] = [
+          { L: 37, S: 53, E: 17, Ev: 9 },
+          { L: 70, S: 70, E: 8, Ev: 8, causal: true },
+          { L: 5, S: 33, E: 6, Ev: 3, mask: 'bool' },
+          { L: 9, S: 7, E: 4, Ev: 5, mask: 'add' },
+          { L: 6, S: 5, E: 3, Ev: 2, mask: 'none-attend' },
+          { L: 3, S: 4, E: 300, Ev: 200 },  // wider than a shared-memory tile: read in place
+        ];
+        for (const c of cases) {
+          const q = randn([2, 3, c.L, c.E], 'float64'), k = randn([2, 3, c.S, c.E], 'float64'), v = randn([2, 3, c.S, c.Ev], 'float64');
+          let mask: Tensor | undefined;
+          if (c.mask === 'bool') mask = randn([c.L, c.S]).gt(-0.5);
+          if (c.mask === 'add') mask = randn([3, c.L, c.S], 'float64');
+          if (c.mask === 'none-attend') mask = tf.tidy(() => randn([c.L, c.S]).gt(0).logicalAnd(tf.arange(c.L).reshape([c.L, 1]).ne(2)));
+          const results = ['cpu', 'cuda'].map((d) =>
+            tf.tidy(() => {
+              const [ql, kl, vl] = [q, k, v].map((t) => t.to(d as 'cpu').detach().requiresGrad_());
+              const y = tf.nn.functional.scaledDotProductAttention(ql, kl, vl, { isCausal: c.causal, attnMask: mask?.to(d as 'cpu') });
+              tf.where(y.ne(y), 0, y).square().sum().backward();
+              return [y.cpu(), ql.grad!.cpu(), kl.grad!.cpu(), vl.grad!.cpu()];
+            }),
+          );
+          for (let i = 0; i < 4; i++) same(results[1][i].cuda(), results[0][i], 1e-10);
+        }
+      });
+
       it('layer norm and batch norm, training and eval, forward and backward', () => {
         setup();
         const x = randn([5, 3, 7], 'float64');

@@ -17,6 +17,7 @@ void register_random(KernelTable& t);
 void register_indexing(KernelTable& t);
 void register_spatial(KernelTable& t);
 void register_norm(KernelTable& t);
+void register_attention(KernelTable& t);
 
 }  // namespace cuda
 }  // namespace tf

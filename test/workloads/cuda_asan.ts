@@ -50,6 +50,8 @@ for (const schedule of ['in-order', 'reversed', 'random', 'warp-ahead'] as const
   compare('norms', [r(6, 4, 5)], (x) => tf.nn.functional.layerNorm(x, [5]).add(tf.nn.functional.batchNorm(x, null, null, { training: true })));
   compare('indexing', [r(7, 6), tf.tensor(new Int32Array([6, 0, 6, 3]))], (x, i) => x.indexSelect(0, i).mul(x.gather(1, tf.zeros([7, 6], { dtype: 'int32', device: i.device })).sum()));
   compare('cross-entropy', [r(9, 7), tf.tensor(new Int32Array([0, 6, 2, 2, 5, 1, 3, 4, 0]))], (x, t) => tf.nn.functional.crossEntropy(x, t));
+  compare('attention', [r(2, 2, 37, 9), r(2, 2, 21, 9), r(2, 2, 21, 5)], (q, k, v) => tf.nn.functional.scaledDotProductAttention(q, k, v, { isCausal: true }));
+  compare('attention-wide', [r(1, 2, 3, 300), r(1, 2, 4, 300), r(1, 2, 4, 7)], (q, k, v) => tf.nn.functional.scaledDotProductAttention(q, k, v));
   for (const selfTest of ['block-sum', 'smem-with-attribute']) tf.cuda._emuSelfTest(selfTest);
 }
 console.log('ok');
