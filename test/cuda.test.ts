@@ -2,7 +2,11 @@
 // CUDA kernel is compared with the CPU backend on fresh random inputs at awkward sizes, in each of
 // the emulator's thread schedules (a kernel whose result depends on the schedule has a race), plus
 // the emulator's own checks and the device API.
-process.env.TENSORFORGE_CUDA = 'emulate';
+//
+// On a machine with a GPU, `npm run test:gpu` (TENSORFORGE_TEST_GPU=1) runs the same comparisons on
+// the real device instead (the emulator's own checks are skipped).
+const onGpu = process.env.TENSORFORGE_TEST_GPU === '1';
+if (!onGpu) process.env.TENSORFORGE_CUDA = 'emulate';
 
 import { spawnSync } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -14,7 +18,12 @@ const available = tf.cuda.isAvailable();
 afterAll(() => {
   delete process.env.TENSORFORGE_CUDA;
 });
-const SCHEDULES = ['in-order', 'reversed', 'random', 'warp-ahead'] as const;
+const EMU_SCHEDULES = ['in-order', 'reversed', 'random', 'warp-ahead'] as const;
+const SCHEDULES = onGpu ? (['device'] as const) : EMU_SCHEDULES;
+type Schedule = (typeof EMU_SCHEDULES)[number];
+function setSchedule(s: Schedule | 'device', seed = 1): void {
+  if (s !== 'device') tf.cuda._emuSetSchedule(s, seed);
+}
 
 // Compares a result computed on 'cuda' with the same computation on the CPU.
 function same(gpu: Tensor, cpu: Tensor, tol = 1e-5): void {
@@ -39,19 +48,19 @@ function check(inputs: Tensor[], f: (...xs: Tensor[]) => Tensor, tol = 1e-5): vo
   });
 }
 
-describe.skipIf(!available && process.platform !== 'linux')('CUDA under the emulator', () => {
-  it('is available (the emulated addon is built on Linux)', () => {
-    expect(tf.cuda.isAvailable()).toBe(true);
+describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'CUDA on the GPU' : 'CUDA under the emulator', () => {
+  it(onGpu ? 'is available (a real device)' : 'is available (the emulated addon is built on Linux)', () => {
+    expect(tf.cuda.isAvailable(), tf.cuda.unavailableReason()).toBe(true);
     const s = tf.cuda.status();
-    expect(s.emulated).toBe(true);
-    expect(s.deviceCount).toBe(1);
-    expect(tf.cuda.deviceCount()).toBe(1);
+    expect(s.emulated).toBe(!onGpu);
+    expect(s.deviceCount).toBeGreaterThanOrEqual(1);
+    expect(tf.cuda.deviceCount()).toBe(s.deviceCount);
     expect(tf.defaultDevice()).toBe('cuda');
   });
 
-  describe('the emulator itself', () => {
+  describe.skipIf(onGpu)('the emulator itself', () => {
     it('computes a shuffle + shared-memory + atomic reduction the same in every schedule', () => {
-      for (const s of SCHEDULES) {
+      for (const s of EMU_SCHEDULES) {
         tf.cuda._emuSetSchedule(s, 5);
         expect(Math.abs(tf.cuda._emuSelfTest('block-sum'))).toBeLessThan(1e-2);
         expect(tf.cuda._emuSelfTest('smem-with-attribute')).toBe(0);
@@ -60,7 +69,7 @@ describe.skipIf(!available && process.platform !== 'linux')('CUDA under the emul
     });
     it('exposes a missing __syncthreads in some schedule', () => {
       let wrong = 0;
-      for (const s of SCHEDULES) {
+      for (const s of EMU_SCHEDULES) {
         tf.cuda._emuSetSchedule(s, 9);
         wrong += tf.cuda._emuSelfTest('racy');
       }
@@ -115,7 +124,7 @@ describe.skipIf(!available && process.platform !== 'linux')('CUDA under the emul
       m.to('cpu');
       expect(w.device).toBe('cpu');
     });
-    it('falls back cleanly when CUDA is unusable (no device)', () => {
+    it.skipIf(onGpu)('falls back cleanly when CUDA is unusable (no device)', () => {
       const script =
         "const tf = require('./lib'); const s = tf.cuda.status(); " +
         "let err = ''; try { tf.zeros([1], { device: 'cuda' }); } catch (e) { err = e.message; } " +
@@ -158,7 +167,7 @@ describe.skipIf(!available && process.platform !== 'linux')('CUDA under the emul
     }
 
     it('LeNet-5: a few training steps (conv, pooling, linear, cross-entropy, Adam)', () => {
-      tf.cuda._emuSetSchedule('random', 2);
+      setSchedule(onGpu ? 'device' : 'random', 2);
       const g = new tf.Generator(8);
       const runs = trainBoth(
         () => new tf.nn.Sequential(
@@ -170,7 +179,7 @@ describe.skipIf(!available && process.platform !== 'linux')('CUDA under the emul
         (out, y) => tf.nn.functional.crossEntropy(out, y),
         3,
       );
-      tf.cuda._emuSetSchedule('in-order');
+      setSchedule(onGpu ? 'device' : 'in-order');
       for (let i = 0; i < 3; i++) expect(runs[1].losses[i]).toBeCloseTo(runs[0].losses[i], 5);
       runs[1].weights.forEach((w, k) => same(w.cuda(), runs[0].weights[k], 1e-4));
     });
@@ -199,7 +208,7 @@ describe.skipIf(!available && process.platform !== 'linux')('CUDA under the emul
 
   for (const schedule of SCHEDULES) {
     describe(`kernels against the CPU backend (${schedule} schedule)`, () => {
-      const setup = (): void => tf.cuda._emuSetSchedule(schedule, 17);
+      const setup = (): void => setSchedule(schedule, 17);
       const g = new tf.Generator(schedule.length * 101);
       const randn = (shape: number[], dtype: 'float32' | 'float64' = 'float32'): Tensor => tf.randn(shape, { dtype, generator: g });
 
