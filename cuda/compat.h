@@ -10,12 +10,14 @@
 
 #ifdef TF_CUDA_EMULATE
 #include "emu/cuda_emu.h"
+#include "emu/wmma_emu.h"
 #define TF_LAUNCH(grid, block, smem, stream, ...) \
   ::tf_emu::make_launcher(grid, block, smem, stream, #__VA_ARGS__, &__VA_ARGS__)
 #define TF_DYNAMIC_SMEM(T, name) T* name = static_cast<T*>(::tf_emu::dynamic_smem())
 #define TF_HD inline
 #else
 #include <cuda_runtime.h>
+#include <mma.h>
 #define TF_LAUNCH(grid, block, smem, stream, ...) __VA_ARGS__<<<grid, block, smem, stream>>>
 #define TF_DYNAMIC_SMEM(T, name) \
   extern __shared__ __align__(16) unsigned char tf_dynamic_smem_[]; \

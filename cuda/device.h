@@ -16,6 +16,10 @@ int device_sm_count();
 void check_launch(const char* kernel);
 // Records a failed runtime call (a copy, an allocation) as the pending device error.
 void check_call(cudaError_t e, const char* what);
+// Whether float32 GEMMs may use tensor cores with TF32 inputs (off by default, as PyTorch's
+// allow_tf32 for matmul; kernels/gemm_tf32.cu).
+bool allow_tf32();
+void set_allow_tf32(bool allow);
 
 }  // namespace cuda
 }  // namespace tf

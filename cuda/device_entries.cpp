@@ -1,6 +1,7 @@
 // The CUDA addons' own entry points, beside the shared ones of native/binding.cpp:
 //   status() -> { available, reason, deviceCount, name, totalMemory, computeCapability, emulated }
 //   synchronize()                 waits for every queued kernel (and surfaces its error)
+//   setAllowTF32(flag), allowTF32()   float32 matmul on tensor cores with TF32 inputs (off by default)
 //   emuSetSchedule(name, seed)    emulator only: in-order | reversed | random | warp-ahead
 //   emuSelfTest(name) -> number   emulator only: runs one of cuda/emu/selftest.cu's kernels
 #include <napi.h>
@@ -58,6 +59,12 @@ Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+Napi::Value SetAllowTF32(const Napi::CallbackInfo& info) {
+  cuda::set_allow_tf32(info[0].ToBoolean().Value());
+  return info.Env().Undefined();
+}
+Napi::Value AllowTF32(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), cuda::allow_tf32()); }
+
 #ifdef TF_CUDA_EMULATE
 Napi::Value EmuSetSchedule(const Napi::CallbackInfo& info) {
   const std::string name = info[0].ToString().Utf8Value();
@@ -87,6 +94,8 @@ Napi::Value EmuSelfTest(const Napi::CallbackInfo& info) {
 void add_device_entries(Napi::Env env, Napi::Object exports) {
   exports.Set("status", Napi::Function::New(env, Status, "status"));
   exports.Set("synchronize", Napi::Function::New(env, Synchronize, "synchronize"));
+  exports.Set("setAllowTF32", Napi::Function::New(env, SetAllowTF32, "setAllowTF32"));
+  exports.Set("allowTF32", Napi::Function::New(env, AllowTF32, "allowTF32"));
 #ifdef TF_CUDA_EMULATE
   exports.Set("emuSetSchedule", Napi::Function::New(env, EmuSetSchedule, "emuSetSchedule"));
   exports.Set("emuSelfTest", Napi::Function::New(env, EmuSelfTest, "emuSelfTest"));

@@ -28,6 +28,8 @@ export interface CudaStatus {
 export interface CudaBinding extends Binding {
   status(): CudaStatus;
   synchronize(): void;
+  setAllowTF32(allow: boolean): void;
+  allowTF32(): boolean;
   emuSetSchedule?(name: string, seed: number): void;
   emuSelfTest?(name: string): number;
 }

@@ -42,6 +42,18 @@ export function emptyCache(): void {
   cudaBinding('cuda.emptyCache').emptyCache();
 }
 
+/**
+ * Lets float32 matmuls on CUDA use tensor cores with TF32 inputs (a 10-bit mantissa, fp32
+ * accumulation: about 1e-3 relative error, several times the throughput). Off by default, as
+ * PyTorch's torch.backends.cuda.matmul.allow_tf32.
+ */
+export function setAllowTF32(allow: boolean): void {
+  cudaBinding('cuda.setAllowTF32').setAllowTF32(allow);
+}
+export function allowTF32(): boolean {
+  return cudaBinding('cuda.allowTF32').allowTF32();
+}
+
 /** 'cuda' when CUDA is usable, else 'cpu'. */
 export function defaultDevice(): Device {
   return parseDevice('defaultDevice', 'auto');

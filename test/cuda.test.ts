@@ -82,6 +82,8 @@ describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'C
       expect(() => tf.cuda._emuSelfTest('shuffle-exited-lane')).toThrow(/mask names lane 7 .* which has exited/);
       expect(() => tf.cuda._emuSelfTest('bad-config')).toThrow(/cudaErrorInvalidConfiguration/);
       expect(() => tf.cuda._emuSelfTest('smem-over-limit')).toThrow(/exceed the kernel's limit.*cudaFuncSetAttribute/);
+      expect(() => tf.cuda._emuSelfTest('wmma-bad-ldm')).toThrow(/load_matrix_sync: ldm 6 is not a multiple of 16 bytes \(at selftest\.cu:\d+\)/);
+      expect(() => tf.cuda._emuSelfTest('wmma-divergent')).toThrow(/warp collective at selftest\.cu:\d+: its mask names lane 16 .* which has exited/);
     });
   });
 
@@ -317,6 +319,38 @@ describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'C
         );
         same(grads[1][0].cuda(), grads[0][0], 1e-12);
         same(grads[1][1].cuda(), grads[0][1], 1e-12);
+      });
+
+      it('matmul on tensor cores (TF32, when allowed): within TF32 error of the float64 product, batched and transposed', () => {
+        setup();
+        tf.cuda.setAllowTF32(true);
+        try {
+          const cases: [Tensor, Tensor][] = [
+            [randn([70, 45]), randn([45, 33])],
+            [randn([1, 1]), randn([1, 17])],
+            [randn([2, 3, 19, 40]), randn([3, 40, 21])],
+            [randn([40, 19]).t(), randn([21, 40]).t()],
+          ];
+          let maxRel = 0;
+          for (const [a, b] of cases) {
+            const got = a.cuda().matmul(b.cuda()).cpu().double();
+            const exact = a.double().matmul(b.double());
+            const scale = a.double().abs().matmul(b.double().abs());  // sum_k |a_ik| |b_kj|
+            const rel = got.sub(exact).abs().div(scale.add(1e-30)).amax().item();
+            expect(rel).toBeLessThan(2 ** -10);
+            maxRel = Math.max(maxRel, rel);
+          }
+          expect(maxRel).toBeGreaterThan(1e-6);  // TF32 rounding shows: the tensor-core path ran
+          // The batch-reduce GEMM of a shared weight's gradient.
+          const x = randn([4, 6, 5]), w = randn([5, 3]);
+          const wl = w.cuda().detach().requiresGrad_();
+          x.cuda().matmul(wl).sum().backward();
+          const exact = x.double().reshape([24, 5]).t().matmul(tf.ones([24, 3], { dtype: 'float64' }));
+          expect(wl.grad!.cpu().double().sub(exact).abs().amax().item()).toBeLessThan(1e-2);
+        } finally {
+          tf.cuda.setAllowTF32(false);
+        }
+        expect(tf.cuda.allowTF32()).toBe(false);
       });
 
       it('cross-entropy (ignoreIndex) forward and backward', () => {

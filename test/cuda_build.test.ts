@@ -44,6 +44,18 @@ describe.skipIf(!haveNvcc)('CUDA build (nvcc, no GPU needed)', () => {
     if (!s.available) expect(s.reason).toMatch(/^cuda\w+: /);
   });
 
+  it('the tensor-core GEMM compiles to mma instructions and the reductions to warp shuffles (PTX)', async () => {
+    const ptx = async (file: string): Promise<string> => {
+      const out = path.join(require('node:os').tmpdir(), `tensorforge-${file}.ptx`);
+      const r = await run(nvcc, ['-std=c++17', '--expt-relaxed-constexpr', '-arch=sm_80', '-ptx', '-o', out, '-I',
+        path.join(root, 'native'), path.join(root, 'cuda', 'kernels', file)]);
+      expect(r.code, r.out).toBe(0);
+      return require('node:fs').readFileSync(out, 'utf8') as string;
+    };
+    expect((await ptx('gemm_tf32.cu')).match(/wmma\.mma\.sync/g)?.length).toBeGreaterThan(0);
+    expect(await ptx('reduce.cu')).toMatch(/shfl\.sync\.bfly/);
+  }, 120_000);
+
   it('no kernel spills registers on sm_80 or sm_90', async () => {
     const sources = readdirSync(path.join(root, 'cuda', 'kernels')).filter((f) => f.endsWith('.cu'));
     const jobs: [string, string][] = [];

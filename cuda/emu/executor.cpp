@@ -329,6 +329,7 @@ void run_rounds(Worker& w, int n, const std::vector<int>& order, int only_warp) 
       if (w.fibers[size_t(i)].state != State::Ready) continue;
       switch_to_fiber(w, i);
       progress = true;
+      if (!w.failure.empty()) return;
     }
     if (resolve_warps(w, n)) progress = true;
     if (!w.failure.empty() || !progress) return;
@@ -440,6 +441,23 @@ uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int param, in
   yield_to_scheduler();
   threadIdx = f.tid;
   return f.result;
+}
+
+void abort_launch(const std::string& why, const char* file, int line) {
+  Worker* w = tls_worker;
+  if (!w || w->current < 0) std::abort();
+  if (w->failure.empty()) w->failure = why + " (at " + where(file, line) + ")";
+  w->fibers[size_t(w->current)].state = State::Done;
+  yield_to_scheduler(true);
+  std::abort();  // never resumed: the block is abandoned
+}
+
+void warp_converged(const char* what, const char* file, int line) {
+  Worker* w = tls_worker;
+  if (!w || w->current < 0) std::abort();
+  const int n = int(blockDim.x * blockDim.y * blockDim.z);
+  if (w->current / 32 * 32 + 32 > n) abort_launch(std::string(what) + " needs whole warps (the block has " + std::to_string(n) + " threads)", file, line);
+  warp_collective(WarpOp::Sync, 0xffffffffu, 0, 0, 32, file, line);
 }
 
 unsigned active_mask() {

@@ -71,6 +71,25 @@ __global__ void selftest_global_overrun(const float* x, float* out, int n) {
   if (i <= n) out[0] = x[i];  // should be i < n
 }
 
+// WMMA misuse the emulator must refuse: an ldm that is not a multiple of 16 bytes, and a fragment
+// load reached by half a warp.
+__global__ void selftest_wmma_bad_ldm(const float* x, float* out) {
+  alignas(32) __shared__ float tile[16 * 16];
+  for (int i = threadIdx.x; i < 256; i += blockDim.x) tile[i] = x[i];
+  __syncthreads();
+  nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 8, nvcuda::wmma::precision::tf32, nvcuda::wmma::row_major> a;
+  nvcuda::wmma::load_matrix_sync(a, tile, 6);
+  out[threadIdx.x] = a.x[0];
+}
+__global__ void selftest_wmma_divergent(const float* x, float* out) {
+  alignas(32) __shared__ float tile[16 * 16];
+  for (int i = threadIdx.x; i < 256; i += blockDim.x) tile[i] = x[i];
+  __syncthreads();
+  nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 8, nvcuda::wmma::precision::tf32, nvcuda::wmma::row_major> a;
+  if (threadIdx.x < 16) nvcuda::wmma::load_matrix_sync(a, tile, 8);
+  out[threadIdx.x] = 1;
+}
+
 double emu_self_test(const std::string& name, std::string* error) {
   const int n = 10007;
   std::vector<float> host(n);
@@ -117,6 +136,12 @@ double emu_self_test(const std::string& name, std::string* error) {
     check_launch("selftest_dynamic_smem");
     cudaMemcpy(back.data(), out, 64 * sizeof(float), cudaMemcpyDeviceToHost);
     for (int i = 0; i < 64; ++i) result += back[i] != float(63 - i);
+  } else if (name == "wmma-bad-ldm") {
+    TF_LAUNCH(1, 32, 0, device_stream(), selftest_wmma_bad_ldm)(x, out);
+    check_launch("selftest_wmma_bad_ldm");
+  } else if (name == "wmma-divergent") {
+    TF_LAUNCH(1, 32, 0, device_stream(), selftest_wmma_divergent)(x, out);
+    check_launch("selftest_wmma_divergent");
   } else if (name == "smem-overrun") {
     TF_LAUNCH(1, 64, 64 * sizeof(float), device_stream(), selftest_smem_overrun)(out);
     check_launch("selftest_smem_overrun");

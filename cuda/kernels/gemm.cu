@@ -1,4 +1,5 @@
-// Batched strided GEMM on the device (SIMT, fp32/fp64 FMA):
+// Batched strided GEMM on the device (SIMT, fp32/fp64 FMA; float32 on tensor cores with TF32 when
+// allowed, see gemm_tf32.cu):
 //
 //   C[b] = alpha * sum_{r} A[b, r] @ B[b, r] + beta * C[b]        A [.., M, K], B [.., K, N], C [.., M, N]
 //
@@ -9,26 +10,13 @@
 // thread's four rows are one conflict-free read. Tiles at the edges load zeros past M, N and K.
 // beta == 0 never reads C (it may hold NaN).
 #include "common.cuh"
+#include "gemm.cuh"
 #include "kernels.cuh"
 
 namespace tf {
 namespace cuda {
 
 constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
-
-struct GemmArgs {
-  const void* a;
-  const void* b;
-  void* c;
-  int64_t m, n, k;
-  int64_t a_rs, a_cs, b_rs, b_cs, c_rs, c_cs;  // row / column strides (elements)
-  // Batch dims split in two: `kept` (one C matrix each, over gridDim.z) and `summed` (C stride 0).
-  int kept_ndim, summed_ndim;
-  int64_t kept, summed;
-  int64_t kept_shape[kMaxDims], kept_a[kMaxDims], kept_b[kMaxDims], kept_c[kMaxDims];
-  int64_t summed_shape[kMaxDims], summed_a[kMaxDims], summed_b[kMaxDims];
-  double alpha, beta;
-};
 
 template <class T>
 __global__ void __launch_bounds__(256) gemm_kernel(GemmArgs g) {
@@ -37,25 +25,14 @@ __global__ void __launch_bounds__(256) gemm_kernel(GemmArgs g) {
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
   const int64_t row0 = int64_t(blockIdx.y) * kTileM, col0 = int64_t(blockIdx.x) * kTileN;
   for (int64_t z = blockIdx.z; z < g.kept; z += gridDim.z) {
-    // Batch indices fit 32 bits (checked on the host): 32-bit division keeps the kernel free of the
-    // 64-bit division routine and the spills its call costs.
-    int64_t oa = 0, ob = 0, oc = 0;
-    for (int d = g.kept_ndim - 1, rem = int(z); d >= 0; --d) {
-      const int i = rem % int(g.kept_shape[d]);
-      rem /= int(g.kept_shape[d]);
-      oa += i * g.kept_a[d];
-      ob += i * g.kept_b[d];
-      oc += i * g.kept_c[d];
-    }
+    int64_t oa, ob, oc;
+    kept_offsets(g, int(z), &oa, &ob, &oc);
     T acc[4][4] = {};
     for (int64_t r = 0; r < g.summed; ++r) {
-      int64_t ra = oa, rb = ob;
-      for (int d = g.summed_ndim - 1, rem = int(r); d >= 0; --d) {
-        const int i = rem % int(g.summed_shape[d]);
-        rem /= int(g.summed_shape[d]);
-        ra += i * g.summed_a[d];
-        rb += i * g.summed_b[d];
-      }
+      int64_t ra, rb;
+      summed_offsets(g, int(r), &ra, &rb);
+      ra += oa;
+      rb += ob;
       const T* a = static_cast<const T*>(g.a) + ra;
       const T* b = static_cast<const T*>(g.b) + rb;
       for (int64_t k0 = 0; k0 < g.k; k0 += kTileK) {
@@ -149,6 +126,11 @@ void gemm(const TensorView& c, const TensorView& a, const TensorView& b, double 
     g.k = 0;
     g.summed = 1;
     g.summed_ndim = 0;
+  }
+  if (c.dtype == kFloat32 && g.k > 0 && allow_tf32()) {
+    gemm_tf32(g);
+    check_launch("matmul (TF32)");
+    return;
   }
   const dim3 grid(unsigned((g.n + kTileN - 1) / kTileN), unsigned((g.m + kTileM - 1) / kTileM),
                   unsigned(g.kept < 65535 ? g.kept : 65535));

@@ -1,0 +1,55 @@
+// What the GEMM kernels share (gemm.cu: SIMT fp32/fp64; gemm_tf32.cu: tensor cores): the batched
+// strided problem and the offsets of one batch entry.
+//
+//   C[b] = alpha * sum_{r} A[b, r] @ B[b, r] + beta * C[b]        A [.., M, K], B [.., K, N], C [.., M, N]
+//
+// Batch dims are split in two: `kept` ones (one C matrix each; a kernel walks them over gridDim.z)
+// and `summed` ones (C has stride 0 there: their products are added up, the batch-reduce GEMM).
+#pragma once
+#include "common.cuh"
+
+namespace tf {
+namespace cuda {
+
+struct GemmArgs {
+  const void* a;
+  const void* b;
+  void* c;
+  int64_t m, n, k;
+  int64_t a_rs, a_cs, b_rs, b_cs, c_rs, c_cs;  // row / column strides (elements)
+  int kept_ndim, summed_ndim;
+  int64_t kept, summed;
+  int64_t kept_shape[kMaxDims], kept_a[kMaxDims], kept_b[kMaxDims], kept_c[kMaxDims];
+  int64_t summed_shape[kMaxDims], summed_a[kMaxDims], summed_b[kMaxDims];
+  double alpha, beta;
+};
+
+// Offsets of kept batch entry z in A, B and C, and of summed entry r in A and B. Batch counts fit
+// 32 bits (checked on the host): 32-bit division keeps the kernels free of the 64-bit division
+// routine and the spills its call costs.
+TF_HD void kept_offsets(const GemmArgs& g, int z, int64_t* oa, int64_t* ob, int64_t* oc) {
+  *oa = *ob = *oc = 0;
+  for (int d = g.kept_ndim - 1, rem = z; d >= 0; --d) {
+    const int i = rem % int(g.kept_shape[d]);
+    rem /= int(g.kept_shape[d]);
+    *oa += i * g.kept_a[d];
+    *ob += i * g.kept_b[d];
+    *oc += i * g.kept_c[d];
+  }
+}
+TF_HD void summed_offsets(const GemmArgs& g, int r, int64_t* oa, int64_t* ob) {
+  *oa = *ob = 0;
+  for (int d = g.summed_ndim - 1, rem = r; d >= 0; --d) {
+    const int i = rem % int(g.summed_shape[d]);
+    rem /= int(g.summed_shape[d]);
+    *oa += i * g.summed_a[d];
+    *ob += i * g.summed_b[d];
+  }
+}
+
+// float32 GEMM on tensor cores (TF32 inputs, fp32 accumulation); k > 0. Used when allow_tf32()
+// (cuda/device.h).
+void gemm_tf32(const GemmArgs& g);
+
+}  // namespace cuda
+}  // namespace tf
