@@ -5,12 +5,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { markdownTable, type Section } from './harness';
 import * as attention from './suites/attention';
+import * as conv from './suites/conv';
 import * as gpt from './suites/gpt';
 import * as gemm from './suites/gemm';
 import * as ops from './suites/ops';
 import * as train from './suites/train';
 
-const SUITES: Record<string, { run(): Section }> = { ops, gemm, train, gpt, attention };
+const SUITES: Record<string, { run(): Section }> = { ops, gemm, train, gpt, attention, conv };
 // Former name of the gemm suite.
 const ALIASES: Record<string, string> = { matmul: 'gemm' };
 
