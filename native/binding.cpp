@@ -584,8 +584,14 @@ SpatialGeom read_pool_geom(Napi::Env env, Meta& m, int ns, const TensorView& x, 
   return g;
 }
 
+// Columns may be laid out with any strides but the last, which must be 1 (the kernels copy rows).
+void want_unit_last_stride(Napi::Env env, const char* op, const TensorView& v, const char* what) {
+  if (v.ndim > 0 && v.shape[v.ndim - 1] > 1 && v.strides[v.ndim - 1] != 1)
+    fail(env, op, std::string(what) + " " + shape_str(v) + " need a unit stride on the last dim");
+}
+
 // im2col(cols, x) meta: cols, x, ns, kernel[ns], stride[ns], padBefore[ns], padAfter[ns], dilation[ns]
-// cols is [N, C*prod(kernel), prod(out)], contiguous.
+// cols is [N, C*prod(kernel), prod(out)], with a unit last stride (conv folds images into columns through the others).
 Napi::Value Im2col(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "im2col"};
@@ -595,7 +601,8 @@ Napi::Value Im2col(const Napi::CallbackInfo& info) {
   const SpatialGeom g = read_conv_geom(env, m, ns, x);
   want_float(env, m.op, x);
   want_dtype(env, m.op, cols, x.dtype);
-  want_contiguous(env, m.op, cols);
+  want_writable(env, m.op, cols);
+  want_unit_last_stride(env, m.op, cols, "columns");
   const int64_t K = g.kernel[0] * g.kernel[1] * g.kernel[2], L = g.out[0] * g.out[1] * g.out[2];
   if (cols.ndim != 3 || cols.shape[0] != x.shape[0] || double(cols.shape[1]) != double(x.shape[1]) * double(K) || cols.shape[2] != L)
     fail(env, m.op, "columns " + shape_str(cols) + " do not match input " + shape_str(x0));
@@ -613,7 +620,7 @@ Napi::Value Col2im(const Napi::CallbackInfo& info) {
   const SpatialGeom g = read_conv_geom(env, m, ns, dx);
   want_float(env, m.op, dx);
   want_dtype(env, m.op, cols, dx.dtype);
-  want_contiguous(env, m.op, cols);
+  want_unit_last_stride(env, m.op, cols, "columns");
   want_contiguous(env, m.op, dx);
   const int64_t K = g.kernel[0] * g.kernel[1] * g.kernel[2], L = g.out[0] * g.out[1] * g.out[2];
   if (cols.ndim != 3 || cols.shape[0] != dx.shape[0] || double(cols.shape[1]) != double(dx.shape[1]) * double(K) || cols.shape[2] != L)

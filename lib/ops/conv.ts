@@ -34,6 +34,9 @@ export interface ConvOptions {
 }
 
 /** Elements of column buffer per chunk of the batch (32 MiB of float32). */
+/** Output positions per image below which a chunk's images share one GEMM (see `folded`). */
+const FOLD_BELOW_COLUMNS = 256;
+
 let chunkElements = 1 << 23;
 /** Column buffers up to this size are kept from the forward for the weight gradient (16 MiB of float32). */
 const KEEP_COLS_ELEMENTS = 1 << 22;
@@ -246,8 +249,28 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
   const flat = oneByOne ? flatSpatialStride(x) : null;
   const direct = flat !== null;
   const directConv = !direct && deviceHas(input.device, 'convDirect') && useDirect(ns, Cg, kernel, stride, dilation, outSize);
-  const perImage = C * K * L + outC * Kg;
+  // Few output positions per image (a late ResNet stage: 7x7 = 49) make per-image GEMMs narrow and
+  // their packing dominant. There the images of a chunk are folded into the GEMM's columns instead:
+  // im2col writes the columns as [C*K, nb*L] (through its strides), one GEMM per group spans nb*L
+  // columns, and the output and its gradient pass through an [outC, nb*L] buffer.
+  const folded = !direct && !directConv && L < FOLD_BELOW_COLUMNS && N > 1;
+  const perImage = C * K * L + outC * Kg + (folded ? outC * L : 0);
   const chunk = Math.max(1, Math.min(N, Math.floor(chunkElements / Math.max(perImage, 1))));
+  // The folded layout of `cols` for nb images: im2col's [nb, C*K, L] view, and per-group matrices.
+  const foldedIm2col = (cols: Tensor, nb: number): Desc => ({ t: cols, offset: cols._offset, shape: [nb, C * K, L], strides: [L, nb * L, 1] });
+  const foldedMatrix = (t: Tensor, rows: number, nb: number, transposed = false): Desc =>
+    transposed
+      ? { t, offset: t._offset, shape: [G, nb * L, rows], strides: [rows * nb * L, 1, nb * L] }
+      : { t, offset: t._offset, shape: [G, rows, nb * L], strides: [rows * nb * L, nb * L, 1] };
+  // Images [n0, n0 + nb) of a [N, outC, L] tensor, and the same elements of an [outC, nb*L] buffer.
+  const imagesOf = (t: Tensor, n0: number, nb: number): Desc => denseDesc(t, [nb, outC, L], n0 * outC * L);
+  const foldedImages = (buf: Tensor, nb: number): Desc => ({ t: buf, offset: buf._offset, shape: [nb, outC, L], strides: [L, nb * L, 1] });
+  const copyDesc = (dst: Desc, src: Desc): void => {
+    meta();
+    put(dst);
+    put(src);
+    callee().copy();
+  };
 
   // Columns of images [n0, n0 + nb) as [nb, G, Kg, L] (transposed: [nb, G, L, Kg]); `cols` is the
   // buffer im2col fills unless it already holds them (unused when direct).
@@ -278,6 +301,28 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
     } finally {
       if (w !== weight) w.dispose();
       if (b !== bias) b?.dispose();
+    }
+  } else if (out.numel() > 0 && folded) {
+    const w = weight.isContiguous() ? weight : contiguousRaw(weight);
+    const cols = empty([C * K, Math.min(chunk, N) * L], dt, input.device);
+    const buf = empty([outC, Math.min(chunk, N) * L], dt, input.device);
+    if (chunk >= N && cols.numel() <= KEEP_COLS_ELEMENTS && needsGrad(weight)) savedCols = cols;
+    try {
+      for (let n0 = 0; n0 < N; n0 += chunk) {
+        const nb = Math.min(chunk, N - n0);
+        const o = foldedMatrix(buf, Mg, nb);
+        if (bias) {
+          const bs = bias._strides[0];
+          copyDesc(o, { t: bias, offset: bias._offset, shape: [G, Mg, nb * L], strides: [Mg * bs, bs, 0] });
+        }
+        im2col(foldedIm2col(cols, nb), chunkDesc(x, n0, nb), g);
+        gemm(o, { t: w, offset: w._offset, shape: [G, Mg, Kg], strides: [Mg * Kg, Kg, 1] }, foldedMatrix(cols, Kg, nb), 1, bias ? 1 : 0);
+        copyDesc(imagesOf(out, n0, nb), foldedImages(buf, nb));
+      }
+    } finally {
+      if (cols !== savedCols) cols.dispose();
+      buf.dispose();
+      if (w !== weight) w.dispose();
     }
   } else if (out.numel() > 0) {
     const w = weight.isContiguous() ? weight : contiguousRaw(weight);
@@ -336,7 +381,29 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
         }
         if (dW && directConv && gc.numel() > 0) convDirectWeightGrad(dW, x, batchedDesc(gc, unbatched), g, groups);
         if (dx && adjoint && gc.numel() > 0) convDirect(batchedDesc(dx, unbatched), batchedDesc(gc, unbatched), w, null, adjoint, groups, true);
-        if (((needX && !adjoint) || (needW && !directConv)) && gc.numel() > 0) {
+        if (folded && (needX || needW) && gc.numel() > 0) {
+          let filled = savedCols !== null;
+          const cols = savedCols ?? empty([C * K, Math.min(chunk, N) * L], dt, input.device);
+          savedCols = null;
+          temps.push(cols);
+          const gbuf = empty([outC, Math.min(chunk, N) * L], dt, input.device);
+          temps.push(gbuf);
+          for (let n0 = 0; n0 < N; n0 += chunk) {
+            const nb = Math.min(chunk, N - n0);
+            copyDesc(foldedImages(gbuf, nb), imagesOf(gc, n0, nb));
+            const gm = foldedMatrix(gbuf, Mg, nb);
+            if (dW) {
+              // dW[g] (+)= gOut[g] [Mg, nb*L] @ cols[g]^T [nb*L, Kg]: the chunk's images in one product.
+              if (!filled) im2col(foldedIm2col(cols, nb), chunkDesc(x, n0, nb), g);
+              gemm({ t: dW, offset: dW._offset, shape: [G, Mg, Kg], strides: [Mg * Kg, Kg, 1] }, gm, foldedMatrix(cols, Kg, nb, true), 1, n0 === 0 ? 0 : 1);
+            }
+            if (dx) {
+              gemm(foldedMatrix(cols, Kg, nb), { t: w, offset: w._offset, shape: [G, Kg, Mg], strides: [Mg * Kg, 1, Kg] }, gm, 1, 0);
+              col2im(chunkDesc(batchedDesc(dx, unbatched), n0, nb), foldedIm2col(cols, nb), g);
+            }
+            filled = false;
+          }
+        } else if (((needX && !adjoint) || (needW && !directConv)) && gc.numel() > 0) {
           // The forward's columns when kept (then freed here; a second backward recomputes them).
           let filled = savedCols !== null;
           const cols = direct ? null : savedCols ?? empty([Math.min(chunk, N), C * K, L], dt, input.device);
