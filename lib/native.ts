@@ -32,6 +32,8 @@ export interface Binding {
   col2im(): void;
   convDirect(): void;
   convDirectWeightGrad(): void;
+  /** Depthwise convolution: mode 0 forward, 1 input gradient, 2 weight gradient (native/kernels/conv_depthwise.cpp). */
+  convDepthwise(mode: number): void;
   maxPool(): void;
   maxPoolBackward(): void;
   avgPool(): void;

@@ -685,6 +685,51 @@ Napi::Value ConvDirect(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// convDepthwise(mode) meta: a, b, w, hasBias, [bias], ns, geometry as im2col. Depthwise (groups ==
+// C == outC) 1-D/2-D convolution: mode 0 a = out, b = x; mode 1 a = dx, b = gOut; mode 2 a = x,
+// b = gOut, w = dw (written). See kernels.h.
+Napi::Value ConvDepthwise(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int32_t mode = info[0].ToNumber().Int32Value();
+  Meta m{env, mode == 0 ? "conv (depthwise)" : "conv backward (depthwise)"};
+  if (mode < 0 || mode > 2) fail(env, m.op, "unknown mode " + std::to_string(mode));
+  TensorView a0 = view(env, m), b0 = view(env, m), w0 = view(env, m);
+  const bool has_bias = m.next() != 0;
+  TensorView bias{};
+  if (has_bias) bias = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView a = widen5(env, m.op, a0, ns, mode == 2 ? "input" : mode == 1 ? "input gradient" : "output");
+  const TensorView b = widen5(env, m.op, b0, ns, mode == 0 ? "input" : "output gradient");
+  const TensorView w = widen5(env, m.op, w0, ns, mode == 2 ? "weight gradient" : "weight");
+  const TensorView& in_shaped = mode == 0 ? b : a;   // the tensor of the input's shape
+  const TensorView& out_shaped = mode == 0 ? a : b;  // the tensor of the output's shape
+  const SpatialGeom g = read_conv_geom(env, m, ns, in_shaped);
+  want_float(env, m.op, in_shaped);
+  for (const TensorView* t : {&out_shaped, &w}) want_dtype(env, m.op, *t, in_shaped.dtype);
+  const int64_t N = in_shaped.shape[0], C = in_shaped.shape[1];
+  if (g.in[0] != 1 || g.kernel[0] != 1) fail(env, m.op, "the depthwise kernel takes 1-D and 2-D convolutions only");
+  if (w.shape[0] != C || w.shape[1] != 1 || w.shape[2] != 1 || w.shape[3] != g.kernel[1] || w.shape[4] != g.kernel[2])
+    fail(env, m.op, "weight " + shape_str(w0) + " is not a depthwise filter for input " + shape_str(in_shaped));
+  want_contiguous(env, m.op, w);
+  want_spatial(env, m.op, out_shaped, N, C, g.out, mode == 0 ? "output" : "output gradient");
+  if (mode != 2) want_contiguous(env, m.op, a);
+  if (mode == 2) want_writable(env, m.op, w);
+  if (has_bias) {
+    if (mode != 0) fail(env, m.op, "only the forward takes a bias");
+    want_dtype(env, m.op, bias, in_shaped.dtype);
+    want_contiguous(env, m.op, bias);
+    if (bias.ndim != 1 || bias.shape[0] != C) fail(env, m.op, "bias " + shape_str(bias) + " does not match weight " + shape_str(w0));
+  }
+  // One zero-padded plane of scratch per thread.
+  const double ph = double((g.out[1] - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1);
+  const double pw = double((g.out[2] - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1);
+  if (ph * pw > double(1 << 26)) fail(env, m.op, "planes of " + shape_str(in_shaped) + " are too large for the depthwise kernel");
+  if (in_shaped.numel() > 0 && out_shaped.numel() > 0) kernels().conv_depthwise(mode, a, b, w, has_bias ? &bias : nullptr, g);
+  else if (mode == 2 && w.numel() > 0) kernels().fill(w, 0);
+  else if (mode == 1 && a.numel() > 0) kernels().fill(a, 0);
+  return env.Undefined();
+}
+
 // convDirectWeightGrad(dw, x, gOut) meta: dw, x, gOut, ns, geometry as im2col, groups. dw is written.
 Napi::Value ConvDirectWeightGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -1617,6 +1662,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TF_ENTRY("col2im", Col2im, k.col2im);
   TF_ENTRY("convDirect", ConvDirect, k.conv_direct);
   TF_ENTRY("convDirectWeightGrad", ConvDirectWeightGrad, k.conv_direct_weight_grad);
+  TF_ENTRY("convDepthwise", ConvDepthwise, k.conv_depthwise);
   TF_ENTRY("maxPool", MaxPool, k.max_pool);
   TF_ENTRY("maxPoolBackward", MaxPoolBackward, k.max_pool_backward);
   TF_ENTRY("avgPool", AvgPool, k.avg_pool);

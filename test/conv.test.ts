@@ -76,6 +76,8 @@ const cases2d: Case[] = [
   { name: 'groups 2', x: [2, 4, 6, 7], w: [6, 2, 2, 3], bias: true, groups: 2, padding: 1 },
   { name: 'depthwise', x: [3, 5, 8, 6], w: [5, 1, 3, 3], bias: true, groups: 5, padding: 1 },
   { name: 'depthwise multiplier 2, stride 2', x: [2, 3, 9, 9], w: [6, 1, 3, 3], groups: 3, stride: 2, padding: 1 },
+  { name: 'depthwise 5x3, stride [2, 1], dilation [1, 2], uneven padding', x: [2, 4, 11, 13], w: [4, 1, 5, 3], bias: true, groups: 4, stride: [2, 1], dilation: [1, 2], padding: [2, 1] },
+  { name: 'depthwise, kernel larger than the unpadded input', x: [1, 3, 2, 3], w: [3, 1, 3, 3], groups: 3, padding: 1 },
   { name: '1x1', x: [3, 6, 5, 7], w: [4, 6, 1, 1], bias: true },
   { name: '1x1 groups 3', x: [2, 6, 4, 5], w: [9, 2, 1, 1], groups: 3 },
   { name: '1x1 stride 2', x: [2, 3, 7, 6], w: [2, 3, 1, 1], stride: 2 },
@@ -91,6 +93,7 @@ const cases1d: Case[] = [
   { name: '1-D dilation 2', x: [1, 3, 15], w: [2, 3, 3], dilation: 2, padding: 1 },
   { name: "1-D 'same', even kernel, dilation 2", x: [2, 2, 9], w: [3, 2, 4], padding: 'same', dilation: 2 },
   { name: '1-D groups (depthwise)', x: [2, 4, 10], w: [8, 1, 3], bias: true, groups: 4, stride: 2, padding: 1 },
+  { name: '1-D depthwise, dilation 2', x: [3, 5, 12], w: [5, 1, 3], bias: true, groups: 5, dilation: 2, padding: 2 },
   { name: '1-D 1x1', x: [2, 5, 7], w: [3, 5, 1] },
 ];
 

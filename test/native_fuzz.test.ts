@@ -26,6 +26,7 @@ const ENTRY_POINTS: [string, () => void][] = [
   ['col2im', () => native.col2im()],
   ['convDirect', () => native.convDirect()],
   ['convDirectWeightGrad', () => native.convDirectWeightGrad()],
+  ['convDepthwise', () => native.convDepthwise(pick([0, 1, 2, 3]))],
   ['maxPool', () => native.maxPool()],
   ['maxPoolBackward', () => native.maxPoolBackward()],
   ['avgPool', () => native.avgPool()],
