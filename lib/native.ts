@@ -22,6 +22,8 @@ export interface Binding {
   softmax(log: boolean): void;
   softmaxBackward(log: boolean): void;
   gemm(): void;
+  /** gemm with a bias / activation epilogue (native/kernels/gemm.cpp; meta layout in binding.cpp). */
+  gemmEpilogue(): void;
   indexSelect(): void;
   indexAdd(): void;
   gather(): void;

@@ -381,26 +381,64 @@ Napi::Value SoftmaxBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The shared checks of gemm and gemmEpilogue: float operands of one dtype, equal rank >= 2, batch
+// dims that agree, and [.., M, K] @ [.., K, N] -> [.., M, N].
+void check_gemm(Napi::Env env, const char* op, const TensorView& c, const TensorView& a, const TensorView& b) {
+  want_float(env, op, c);
+  want_dtype(env, op, a, c.dtype);
+  want_dtype(env, op, b, c.dtype);
+  if (c.ndim < 2 || a.ndim != c.ndim || b.ndim != c.ndim) fail(env, op, "expected equal-rank operands of rank >= 2");
+  const int nb = c.ndim - 2;
+  for (int d = 0; d < nb; ++d)
+    if (a.shape[d] != c.shape[d] || b.shape[d] != c.shape[d]) fail(env, op, "batch dims differ");
+  if (a.shape[nb] != c.shape[nb] || b.shape[nb + 1] != c.shape[nb + 1] || a.shape[nb + 1] != b.shape[nb])
+    fail(env, op, "shapes " + shape_str(a) + " @ " + shape_str(b) + " -> " + shape_str(c) + " do not agree");
+  // A stride-0 batch dim of C asks for the sum over that dim (batch-reduce GEMM); rows and columns
+  // of C must be distinct elements.
+  for (int d = nb; d < c.ndim; ++d)
+    if (c.strides[d] == 0 && c.shape[d] > 1) fail(env, op, "output has a broadcast (stride 0) row or column dim");
+}
+
 // gemm(c, a, b) meta: c, a, b, alpha, beta
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "matmul"};
   TensorView c = view(env, m), a = view(env, m), b = view(env, m);
   const double alpha = m.next(), beta = m.next();
-  want_float(env, m.op, c);
-  want_dtype(env, m.op, a, c.dtype);
-  want_dtype(env, m.op, b, c.dtype);
-  if (c.ndim < 2 || a.ndim != c.ndim || b.ndim != c.ndim) fail(env, m.op, "expected equal-rank operands of rank >= 2");
+  check_gemm(env, m.op, c, a, b);
+  kernels().gemm(c, a, b, alpha, beta);
+  return env.Undefined();
+}
+
+// gemmEpilogue(c, a, b) meta: c, a, b, alpha, beta, hasBias, [bias], biasDim, activation.
+// C = act(alpha * A @ B + beta * C + bias): bias is 1-D along C's columns (biasDim 0: one per
+// column, a linear layer's) or rows (biasDim 1), shared by every batch entry. No batch-reduce.
+Napi::Value GemmEpilogueEntry(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "linear"};
+  TensorView c = view(env, m), a = view(env, m), b = view(env, m);
+  const double alpha = m.next(), beta = m.next();
+  const bool has_bias = m.next() != 0;
+  TensorView bias{};
+  if (has_bias) bias = view(env, m);
+  const int64_t bias_dim = m.next_int();
+  const int64_t act = m.next_int();
+  check_gemm(env, m.op, c, a, b);
   const int nb = c.ndim - 2;
   for (int d = 0; d < nb; ++d)
-    if (a.shape[d] != c.shape[d] || b.shape[d] != c.shape[d]) fail(env, m.op, "batch dims differ");
-  if (a.shape[nb] != c.shape[nb] || b.shape[nb + 1] != c.shape[nb + 1] || a.shape[nb + 1] != b.shape[nb])
-    fail(env, m.op, "shapes " + shape_str(a) + " @ " + shape_str(b) + " -> " + shape_str(c) + " do not agree");
-  // A stride-0 batch dim of C asks for the sum over that dim (batch-reduce GEMM); rows and columns
-  // of C must be distinct elements.
-  for (int d = nb; d < c.ndim; ++d)
-    if (c.strides[d] == 0 && c.shape[d] > 1) fail(env, m.op, "output has a broadcast (stride 0) row or column dim");
-  kernels().gemm(c, a, b, alpha, beta);
+    if (c.strides[d] == 0 && c.shape[d] > 1) fail(env, m.op, "the epilogue takes no batch-reduce output");
+  if (act < 0 || act >= int64_t(Activation::Count)) fail(env, m.op, "unknown activation " + std::to_string(act));
+  if (bias_dim != 0 && bias_dim != 1) fail(env, m.op, "bias dim must be 0 (columns) or 1 (rows)");
+  GemmEpilogue ep{nullptr, 0, 0, Activation(act)};
+  if (has_bias) {
+    want_dtype(env, m.op, bias, c.dtype);
+    const int64_t want = bias_dim == 0 ? c.shape[nb + 1] : c.shape[nb];
+    if (bias.ndim != 1 || bias.shape[0] != want)
+      fail(env, m.op, "bias " + shape_str(bias) + " must be [" + std::to_string(want) + "] for output " + shape_str(c));
+    ep.bias = bias.data;
+    (bias_dim == 0 ? ep.bias_sn : ep.bias_sm) = bias.strides[0];
+  }
+  kernels().gemm_epilogue(c, a, b, alpha, beta, ep);
   return env.Undefined();
 }
 
@@ -1653,6 +1691,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TF_ENTRY("softmax", Softmax, k.softmax);
   TF_ENTRY("softmaxBackward", SoftmaxBackward, k.softmax_backward);
   TF_ENTRY("gemm", Gemm, k.gemm);
+  TF_ENTRY("gemmEpilogue", GemmEpilogueEntry, k.gemm_epilogue);
   TF_ENTRY("indexSelect", IndexSelect, k.index_select);
   TF_ENTRY("indexAdd", IndexAdd, k.index_add);
   TF_ENTRY("gather", Gather, k.gather);

@@ -23,6 +23,18 @@ enum class BinaryOp : int32_t {
   Atan2, Count
 };
 
+// Activations a GEMM epilogue can apply (values shared with lib/ops/linear.ts).
+enum class Activation : int32_t { None, Relu, Gelu, GeluTanh, Silu, Count };
+
+// What a GEMM applies to each element of C after the product: C = act(alpha * A @ B + beta * C + bias),
+// bias[i, j] at bias + i * bias_sm + j * bias_sn (one of the strides is 0: a bias per column, as a
+// linear layer's, or per row, as a convolution's output channel); bias null means none.
+struct GemmEpilogue {
+  const void* bias;
+  int64_t bias_sm, bias_sn;
+  Activation act;
+};
+
 // Reductions over the trailing `nreduce` dims of the input. Shared with lib/native.ts (ReduceOp).
 enum class ReduceOp : int32_t { Sum, Mean, Max, Min, Prod, ArgMax, ArgMin, Var, LogSumExp, Any, All, Count };
 

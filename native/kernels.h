@@ -48,6 +48,10 @@ struct KernelTable {
   // where C has stride 0 is summed over: C = alpha * sum_r A[r] @ B[r] + beta * C (batch-reduce).
   // Any strides; beta == 0 never reads C.
   void (*gemm)(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta);
+  // The same with an epilogue (kernel_types.h): C = act(alpha * A @ B + beta * C + bias), applied as
+  // each tile of C is finished. No batch-reduce (C has no stride-0 batch dim).
+  void (*gemm_epilogue)(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta,
+                        const GemmEpilogue& ep);
 
   // Indexing. `index` is int32 and already bounds-checked against x.shape[dim].
   // out[..., i, ...] = x[..., index[i], ...]                       (index 1-D, out.shape[dim] = len)

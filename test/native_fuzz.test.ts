@@ -17,6 +17,7 @@ const ENTRY_POINTS: [string, () => void][] = [
   ['softmax', () => native.softmax(pick([true, false]))],
   ['softmaxBackward', () => native.softmaxBackward(pick([true, false]))],
   ['gemm', () => native.gemm()],
+  ['gemmEpilogue', () => native.gemmEpilogue()],
   ['indexSelect', () => native.indexSelect()],
   ['indexAdd', () => native.indexAdd()],
   ['gather', () => native.gather()],

@@ -1,5 +1,6 @@
 // nn.functional forms of the layers built from existing ops: linear, dropout, the normalisations,
 // embedding. (Activations, softmax, convolution and pooling are ops in lib/ops/.)
+import { linear as fusedLinear, type LinearActivation } from '../ops/linear';
 import { noGrad } from '../autograd';
 import { isFloating } from '../dtype';
 import { fusedBatchNorm, fusedLayerNorm } from '../ops/norm';
@@ -14,17 +15,15 @@ function check(op: string, x: unknown, what = 'input'): Tensor {
 }
 
 /** y = x W^T + b, with weight [out, in] and bias [out]. */
-export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
+/**
+ * y = input @ weight^T + bias (PyTorch's F.linear), as one GEMM with the bias added in its epilogue;
+ * `activation` ('relu', 'gelu', 'gelu-tanh', 'silu') is applied there too (see lib/ops/linear.ts).
+ */
+export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: { activation?: LinearActivation | null } = {}): Tensor {
   const op = 'linear';
   check(op, input);
   check(op, weight, 'weight');
-  if (weight.ndim !== 2) throw new Error(`${op}: weight must be 2-D [out, in], got ${shapeStr(weight._shape)}`);
-  const inF = weight._shape[1];
-  if (input.ndim === 0 || input._shape[input.ndim - 1] !== inF) {
-    throw new Error(`${op}: input ${shapeStr(input._shape)} has ${input.ndim ? input._shape[input.ndim - 1] : 0} features, weight ${shapeStr(weight._shape)} expects ${inF}`);
-  }
-  const y = input.matmul(weight.t());
-  return bias ? y.add(bias) : y;
+  return fusedLinear(input, weight, bias, opts);
 }
 
 /** Zeroes elements with probability p during training and scales the rest by 1/(1-p). */

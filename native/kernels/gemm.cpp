@@ -32,6 +32,55 @@ constexpr int kMR = 6;
 constexpr int kMR = 4;
 #endif
 constexpr int64_t kKC = 256;
+
+// The epilogue (kernel_types.h) as the kernels apply it: bias then activation on a row of C.
+// The activations are the elementwise kernels' (same functions, same results as unfused ops).
+template <class T>
+struct Epi {
+  const T* bias;
+  int64_t sm, sn;
+  Activation act;
+  bool active() const { return bias || act != Activation::None; }
+  // Row i (of the tile starting at C's (i0, j0)) of n elements at c with column stride cs.
+  void row(T* c, int64_t cs, int64_t i, int64_t j0, int64_t n) const {
+    constexpr T kSqrt1_2 = T(0.70710678118654752440), kSqrt2OverPi = T(0.79788456080286535588);
+    if (bias) {
+      const T* b = bias + i * sm + j0 * sn;
+      for (int64_t j = 0; j < n; ++j) c[j * cs] += b[j * sn];
+    }
+    switch (act) {
+      case Activation::Relu:
+        for (int64_t j = 0; j < n; ++j) {
+          const T v = c[j * cs];
+          c[j * cs] = v > T(0) || v != v ? v : T(0);
+        }
+        break;
+      case Activation::Gelu:
+        for (int64_t j = 0; j < n; ++j) {
+          const T v = c[j * cs];
+          c[j * cs] = T(0.5) * v * (T(1) + erf_(v * kSqrt1_2));
+        }
+        break;
+      case Activation::GeluTanh:
+        for (int64_t j = 0; j < n; ++j) {
+          const T v = c[j * cs];
+          c[j * cs] = T(0.5) * v * (T(1) + tanh_(kSqrt2OverPi * (v + T(0.044715) * v * v * v)));
+        }
+        break;
+      case Activation::Silu:
+        for (int64_t j = 0; j < n; ++j) {
+          const T v = c[j * cs];
+          c[j * cs] = v * sigmoid(v);
+        }
+        break;
+      default: break;
+    }
+  }
+  // The whole [M, N] block of C at c.
+  void block(T* c, int64_t M, int64_t N, int64_t rs, int64_t cs) const {
+    for (int64_t i = 0; i < M; ++i) row(c + i * rs, cs, i, 0, N);
+  }
+};
 constexpr int64_t kMC = kMR * 8;
 constexpr int64_t kNC = 4096;
 
@@ -77,9 +126,10 @@ struct Gemm {
   // C[0:mr, 0:nr] = alpha * (Ap @ Bp) + beta * C   (beta == 0: C is not read)
   // ldb: distance between consecutive k rows of the B panel (NR when packed; B's row stride when
   // the panel is read in place).
+  // With `ep` (on the last K block only), the finished tile gets the epilogue; (i0, j0) is its
+  // position in C, which the bias is indexed by.
   static void micro(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c, int64_t rsc, int64_t csc, int mr, int nr,
-                    T alpha,
-                    T beta) {
+                    T alpha, T beta, const Epi<T>* ep = nullptr, int64_t i0 = 0, int64_t j0 = 0) {
     V acc[MR][2];
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = V{};
     for (int64_t k = 0; k < kc; ++k) {
@@ -110,6 +160,7 @@ struct Gemm {
         }
         __builtin_memcpy(ci, &r0, sizeof(V));
         __builtin_memcpy(ci + W, &r1, sizeof(V));
+        if (ep) ep->row(ci, 1, i0 + i, j0, NR);  // the row is still in L1
       }
       return;
     }
@@ -125,6 +176,7 @@ struct Gemm {
       } else {
         for (int j = 0; j < nr; ++j) ci[j * csc] = alpha * tile[i][j] + beta * ci[j * csc];
       }
+      if (ep) ep->row(ci, csc, i0 + i, j0, nr);
     }
   }
 
@@ -135,10 +187,11 @@ struct Gemm {
   }
 
   static void run(int64_t M, int64_t N, int64_t K, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
-                  int64_t csb, T* c, int64_t rsc, int64_t csc, T alpha, T beta) {
+                  int64_t csb, T* c, int64_t rsc, int64_t csc, T alpha, T beta, const Epi<T>* ep = nullptr) {
     if (M == 0 || N == 0) return;
     if (K == 0) {
       zero_k(c, M, N, rsc, csc, beta);
+      if (ep) ep->block(c, M, N, rsc, csc);
       return;
     }
     static thread_local Scratch b_scratch;
@@ -200,7 +253,7 @@ struct Gemm {
                 const bool direct = b_in_place && nr == NR;
                 micro(kc, apack + ir * kc, direct ? bsrc + jr : bpack + p * NR * kc, direct ? rsb : int64_t(NR),
                       c + (ic + ir) * rsc + (jc + jr) * csc, rsc, csc,
-                      mr, nr, alpha, beta_here);
+                      mr, nr, alpha, beta_here, pc + kc == K ? ep : nullptr, ic + ir, jc + jr);
               }
             }
           }
@@ -397,7 +450,8 @@ void gemv(int64_t K, int64_t N, const T* x, int64_t xs, const T* mat, int64_t rs
 }
 
 template <class T>
-void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta) {
+void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta,
+            const Epi<T>* ep = nullptr) {
   const int nb = c.ndim - 2;
   const int64_t M = c.shape[nb], N = c.shape[nb + 1], K = a.shape[nb + 1];
   // Batch dims split into those C repeats (its stride != 0) and those summed over (stride 0).
@@ -453,12 +507,18 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
     const T* pa = a.ptr<T>() + oa;
     const T* pb = b.ptr<T>() + ob;
     T* pc = c.ptr<T>() + oc;
+    // The unpacked paths finish C in one go: their epilogue is one pass over it, while it is in cache.
+    auto finish = [&] {
+      if (ep) ep->block(pc, M, N, c.strides[nb], c.strides[nb + 1]);
+    };
     if (M == 1 && K > 0) {  // c[0, :] = a[0, :] @ B
       gemv<T>(K, N, pa, a.strides[nb + 1], pb, b.strides[nb], b.strides[nb + 1], pc, c.strides[nb + 1], T(alpha), T(beta));
+      finish();
       return;
     }
     if (N == 1 && K > 0) {  // c[:, 0] = A @ b[:, 0], i.e. c^T = b^T @ A^T
       gemv<T>(K, M, pb, b.strides[nb], pa, a.strides[nb + 1], a.strides[nb], pc, c.strides[nb], T(alpha), T(beta));
+      finish();
       return;
     }
     if (dot_layout && K >= 32 && double(M + N) * double(K) * sizeof(T) <= double(1 << 20)) {
@@ -468,10 +528,11 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
       typename DotGemm<T>::Args g{M, N, K, 1, pa, a.strides[nb], pb, b.strides[nb + 1], &zero, &zero,
                                   pc, c.strides[nb], c.strides[nb + 1], T(alpha), T(beta)};
       DotGemm<T>::run(g);
+      finish();
       return;
     }
     Gemm<T>::run(M, N, K, pa, a.strides[nb], a.strides[nb + 1], pb, b.strides[nb], b.strides[nb + 1], pc, c.strides[nb],
-                 c.strides[nb + 1], T(alpha), T(beta));
+                 c.strides[nb + 1], T(alpha), T(beta), ep);
   };
   const double flops = 2.0 * double(M) * double(N) * double(K);
   if (batch > 1 && (flops < 4e6 || batch >= 4 * num_threads())) {
@@ -486,6 +547,14 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
 
 void gemm(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta) {
   TF_DISPATCH_FLOAT(c.dtype, T, gemm_t<T>(c, a, b, alpha, beta));
+}
+
+void gemm_epilogue(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta,
+                   const GemmEpilogue& ep) {
+  TF_DISPATCH_FLOAT(c.dtype, T, {
+    const Epi<T> e{static_cast<const T*>(ep.bias), ep.bias_sm, ep.bias_sn, ep.act};
+    gemm_t<T>(c, a, b, alpha, beta, e.active() ? &e : nullptr);
+  });
 }
 
 TF_KERNEL_NAMESPACE_END

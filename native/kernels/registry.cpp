@@ -29,6 +29,7 @@ void register_all(KernelTable& t) {
   t.softmax = softmax;
   t.softmax_backward = softmax_backward;
   t.gemm = gemm;
+  t.gemm_epilogue = gemm_epilogue;
   t.index_select = index_select;
   t.index_add = index_add;
   t.gather = gather;
