@@ -353,6 +353,23 @@ describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'C
         expect(tf.cuda.allowTF32()).toBe(false);
       });
 
+      it('linear with the GEMM epilogue (bias, ReLU/GELU/SiLU), forward and backward', () => {
+        setup();
+        const x = randn([3, 7, 19], 'float64'), w = randn([13, 19], 'float64'), b = randn([13], 'float64');
+        for (const activation of [null, 'relu', 'gelu', 'gelu-tanh', 'silu'] as const) {
+          check([x, w, b], (xi, wi, bi) => tf.noGrad(() => tf.nn.functional.linear(xi, wi, bi, { activation })), 1e-12);
+          const results = ['cpu', 'cuda'].map((d) =>
+            tf.tidy(() => {
+              const [xl, wl, bl] = [x, w, b].map((t) => t.to(d as 'cpu').detach().requiresGrad_());
+              const y = tf.nn.functional.linear(xl, wl, bl, { activation });
+              y.square().sum().backward();
+              return [y.cpu(), xl.grad!.cpu(), wl.grad!.cpu(), bl.grad!.cpu()];
+            }),
+          );
+          for (let i = 0; i < 4; i++) same(results[1][i].cuda(), results[0][i], 1e-10);
+        }
+      });
+
       it('cross-entropy (ignoreIndex) forward and backward', () => {
         setup();
         const logits = randn([13, 7], 'float64'), target = tf.tensor(new Int32Array([0, 6, 3, -100, 2, 2, 5, 1, 0, 4, -100, 6, 3]));

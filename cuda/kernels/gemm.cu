@@ -73,7 +73,7 @@ __global__ void __launch_bounds__(256) gemm_kernel(GemmArgs g) {
         if (gc >= g.n) continue;
         T* p = c + gr * g.c_rs + gc * g.c_cs;
         const T v = T(g.alpha) * acc[i][j];
-        *p = g.beta == 0 ? v : v + T(g.beta) * *p;
+        *p = epilogue(g, g.beta == 0 ? v : v + T(g.beta) * *p, gr, gc);
       }
     }
   }
@@ -81,8 +81,13 @@ __global__ void __launch_bounds__(256) gemm_kernel(GemmArgs g) {
 
 namespace {
 
-void gemm(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta) {
+void gemm_with(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta,
+               const GemmEpilogue& ep) {
   GemmArgs g{};
+  g.bias = ep.bias;
+  g.bias_sm = ep.bias_sm;
+  g.bias_sn = ep.bias_sn;
+  g.act = ep.act;
   const int nb = c.ndim - 2;
   g.a = a.data;
   g.b = b.data;
@@ -138,9 +143,16 @@ void gemm(const TensorView& c, const TensorView& a, const TensorView& b, double 
   check_launch("matmul");
 }
 
+void gemm(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta) {
+  gemm_with(c, a, b, alpha, beta, GemmEpilogue{nullptr, 0, 0, Activation::None});
+}
+
 }  // namespace
 
-void register_gemm(KernelTable& t) { t.gemm = gemm; }
+void register_gemm(KernelTable& t) {
+  t.gemm = gemm;
+  t.gemm_epilogue = gemm_with;
+}
 
 }  // namespace cuda
 }  // namespace tf

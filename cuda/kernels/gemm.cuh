@@ -7,6 +7,7 @@
 // and `summed` ones (C has stride 0 there: their products are added up, the batch-reduce GEMM).
 #pragma once
 #include "common.cuh"
+#include "elementwise_math.cuh"
 
 namespace tf {
 namespace cuda {
@@ -22,7 +23,25 @@ struct GemmArgs {
   int64_t kept_shape[kMaxDims], kept_a[kMaxDims], kept_b[kMaxDims], kept_c[kMaxDims];
   int64_t summed_shape[kMaxDims], summed_a[kMaxDims], summed_b[kMaxDims];
   double alpha, beta;
+  // Epilogue (native/kernel_types.h): C = act(alpha * A @ B + beta * C + bias[i * bias_sm + j * bias_sn]).
+  const void* bias;
+  int64_t bias_sm, bias_sn;
+  Activation act;
 };
+
+// One element of C through the epilogue; the activations are the elementwise kernels' (the same
+// functions the CPU epilogue and unfused ops use).
+template <class T>
+TF_HD T epilogue(const GemmArgs& g, T v, int64_t i, int64_t j) {
+  if (g.bias) v += static_cast<const T*>(g.bias)[i * g.bias_sm + j * g.bias_sn];
+  switch (g.act) {
+    case Activation::Relu: return unary_value<T>(UnaryOp::Relu, v, 0, 0);
+    case Activation::Gelu: return unary_value<T>(UnaryOp::Gelu, v, 0, 0);
+    case Activation::GeluTanh: return unary_value<T>(UnaryOp::GeluTanh, v, 0, 0);
+    case Activation::Silu: return unary_value<T>(UnaryOp::Silu, v, 0, 0);
+    default: return v;
+  }
+}
 
 // Offsets of kept batch entry z in A, B and C, and of summed entry r in A and B. Batch counts fit
 // 32 bits (checked on the host): 32-bit division keeps the kernels free of the 64-bit division

@@ -101,7 +101,7 @@ __global__ void __launch_bounds__(kTcThreads) gemm_tf32_kernel(GemmArgs g) {
       if (gr >= g.m || gc >= g.n) continue;
       float* p = c + gr * g.c_rs + gc * g.c_cs;
       const float v = alpha * cs[r * kLdC + cc];
-      *p = beta == 0 ? v : v + beta * *p;
+      *p = epilogue(g, beta == 0 ? v : v + beta * *p, gr, gc);
     }
     __syncthreads();  // cs is rewritten for the next batch entry
   }
