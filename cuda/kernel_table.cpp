@@ -27,6 +27,7 @@ KernelTable make_table() {
   cuda::register_spatial(t);
   cuda::register_norm(t);
   cuda::register_attention(t);
+  cuda::register_rnn(t);
   return t;
 }
 

@@ -100,9 +100,10 @@ describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'C
       expect(tf.tensor([1, 2, 3], { device: 'cuda' }).toArray()).toEqual([1, 2, 3]);
       expect(() => tf.zeros([2], { device: 'tpu' as 'cpu' })).toThrow(/unknown device "tpu"/);
     });
-    it('says which ops have no CUDA kernel yet', () => {
+    it('says what the device cannot do yet', () => {
       const lstm = new tf.nn.LSTM(3, 4).to('cuda');
-      expect(() => lstm.forward(tf.randn([5, 2, 3], { device: 'cuda' }))).toThrow(/rnnForward: this op has no kernel on device 'cuda'/);
+      const x = tf.randn([5, 2, 3], { device: 'cuda' });
+      expect(() => lstm.forward(x, null, { lengths: [5, 3] })).toThrow(/LSTM: variable lengths are not supported on device 'cuda' yet/);
     });
     it('reports device memory and frees it on dispose', () => {
       tf.cuda.emptyCache();
@@ -506,6 +507,35 @@ describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'C
             );
             for (let k = 0; k < results[0].length; k++) same(results[1][k].cuda(), results[0][k], 1e-10);
           }
+        }
+      });
+
+      it('RNN, LSTM (with projection) and GRU: outputs, states and every gradient, bidirectional, 2 layers', () => {
+        setup();
+        const makers: [string, () => tf.nn.Module][] = [
+          ['rnn-tanh', () => new tf.nn.RNN(5, 7, { numLayers: 2, bidirectional: true, dtype: 'float64' })],
+          ['rnn-relu', () => new tf.nn.RNN(5, 6, { nonlinearity: 'relu', dtype: 'float64' })],
+          ['lstm', () => new tf.nn.LSTM(5, 6, { numLayers: 2, dtype: 'float64' })],
+          ['lstm-proj', () => new tf.nn.LSTM(5, 6, { projSize: 3, bidirectional: true, dtype: 'float64' })],
+          ['gru', () => new tf.nn.GRU(5, 6, { numLayers: 2, bidirectional: true, batchFirst: true, dtype: 'float64' })],
+        ];
+        for (const [name, make] of makers) {
+          const x = randn([4, 3, 5], 'float64');
+          const results = ['cpu', 'cuda'].map((d) =>
+            tf.tidy(() => {
+              tf.manualSeed(9);
+              const m = make().to(d as 'cpu');
+              const xl = x.to(d as 'cpu').detach().requiresGrad_();
+              const [out, state] = m.forward(xl) as [Tensor, Tensor | [Tensor, Tensor]];
+              const states = Array.isArray(state) ? state : [state];
+              let loss = out.square().sum();
+              for (const s of states) loss = loss.add(s.sum());
+              loss.backward();
+              return [out.cpu(), ...states.map((s) => s.cpu()), xl.grad!.cpu(), ...m.parameters().map((p) => p.grad!.cpu())];
+            }),
+          );
+          expect(results[1].length, name).toBe(results[0].length);
+          for (let i = 0; i < results[0].length; i++) same(results[1][i].cuda(), results[0][i], 1e-10);
         }
       });
 

@@ -18,6 +18,7 @@ void register_indexing(KernelTable& t);
 void register_spatial(KernelTable& t);
 void register_norm(KernelTable& t);
 void register_attention(KernelTable& t);
+void register_rnn(KernelTable& t);
 
 }  // namespace cuda
 }  // namespace tf

@@ -200,6 +200,9 @@ abstract class RNNBase extends Module {
     const batched = (t: Tensor | null): Tensor | null => (t && unbatched ? t.unsqueeze(1) : t);
     const h0 = h0In === undefined || h0In === null ? null : batched(checkState(op, 'h0', h0In, stateShape(P), dtype));
     const c0 = c0In === undefined || c0In === null ? null : batched(checkState(op, 'c0', c0In, stateShape(H), dtype));
+    if (opts.lengths !== undefined && opts.lengths !== null && x.device !== 'cpu') {
+      throw new Error(`${op}: variable lengths are not supported on device '${x.device}' yet (pad the batch, or run the layer on the CPU)`);
+    }
     const lengths = lengthsTensor(op, opts.lengths, B, T);
 
     let layerInput = x;

@@ -52,6 +52,13 @@ for (const schedule of ['in-order', 'reversed', 'random', 'warp-ahead'] as const
   compare('cross-entropy', [r(9, 7), tf.tensor(new Int32Array([0, 6, 2, 2, 5, 1, 3, 4, 0]))], (x, t) => tf.nn.functional.crossEntropy(x, t));
   compare('attention', [r(2, 2, 37, 9), r(2, 2, 21, 9), r(2, 2, 21, 5)], (q, k, v) => tf.nn.functional.scaledDotProductAttention(q, k, v, { isCausal: true }));
   compare('attention-wide', [r(1, 2, 3, 300), r(1, 2, 4, 300), r(1, 2, 4, 7)], (q, k, v) => tf.nn.functional.scaledDotProductAttention(q, k, v));
+  for (const make of [() => new tf.nn.LSTM(5, 6, { projSize: 3, dtype: 'float64' }), () => new tf.nn.GRU(5, 6, { bidirectional: true, dtype: 'float64' })]) {
+    tf.manualSeed(3);
+    const cpuModel = make();
+    tf.manualSeed(3);
+    const gpuModel = make().to('cuda');
+    compare('rnn', [r(4, 3, 5)], (x) => ((x.device === 'cuda' ? gpuModel : cpuModel).forward(x) as [Tensor, unknown])[0]);
+  }
   tf.cuda.setAllowTF32(true);
   const tc = tf.tidy(() => tf.randn([37, 70], { generator: g }).cuda().matmul(tf.randn([70, 29], { generator: g }).cuda()).sum().item());
   tf.cuda.setAllowTF32(false);

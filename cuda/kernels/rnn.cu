@@ -1,0 +1,260 @@
+// The recurrent layers' time loops on the device (nn.RNN / LSTM / GRU; equations, shapes and layouts
+// in native/kernels/rnn.h and native/rnn_params.h), following native/kernels/rnn.cpp step for step:
+// the host walks the time steps, each one GEMM over the whole batch (the device GEMM, its epilogue
+// adding b_hh) and one cell kernel over (batch row, unit). Weight gradients are whole-sequence GEMMs
+// after the loop. Variable lengths are not supported on the device yet (the binding refuses them).
+#include <cmath>
+
+#include "common.cuh"
+#include "kernels.cuh"
+
+namespace tf {
+namespace cuda {
+
+template <class T> __device__ __forceinline__ T sigm(T x) { return T(1) / (T(1) + std::exp(-x)); }
+
+struct CellArgs {
+  int mode;  // RnnMode
+  int64_t B, H, P, GH, W;
+  bool proj;
+};
+
+// One step at time t: row (t, b) of every [T, B, *] buffer; one thread per (b, j), j < max(H, P).
+template <class T>
+__global__ void rnn_cell_forward_kernel(CellArgs a, int64_t t, const T* xg, const T* hg, T* h, T* c, T* out, T* hprev,
+                                        T* ws, T* hraw) {
+  const int64_t width = a.H > a.P ? a.H : a.P;
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < a.B * width; e += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t b = e / width, j = e % width, row = t * a.B + b;
+    if (j < a.P) hprev[row * a.P + j] = h[b * a.P + j];  // h_{t-1}: read before this thread updates it
+    if (j >= a.H) continue;
+    const T* x = xg + row * a.GH;
+    const T* g = hg + b * a.GH;
+    T* w = ws + row * a.W;
+    const int64_t H = a.H;
+    switch (RnnMode(a.mode)) {
+      case RnnMode::Tanh:
+      case RnnMode::Relu: {
+        const T s = x[j] + g[j];
+        const T v = RnnMode(a.mode) == RnnMode::Relu ? (s < T(0) ? T(0) : s) : std::tanh(s);
+        h[b * a.P + j] = out[row * a.P + j] = w[j] = v;
+        break;
+      }
+      case RnnMode::Lstm: {
+        const T i = sigm(x[j] + g[j]), f = sigm(x[H + j] + g[H + j]);
+        const T gg = std::tanh(x[2 * H + j] + g[2 * H + j]), o = sigm(x[3 * H + j] + g[3 * H + j]);
+        const T cp = c[b * H + j], cn = f * cp + i * gg, tc = std::tanh(cn);
+        w[j] = i, w[H + j] = f, w[2 * H + j] = gg, w[3 * H + j] = o, w[4 * H + j] = tc, w[5 * H + j] = cp;
+        c[b * H + j] = cn;
+        const T hr = o * tc;
+        if (a.proj) {
+          w[6 * H + j] = hr;
+          hraw[b * H + j] = hr;
+        } else {
+          h[b * a.P + j] = out[row * a.P + j] = hr;
+        }
+        break;
+      }
+      case RnnMode::Gru: {
+        const T r = sigm(x[j] + g[j]), z = sigm(x[H + j] + g[H + j]);
+        const T hn = g[2 * H + j], n = std::tanh(x[2 * H + j] + r * hn);
+        const T hnew = (T(1) - z) * n + z * h[b * a.P + j];
+        w[j] = r, w[H + j] = z, w[2 * H + j] = n, w[3 * H + j] = hn;
+        h[b * a.P + j] = out[row * a.P + j] = hnew;
+        break;
+      }
+      default: break;
+    }
+  }
+}
+
+// Backward of one step: dx (row of dxg), dg (the hidden side), and LSTM's dc; GRU also keeps dg of
+// every step (dhg_all). One thread per (b, j < H).
+template <class T>
+__global__ void rnn_cell_backward_kernel(CellArgs a, int64_t t, const T* dh, const T* dhraw, T* dc, const T* hprev,
+                                         const T* ws, T* dxg, T* dhg, T* dhg_all) {
+  const int64_t H = a.H;
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < a.B * H; e += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t b = e / H, j = e % H, row = t * a.B + b;
+    const T* w = ws + row * a.W;
+    T* dx = dxg + row * a.GH;
+    T* dg = dhg + b * a.GH;
+    switch (RnnMode(a.mode)) {
+      case RnnMode::Tanh:
+      case RnnMode::Relu: {
+        const T d = dh[b * a.P + j], hv = w[j];
+        const T da = RnnMode(a.mode) == RnnMode::Relu ? (hv > T(0) ? d : T(0)) : d * (T(1) - hv * hv);
+        dx[j] = dg[j] = da;
+        break;
+      }
+      case RnnMode::Lstm: {
+        const T dhr = a.proj ? dhraw[b * H + j] : dh[b * a.P + j];
+        const T gi = w[j], gf = w[H + j], gg = w[2 * H + j], go = w[3 * H + j], tc = w[4 * H + j], cp = w[5 * H + j];
+        const T dct = dc[b * H + j] + dhr * go * (T(1) - tc * tc);
+        const T di = dct * gg * gi * (T(1) - gi), df = dct * cp * gf * (T(1) - gf);
+        const T dgg = dct * gi * (T(1) - gg * gg), dov = dhr * tc * go * (T(1) - go);
+        dx[j] = dg[j] = di;
+        dx[H + j] = dg[H + j] = df;
+        dx[2 * H + j] = dg[2 * H + j] = dgg;
+        dx[3 * H + j] = dg[3 * H + j] = dov;
+        dc[b * H + j] = dct * gf;
+        break;
+      }
+      case RnnMode::Gru: {
+        const T d = dh[b * a.P + j], r = w[j], z = w[H + j], n = w[2 * H + j], hn = w[3 * H + j];
+        const T dn = d * (T(1) - z) * (T(1) - n * n);
+        const T dz = d * (hprev[row * a.P + j] - n) * z * (T(1) - z);
+        const T dr = dn * hn * r * (T(1) - r);
+        dx[j] = dg[j] = dr;
+        dx[H + j] = dg[H + j] = dz;
+        dx[2 * H + j] = dn;
+        dg[2 * H + j] = dn * r;
+        for (int k = 0; k < 3; ++k) dhg_all[row * a.GH + k * H + j] = dg[k * H + j];
+        break;
+      }
+      default: break;
+    }
+  }
+}
+
+// dh_{t-1} = dhh (+ z * dh_t for GRU); dh += dout_t happens before the cell kernel.
+template <class T>
+__global__ void rnn_dh_kernel(CellArgs a, int64_t t, T* dh, const T* dhh, const T* ws) {
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < a.B * a.P; e += int64_t(gridDim.x) * blockDim.x) {
+    const int64_t b = e / a.P, j = e % a.P;
+    T v = dhh[e];
+    if (RnnMode(a.mode) == RnnMode::Gru) v += ws[(t * a.B + b) * a.W + a.H + j] * dh[e];
+    dh[e] = v;
+  }
+}
+
+namespace {
+
+TensorView mat(const void* p, int32_t dtype, int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
+  TensorView v{};
+  v.data = const_cast<void*>(p);
+  v.dtype = dtype;
+  v.ndim = 2;
+  v.shape[0] = rows;
+  v.shape[1] = cols;
+  v.strides[0] = rs;
+  v.strides[1] = cs;
+  return v;
+}
+
+void copy_or_zero(void* dst, const void* src, size_t bytes) {
+  if (bytes == 0) return;
+  if (src) check_call(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, device_stream()), "rnn state copy");
+  else check_call(cudaMemsetAsync(dst, 0, bytes, device_stream()), "rnn state zero");
+}
+
+template <class T>
+void forward_t(const RnnForwardArgs& a) {
+  const RnnDims& d = a.d;
+  const bool proj = a.w_hr != nullptr;
+  const int64_t B = d.B, H = d.H, P = d.P, GH = rnn_gates(d.mode) * H, Tn = d.T;
+  const CellArgs ca{int(d.mode), B, H, P, GH, rnn_ws_width(d.mode, H, proj), proj};
+  T* hg = static_cast<T*>(a.scratch);
+  T* hraw = hg + B * GH;
+  copy_or_zero(a.h, a.h0, sizeof(T) * size_t(B * P));
+  if (a.c) copy_or_zero(a.c, a.c0, sizeof(T) * size_t(B * H));
+  const GemmEpilogue bias{a.b_hh, 0, 1, Activation::None};
+  const int64_t width = H > P ? H : P;
+  for (int64_t s = 0; s < Tn; ++s) {
+    const int64_t t = d.reverse ? Tn - 1 - s : s;
+    // hg = h_{t-1} @ W_hh^T + b_hh (W_hh^T is a transposed view: no copy)
+    kernels().gemm_epilogue(mat(hg, d.dtype, B, GH, GH, 1), mat(a.h, d.dtype, B, P, P, 1), mat(a.w_hh, d.dtype, P, GH, 1, P),
+                            1.0, 0.0, bias);
+    TF_LAUNCH(grid_for(B * width), kThreads, 0, device_stream(), rnn_cell_forward_kernel<T>)(
+        ca, t, static_cast<const T*>(a.xg), hg, static_cast<T*>(a.h), static_cast<T*>(a.c), static_cast<T*>(a.out),
+        static_cast<T*>(a.hprev), static_cast<T*>(a.ws), hraw);
+    if (proj) {
+      // h_t = hraw @ W_hr^T, the state and this step's output
+      T* out_t = static_cast<T*>(a.out) + t * B * P;
+      kernels().gemm(mat(out_t, d.dtype, B, P, P, 1), mat(hraw, d.dtype, B, H, H, 1), mat(a.w_hr, d.dtype, H, P, 1, H), 1.0, 0.0);
+      check_call(cudaMemcpyAsync(a.h, out_t, sizeof(T) * size_t(B * P), cudaMemcpyDeviceToDevice, device_stream()), "rnn state");
+    }
+  }
+  check_launch("rnnForward");
+}
+
+template <class T>
+void backward_t(const RnnBackwardArgs& a) {
+  const RnnDims& d = a.d;
+  const bool proj = a.w_hr != nullptr;
+  const RnnMode mode = d.mode;
+  const int64_t Tn = d.T, B = d.B, H = d.H, P = d.P, GH = rnn_gates(mode) * H, W = rnn_ws_width(mode, H, proj);
+  const CellArgs ca{int(mode), B, H, P, GH, W, proj};
+  T* dh = static_cast<T*>(a.dh0);
+  T* dc = static_cast<T*>(a.dc0);
+  T* dhraw = static_cast<T*>(a.scratch);
+  T* dhg = dhraw + B * H;
+  T* dhh = dhg + B * GH;
+  T* dxg = static_cast<T*>(a.dxg);
+  T* dhg_all = mode == RnnMode::Gru ? dhh + B * P : dxg;
+  T* dhp_all = proj ? dhh + B * P + (mode == RnnMode::Gru ? Tn * B * GH : 0) : nullptr;
+  copy_or_zero(dh, a.dhN, sizeof(T) * size_t(B * P));
+  if (dc) copy_or_zero(dc, a.dcN, sizeof(T) * size_t(B * H));
+  for (int64_t s = Tn - 1; s >= 0; --s) {
+    const int64_t t = d.reverse ? Tn - 1 - s : s;
+    // dh_t += dL/dout_t (dout has any strides)
+    TensorView dhv = mat(dh, d.dtype, B, P, P, 1);
+    TensorView dov = mat(static_cast<const T*>(a.dout) + t * a.dout_st, d.dtype, B, P, a.dout_sb, a.dout_sj);
+    kernels().binary(BinaryOp::Add, dhv, dhv, dov);
+    if (proj) {
+      check_call(cudaMemcpyAsync(dhp_all + t * B * P, dh, sizeof(T) * size_t(B * P), cudaMemcpyDeviceToDevice, device_stream()),
+                 "rnn gradient");
+      kernels().gemm(mat(dhraw, d.dtype, B, H, H, 1), dhv, mat(a.w_hr, d.dtype, P, H, H, 1), 1.0, 0.0);
+    }
+    TF_LAUNCH(grid_for(B * H), kThreads, 0, device_stream(), rnn_cell_backward_kernel<T>)(
+        ca, t, dh, dhraw, dc, static_cast<const T*>(a.hprev), static_cast<const T*>(a.ws), dxg, dhg, dhg_all);
+    kernels().gemm(mat(dhh, d.dtype, B, P, P, 1), mat(dhg, d.dtype, B, GH, GH, 1), mat(a.w_hh, d.dtype, GH, P, P, 1), 1.0, 0.0);
+    TF_LAUNCH(grid_for(B * P), kThreads, 0, device_stream(), rnn_dh_kernel<T>)(ca, t, dh, dhh, static_cast<const T*>(a.ws));
+  }
+  // The weight gradients over every (t, b) row.
+  const int64_t rows = Tn * B;
+  kernels().gemm(mat(a.dw_hh, d.dtype, GH, P, P, 1), mat(dhg_all, d.dtype, GH, rows, 1, GH),
+                 mat(a.hprev, d.dtype, rows, P, P, 1), 1.0, 0.0);
+  if (proj)
+    kernels().gemm(mat(a.dw_hr, d.dtype, P, H, H, 1), mat(dhp_all, d.dtype, P, rows, 1, P),
+                   mat(static_cast<const T*>(a.ws) + 6 * H, d.dtype, rows, H, W, 1), 1.0, 0.0);
+  // Bias gradients: column sums, as a reduction over the rows of a transposed view.
+  if (a.db_hh) {
+    TensorView out{};
+    out = mat(a.db_hh, d.dtype, GH, 1, 1, 1);
+    out.ndim = 1;
+    kernels().reduce(ReduceOp::Sum, out, mat(dhg_all, d.dtype, GH, rows, 1, GH), 1, 0);
+  }
+  if (a.db_ih) {
+    TensorView out = mat(a.db_ih, d.dtype, GH, 1, 1, 1);
+    out.ndim = 1;
+    kernels().reduce(ReduceOp::Sum, out, mat(dxg, d.dtype, GH, rows, 1, GH), 1, 0);
+  }
+  check_launch("rnnBackward");
+}
+
+void rnn_forward(const RnnForwardArgs& a) {
+  if (a.d.lengths) {
+    check_call(cudaErrorInvalidValue, "rnnForward with lengths (not supported on CUDA yet)");
+    return;
+  }
+  TF_DISPATCH_FLOAT(a.d.dtype, T, forward_t<T>(a));
+}
+
+void rnn_backward(const RnnBackwardArgs& a) {
+  if (a.d.lengths) {
+    check_call(cudaErrorInvalidValue, "rnnBackward with lengths (not supported on CUDA yet)");
+    return;
+  }
+  TF_DISPATCH_FLOAT(a.d.dtype, T, backward_t<T>(a));
+}
+
+}  // namespace
+
+void register_rnn(KernelTable& t) {
+  t.rnn_forward = rnn_forward;
+  t.rnn_backward = rnn_backward;
+}
+
+}  // namespace cuda
+}  // namespace tf
