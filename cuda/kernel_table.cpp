@@ -28,6 +28,7 @@ KernelTable make_table() {
   cuda::register_norm(t);
   cuda::register_attention(t);
   cuda::register_rnn(t);
+  cuda::register_conv_depthwise(t);
   return t;
 }
 

@@ -421,6 +421,8 @@ describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'C
           [[2, 3, 9, 7], [4, 3, 3, 2], { padding: 1 }],
           [[1, 4, 11, 10], [6, 2, 3, 3], { stride: 2, dilation: 2, groups: 2, padding: [2, 1] }],
           [[2, 1, 8, 8], [5, 1, 5, 5], { padding: 'same' }],
+          [[2, 5, 9, 11], [5, 1, 3, 3], { padding: 1, groups: 5 }],                                  // depthwise
+          [[1, 3, 10, 9], [3, 1, 5, 3], { stride: [2, 1], dilation: [1, 2], padding: [2, 1], groups: 3 }], // depthwise, strided, dilated
         ];
         for (const [xs, ws, opts] of cases) {
           const x = randn(xs, 'float64'), w = randn(ws, 'float64'), b = randn([ws[0]], 'float64');

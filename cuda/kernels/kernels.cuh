@@ -19,6 +19,7 @@ void register_spatial(KernelTable& t);
 void register_norm(KernelTable& t);
 void register_attention(KernelTable& t);
 void register_rnn(KernelTable& t);
+void register_conv_depthwise(KernelTable& t);
 
 }  // namespace cuda
 }  // namespace tf

@@ -45,6 +45,7 @@ for (const schedule of ['in-order', 'reversed', 'random', 'warp-ahead'] as const
   compare('matmul', [r(3, 65, 17), r(17, 67)], (a, b) => a.matmul(b));
   compare('matmul-t', [r(2, 13, 9), r(2, 11, 13)], (a, b) => a.mT().matmul(b.mT()));
   compare('conv', [r(2, 3, 11, 9), r(4, 3, 3, 3)], (x, w) => tf.conv2d(x, w, null, { stride: 2, padding: 1, dilation: [1, 2] }));
+  compare('depthwise', [r(2, 3, 9, 8), r(3, 1, 3, 3)], (x, w) => tf.conv2d(x, w, null, { stride: 2, padding: 1, groups: 3 }));
   compare('pool', [r(2, 3, 9, 11)], (x) =>
     tf.cat([tf.maxPool2d(x, 3, { stride: 2, padding: 1 }), tf.avgPool2d(x, 2, { ceilMode: true }), tf.adaptiveAvgPool2d(x, [4, 5])].map((t) => t.flatten())));
   compare('norms', [r(6, 4, 5)], (x) => tf.nn.functional.layerNorm(x, [5]).add(tf.nn.functional.batchNorm(x, null, null, { training: true })));
