@@ -29,6 +29,7 @@ KernelTable make_table() {
   cuda::register_attention(t);
   cuda::register_rnn(t);
   cuda::register_conv_depthwise(t);
+  cuda::register_conv_implicit(t);
   return t;
 }
 

@@ -111,12 +111,12 @@ export function cudaBinding(op = 'cuda'): CudaBinding {
 }
 
 /**
- * Whether `device` has the native entry point `name` (the CPU has all of them): ops with a choice of
- * algorithm pick one the device runs, e.g. convolution through im2col + GEMM where a device lacks
- * the direct kernel.
+ * Whether `device` has the native entry point `name`: ops with a choice of algorithm pick one the
+ * device runs (convolution: the CPU's direct kernel, CUDA's implicit GEMM, im2col + GEMM on both).
  */
 export function deviceHas(device: Device, name: keyof Binding): boolean {
-  return device === 'cpu' || loadCuda().kernels.has(name);
+  if (device === 'cpu') return typeof (native as unknown as Record<string, unknown>)[name] === 'function';
+  return loadCuda().kernels.has(name);
 }
 
 /** The addon that owns tensors of `device`. */

@@ -768,6 +768,44 @@ Napi::Value ConvDepthwise(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// convImplicit(mode) meta: y, x, w, hasBias, [bias], ns, geometry as im2col, groups. Convolution as
+// implicit GEMM (devices only, see kernels.h): y is output-shaped, x input-shaped, w weight-shaped;
+// mode 0 writes y (+ bias), mode 1 writes x (the input gradient), mode 2 writes w (the weight gradient).
+Napi::Value ConvImplicit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int32_t mode = info[0].ToNumber().Int32Value();
+  Meta m{env, mode == 0 ? "conv (implicit GEMM)" : "conv backward (implicit GEMM)"};
+  if (mode < 0 || mode > 2) fail(env, m.op, "unknown mode " + std::to_string(mode));
+  TensorView y0 = view(env, m), x0 = view(env, m), w0 = view(env, m);
+  const bool has_bias = m.next() != 0;
+  TensorView bias{};
+  if (has_bias) bias = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView y = widen5(env, m.op, y0, ns, "output"), x = widen5(env, m.op, x0, ns, "input");
+  const TensorView w = widen5(env, m.op, w0, ns, "weight");
+  const SpatialGeom g = read_conv_geom(env, m, ns, x);
+  const int64_t groups = m.next_int();
+  want_float(env, m.op, x);
+  want_dtype(env, m.op, y, x.dtype);
+  want_dtype(env, m.op, w, x.dtype);
+  const int64_t N = x.shape[0], C = x.shape[1], outC = w.shape[0];
+  if (groups < 1 || C % groups != 0 || outC % groups != 0 || w.shape[1] != C / groups)
+    fail(env, m.op, "weight " + shape_str(w0) + " and groups " + std::to_string(groups) + " do not match input " + shape_str(x0));
+  for (int i = 0; i < 3; ++i)
+    if (w.shape[2 + i] != g.kernel[i]) fail(env, m.op, "weight " + shape_str(w0) + " does not match the kernel size");
+  want_spatial(env, m.op, y, N, outC, g.out, "output");
+  const TensorView& written = mode == 0 ? y : mode == 1 ? x : w;
+  want_contiguous(env, m.op, written);
+  if (mode != 2) want_contiguous(env, m.op, w);
+  if (has_bias) {
+    if (mode != 0) fail(env, m.op, "only the forward takes a bias");
+    want_dtype(env, m.op, bias, x.dtype);
+    if (bias.ndim != 1 || bias.shape[0] != outC || !bias.is_contiguous()) fail(env, m.op, "bias " + shape_str(bias) + " must be [" + std::to_string(outC) + "], contiguous");
+  }
+  kernels().conv_implicit(mode, y, x, w, has_bias ? &bias : nullptr, g, groups);
+  return env.Undefined();
+}
+
 // convDirectWeightGrad(dw, x, gOut) meta: dw, x, gOut, ns, geometry as im2col, groups. dw is written.
 Napi::Value ConvDirectWeightGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -1702,6 +1740,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TF_ENTRY("convDirect", ConvDirect, k.conv_direct);
   TF_ENTRY("convDirectWeightGrad", ConvDirectWeightGrad, k.conv_direct_weight_grad);
   TF_ENTRY("convDepthwise", ConvDepthwise, k.conv_depthwise);
+  TF_ENTRY("convImplicit", ConvImplicit, k.conv_implicit);
   TF_ENTRY("maxPool", MaxPool, k.max_pool);
   TF_ENTRY("maxPoolBackward", MaxPoolBackward, k.max_pool_backward);
   TF_ENTRY("avgPool", AvgPool, k.avg_pool);

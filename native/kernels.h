@@ -84,6 +84,12 @@ struct KernelTable {
                       const SpatialGeom& g, int64_t groups, bool adjoint);
   void (*conv_direct_weight_grad)(const TensorView& dw, const TensorView& x, const TensorView& gout,
                                   const SpatialGeom& g, int64_t groups);
+  // Convolution as implicit GEMM (devices only; cuda/kernels/conv_implicit.cu): y is output-shaped
+  // [N, outC, D, H, W], x input-shaped [N, C, D, H, W], w [outC, C / groups, KD, KH, KW]. mode 0 writes
+  // y (contiguous) = conv(x, w) + bias; mode 1 writes x (contiguous) = the input gradient from y =
+  // gOut; mode 2 writes w (contiguous) = the weight gradient from x and y = gOut.
+  void (*conv_implicit)(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
+                        const SpatialGeom& g, int64_t groups);
   // Depthwise 2-D convolution (groups == C == outC; conv_depthwise.cpp), any stride, padding and
   // dilation. mode 0: a = out (contiguous) = conv(b = x, w) + bias (may be null); mode 1: a = dx
   // (contiguous) = the input gradient from b = gOut; mode 2: w = dw (written) from a = x, b = gOut.

@@ -20,6 +20,7 @@ void register_norm(KernelTable& t);
 void register_attention(KernelTable& t);
 void register_rnn(KernelTable& t);
 void register_conv_depthwise(KernelTable& t);
+void register_conv_implicit(KernelTable& t);
 
 }  // namespace cuda
 }  // namespace tf

@@ -130,6 +130,19 @@ function adjointGeometry(g: Geometry): Geometry | null {
   return { ...g, padBefore, padAfter, inSize: g.outSize, outSize: g.inSize };
 }
 
+/** Convolution as implicit GEMM (devices; cuda/kernels/conv_implicit.cu): mode 0 writes y = conv(x, w) + bias, 1 writes x = dx, 2 writes w = dW (y = gOut). */
+function convImplicit(mode: 0 | 1 | 2, y: Desc, x: Desc, w: Tensor, bias: Tensor | null, g: Geometry, groups: number): void {
+  meta();
+  put(y);
+  put(x);
+  w._meta();
+  metaNum(bias ? 1 : 0);
+  if (bias) bias._meta();
+  geometryMeta(g);
+  metaNum(groups);
+  callee().convImplicit(mode);
+}
+
 /** Depthwise convolution (native/kernels/conv_depthwise.cpp): mode 0 out = conv(x, w) + bias; 1 a = dx from b = gOut; 2 w = dW from a = x, b = gOut. */
 function convDepthwise(mode: 0 | 1 | 2, a: Desc, b: Desc, w: Tensor, bias: Tensor | null, g: Geometry): void {
   meta();
@@ -263,12 +276,15 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
   // Depthwise (one filter per channel): its own kernel, which needs no column buffer for any stride.
   const depthwise = !direct && ns <= 2 && groups === C && outC === C && Cg === 1 && algorithm !== 'im2col' &&
     deviceHas(input.device, 'convDepthwise');
-  const directConv = !direct && !depthwise && deviceHas(input.device, 'convDirect') && useDirect(ns, Cg, kernel, stride, dilation, outSize);
+  // Devices that compute convolution as implicit GEMM (CUDA) need no column buffer at all.
+  const implicit = !direct && !depthwise && algorithm !== 'im2col' && deviceHas(input.device, 'convImplicit');
+  const directConv = !direct && !depthwise && !implicit && deviceHas(input.device, 'convDirect') &&
+    useDirect(ns, Cg, kernel, stride, dilation, outSize);
   // Few output positions per image (a late ResNet stage: 7x7 = 49) make per-image GEMMs narrow and
   // their packing dominant. There the images of a chunk are folded into the GEMM's columns instead:
   // im2col writes the columns as [C*K, nb*L] (through its strides), one GEMM per group spans nb*L
   // columns, and the output and its gradient pass through an [outC, nb*L] buffer.
-  const folded = !direct && !directConv && !depthwise && L < FOLD_BELOW_COLUMNS && N > 1;
+  const folded = !direct && !directConv && !depthwise && !implicit && L < FOLD_BELOW_COLUMNS && N > 1;
   const perImage = C * K * L + outC * Kg + (folded ? outC * L : 0);
   const chunk = Math.max(1, Math.min(N, Math.floor(chunkElements / Math.max(perImage, 1))));
   // The folded layout of `cols` for nb images: im2col's [nb, C*K, L] view, and per-group matrices.
@@ -308,7 +324,16 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
       : { t: w, offset: w._offset, shape: [nb, G, Mg, Kg], strides: [0, Mg * Kg, Kg, 1] };
 
   let savedCols: Tensor | null = null;
-  if (out.numel() > 0 && depthwise) {
+  if (out.numel() > 0 && implicit) {
+    const w = weight.isContiguous() ? weight : contiguousRaw(weight);
+    const b = bias && !bias.isContiguous() ? contiguousRaw(bias) : bias;
+    try {
+      convImplicit(0, batchedDesc(out, unbatched), x, w, b, g, groups);
+    } finally {
+      if (w !== weight) w.dispose();
+      if (b !== bias) b?.dispose();
+    }
+  } else if (out.numel() > 0 && depthwise) {
     const w = weight.isContiguous() ? weight : contiguousRaw(weight);
     const b = bias && !bias.isContiguous() ? contiguousRaw(bias) : bias;
     try {
@@ -382,7 +407,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
       const needX = input.requiresGrad, needW = weight.requiresGrad, needB = bias !== null && bias.requiresGrad;
       const adjoint = directConv && needX ? adjointGeometry(g) : null;
       // col2im accumulates into dx, so that path needs it zeroed.
-      const dx = needX ? Tensor._empty(input._shape.slice(), dt, !direct && !adjoint && !depthwise, input.device) : null;
+      const dx = needX ? Tensor._empty(input._shape.slice(), dt, !direct && !adjoint && !depthwise && !implicit, input.device) : null;
       const dW = needW ? empty(weight._shape.slice(), dt, input.device) : null;
       const dB = needB ? empty([outC], dt, input.device) : null;
       const temps: Tensor[] = [];
@@ -405,7 +430,10 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
         }
         if (dW && directConv && gc.numel() > 0) convDirectWeightGrad(dW, x, batchedDesc(gc, unbatched), g, groups);
         if (dx && adjoint && gc.numel() > 0) convDirect(batchedDesc(dx, unbatched), batchedDesc(gc, unbatched), w, null, adjoint, groups, true);
-        if (depthwise && (needX || needW) && gc.numel() > 0) {
+        if (implicit && (needX || needW) && gc.numel() > 0) {
+          if (dx) convImplicit(1, batchedDesc(gc, unbatched), batchedDesc(dx, unbatched), w, null, g, groups);
+          if (dW) convImplicit(2, batchedDesc(gc, unbatched), x, dW, null, g, groups);
+        } else if (depthwise && (needX || needW) && gc.numel() > 0) {
           if (dx) convDepthwise(1, batchedDesc(dx, unbatched), batchedDesc(gc, unbatched), w, null, g);
           if (dW) convDepthwise(2, x, batchedDesc(gc, unbatched), dW, null, g);
         } else if (folded && (needX || needW) && gc.numel() > 0) {
