@@ -14,9 +14,8 @@
 // the weight gradient, multiply zeros). Strided convolutions take the taps row by row. im2col + GEMM would
 // spend KH*KW times the input's memory on columns for K = KH*KW products: far from the FMA units.
 // Forward and input gradient run in parallel over (n, c) planes, the weight gradient over c.
-#include <vector>
-
 #include "conv.h"
+#include "simd.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
 
@@ -29,6 +28,21 @@ struct DwGeom {
     sh = g.stride[1], sw = g.stride[2], dh = g.dilation[1], dw = g.dilation[2], ph = g.pad[1], pw = g.pad[2];
     PH = (OH - 1) * sh + (KH - 1) * dh + 1;
     PW = (OW - 1) * sw + (KW - 1) * dw + 1;
+  }
+  // dst [OH, PW] = the [OH, OW] plane at src (strides rs, cs), each row zero-padded to PW (the last
+  // row only to OW: dst holds (OH - 1) * PW + OW elements).
+  template <class T> void pitch_rows(T* dst, const T* src, int64_t rs, int64_t cs) const {
+    for (int64_t y = 0; y < OH; ++y) {
+      T* __restrict row = dst + y * PW;
+      const T* __restrict s = src + y * rs;
+      if (cs == 1) {
+        for (int64_t x = 0; x < OW; ++x) row[x] = s[x];
+      } else {
+        for (int64_t x = 0; x < OW; ++x) row[x] = s[x * cs];
+      }
+      if (y + 1 < OH)
+        for (int64_t x = OW; x < PW; ++x) row[x] = T(0);
+    }
   }
   // buf [PH, PW] = the plane at src (strides rs, cs) zero-padded.
   template <class T> void pad(T* buf, const T* src, int64_t rs, int64_t cs) const {
@@ -52,11 +66,36 @@ struct DwGeom {
   }
 };
 
+// Per-thread scratch (no std containers here: their out-of-line instantiations would be shared
+// across the CPU levels' copies; see simd.h).
 template <class T>
 T* scratch(size_t n) {
-  static thread_local std::vector<T> buf;
-  if (buf.size() < n) buf.resize(n);
-  return buf.data();
+  static thread_local Scratch buf;
+  return static_cast<T*>(buf.get(sizeof(T) * n));
+}
+
+// sum_i a[i] * b[i] with vector accumulators (a scalar reduction would not vectorise without
+// reassociation, which -ffast-math is not allowed to grant here).
+template <class T>
+T dot(const T* __restrict a, const T* __restrict b, int64_t n) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  V acc0 = V{}, acc1 = V{};
+  int64_t i = 0;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    V x0, y0, x1, y1;
+    __builtin_memcpy(&x0, a + i, sizeof(V));
+    __builtin_memcpy(&y0, b + i, sizeof(V));
+    __builtin_memcpy(&x1, a + i + W, sizeof(V));
+    __builtin_memcpy(&y1, b + i + W, sizeof(V));
+    acc0 += x0 * y0;
+    acc1 += x1 * y1;
+  }
+  acc0 += acc1;
+  T s = 0;
+  for (int l = 0; l < W; ++l) s += acc0[l];
+  for (; i < n; ++i) s += a[i] * b[i];
+  return s;
 }
 
 template <class T>
@@ -64,6 +103,7 @@ void forward(const TensorView& out, const TensorView& x, const TensorView& w, co
   const int64_t N = x.shape[0], C = x.shape[1];
   parallel_for(0, N * C, 1, [&](int64_t lo, int64_t hi) {
     T* buf = scratch<T>(size_t(2 * g.PH * g.PW));
+    if (!buf) return;  // out of memory (the binding bounds the plane, so only a starved machine gets here)
     T* flat = buf + g.PH * g.PW;  // the output plane with pitch PW (stride 1)
     for (int64_t t = lo; t < hi; ++t) {
       const int64_t n = t / C, c = t % C;
@@ -108,6 +148,7 @@ void input_grad(const TensorView& dx, const TensorView& gout, const TensorView& 
   const int64_t N = dx.shape[0], C = dx.shape[1];
   parallel_for(0, N * C, 1, [&](int64_t lo, int64_t hi) {
     T* buf = scratch<T>(size_t(2 * g.PH * g.PW));
+    if (!buf) return;
     for (int64_t t = lo; t < hi; ++t) {
       const int64_t n = t / C, c = t % C;
       for (int64_t i = 0; i < g.PH * g.PW; ++i) buf[i] = T(0);
@@ -117,9 +158,7 @@ void input_grad(const TensorView& dx, const TensorView& gout, const TensorView& 
         // g with pitch PW (zeros past OW), then one AXPY per tap into the padded gradient.
         T* __restrict gf = buf + g.PH * g.PW;
         const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
-        for (int64_t y = 0; y < g.OH; ++y)
-          for (int64_t x0 = 0; x0 < g.PW; ++x0)
-            if (y * g.PW + x0 < n_flat) gf[y * g.PW + x0] = x0 < g.OW ? gp[y * gout.strides[3] + x0 * gout.strides[4]] : T(0);
+        g.pitch_rows(gf, gp, gout.strides[3], gout.strides[4]);
         for (int64_t ky = 0; ky < g.KH; ++ky)
           for (int64_t kx = 0; kx < g.KW; ++kx) {
             const T wv = wc[ky * g.KW + kx];
@@ -141,11 +180,18 @@ void input_grad(const TensorView& dx, const TensorView& gout, const TensorView& 
       }
       // The interior of the padded buffer is dx; input positions no window reaches get 0.
       T* dp = dx.ptr<T>() + t * g.H * g.W;
-      for (int64_t h = 0; h < g.H; ++h)
-        for (int64_t x0 = 0; x0 < g.W; ++x0) {
-          const int64_t r = h + g.ph, q = x0 + g.pw;
-          dp[h * g.W + x0] = r < g.PH && q < g.PW ? buf[r * g.PW + q] : T(0);
+      const int64_t cols = g.PW - g.pw < g.W ? (g.PW - g.pw > 0 ? g.PW - g.pw : 0) : g.W;  // columns inside the buffer
+      for (int64_t h = 0; h < g.H; ++h) {
+        T* __restrict drow = dp + h * g.W;
+        const int64_t r = h + g.ph;
+        if (r >= g.PH) {
+          for (int64_t x0 = 0; x0 < g.W; ++x0) drow[x0] = T(0);
+          continue;
         }
+        const T* __restrict brow = buf + r * g.PW + g.pw;
+        for (int64_t x0 = 0; x0 < cols; ++x0) drow[x0] = brow[x0];
+        for (int64_t x0 = cols; x0 < g.W; ++x0) drow[x0] = T(0);
+      }
     }
   });
 }
@@ -156,32 +202,21 @@ void weight_grad(const TensorView& dw, const TensorView& x, const TensorView& go
   parallel_for(0, C, 1, [&](int64_t lo, int64_t hi) {
     T* buf = scratch<T>(size_t(2 * g.PH * g.PW));
     T* gf = buf + g.PH * g.PW;  // g with pitch PW (stride 1)
-    std::vector<double> acc(static_cast<size_t>(taps));
+    static thread_local Scratch acc_scratch;
+    double* acc = static_cast<double*>(acc_scratch.get(sizeof(double) * size_t(taps)));
+    if (!buf || !acc) return;
     for (int64_t c = lo; c < hi; ++c) {
-      for (double& a : acc) a = 0;
+      for (int64_t k = 0; k < taps; ++k) acc[k] = 0;
       for (int64_t n = 0; n < N; ++n) {
         g.pad(buf, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], x.strides[3], x.strides[4]);
         const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
         const int64_t gs = gout.strides[4];
         if (g.sh == 1 && g.sw == 1) {
           const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
-          for (int64_t y = 0; y < g.OH; ++y)
-            for (int64_t x0 = 0; x0 < g.PW; ++x0)
-              if (y * g.PW + x0 < n_flat) gf[y * g.PW + x0] = x0 < g.OW ? gp[y * gout.strides[3] + x0 * gs] : T(0);
+          g.pitch_rows(gf, gp, gout.strides[3], gs);
           for (int64_t ky = 0; ky < g.KH; ++ky)
             for (int64_t kx = 0; kx < g.KW; ++kx) {
-              const T* __restrict src = buf + ky * g.dh * g.PW + kx * g.dw;
-              const T* __restrict gv = gf;
-              T s0 = 0, s1 = 0, s2 = 0, s3 = 0;  // independent partial sums: the loop vectorises and pipelines
-              int64_t i = 0;
-              for (; i + 4 <= n_flat; i += 4) {
-                s0 += gv[i] * src[i];
-                s1 += gv[i + 1] * src[i + 1];
-                s2 += gv[i + 2] * src[i + 2];
-                s3 += gv[i + 3] * src[i + 3];
-              }
-              for (; i < n_flat; ++i) s0 += gv[i] * src[i];
-              acc[size_t(ky * g.KW + kx)] += double((s0 + s1) + (s2 + s3));
+              acc[ky * g.KW + kx] += double(dot(gf, buf + ky * g.dh * g.PW + kx * g.dw, n_flat));
             }
           continue;
         }
@@ -196,12 +231,12 @@ void weight_grad(const TensorView& dw, const TensorView& x, const TensorView& go
               } else {
                 for (int64_t x0 = 0; x0 < g.OW; ++x0) s += grow[x0 * gs] * src[x0 * g.sw];
               }
-              acc[size_t(ky * g.KW + kx)] += double(s);
+              acc[ky * g.KW + kx] += double(s);
             }
         }
       }
       T* dc = dw.ptr<T>() + c * taps;
-      for (int64_t k = 0; k < taps; ++k) dc[k] = T(acc[size_t(k)]);
+      for (int64_t k = 0; k < taps; ++k) dc[k] = T(acc[k]);
     }
   });
 }
