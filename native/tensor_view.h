@@ -48,4 +48,24 @@ struct TensorView {
   template <class T> T* ptr() const { return static_cast<T*>(data); }
 };
 
+// Views the kernels build over their own buffers (the RNN time loops' GEMMs and reductions):
+// element (i, k) of a matrix at p + i * rs + k * cs; element i of a vector at p + i * s.
+// `static`: every kernel copy (one per CPU level) keeps its own.
+static inline TensorView matrix_view(const void* p, int32_t dtype, int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
+  TensorView v{};
+  v.data = const_cast<void*>(p);
+  v.dtype = dtype;
+  v.ndim = 2;
+  v.shape[0] = rows;
+  v.shape[1] = cols;
+  v.strides[0] = rs;
+  v.strides[1] = cs;
+  return v;
+}
+static inline TensorView vector_view(const void* p, int32_t dtype, int64_t n, int64_t s) {
+  TensorView v = matrix_view(p, dtype, n, 1, s, 1);
+  v.ndim = 1;
+  return v;
+}
+
 }  // namespace tf

@@ -130,18 +130,6 @@ __global__ void rnn_dh_kernel(CellArgs a, int64_t t, T* dh, const T* dhh, const 
 
 namespace {
 
-TensorView mat(const void* p, int32_t dtype, int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
-  TensorView v{};
-  v.data = const_cast<void*>(p);
-  v.dtype = dtype;
-  v.ndim = 2;
-  v.shape[0] = rows;
-  v.shape[1] = cols;
-  v.strides[0] = rs;
-  v.strides[1] = cs;
-  return v;
-}
-
 void copy_or_zero(void* dst, const void* src, size_t bytes) {
   if (bytes == 0) return;
   if (src) check_call(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, device_stream()), "rnn state copy");
@@ -163,7 +151,7 @@ void forward_t(const RnnForwardArgs& a) {
   for (int64_t s = 0; s < Tn; ++s) {
     const int64_t t = d.reverse ? Tn - 1 - s : s;
     // hg = h_{t-1} @ W_hh^T + b_hh (W_hh^T is a transposed view: no copy)
-    kernels().gemm_epilogue(mat(hg, d.dtype, B, GH, GH, 1), mat(a.h, d.dtype, B, P, P, 1), mat(a.w_hh, d.dtype, P, GH, 1, P),
+    kernels().gemm_epilogue(matrix_view(hg, d.dtype, B, GH, GH, 1), matrix_view(a.h, d.dtype, B, P, P, 1), matrix_view(a.w_hh, d.dtype, P, GH, 1, P),
                             1.0, 0.0, bias);
     TF_LAUNCH(grid_for(B * width), kThreads, 0, device_stream(), rnn_cell_forward_kernel<T>)(
         ca, t, static_cast<const T*>(a.xg), hg, static_cast<T*>(a.h), static_cast<T*>(a.c), static_cast<T*>(a.out),
@@ -171,7 +159,7 @@ void forward_t(const RnnForwardArgs& a) {
     if (proj) {
       // h_t = hraw @ W_hr^T, the state and this step's output
       T* out_t = static_cast<T*>(a.out) + t * B * P;
-      kernels().gemm(mat(out_t, d.dtype, B, P, P, 1), mat(hraw, d.dtype, B, H, H, 1), mat(a.w_hr, d.dtype, H, P, 1, H), 1.0, 0.0);
+      kernels().gemm(matrix_view(out_t, d.dtype, B, P, P, 1), matrix_view(hraw, d.dtype, B, H, H, 1), matrix_view(a.w_hr, d.dtype, H, P, 1, H), 1.0, 0.0);
       check_call(cudaMemcpyAsync(a.h, out_t, sizeof(T) * size_t(B * P), cudaMemcpyDeviceToDevice, device_stream()), "rnn state");
     }
   }
@@ -198,38 +186,29 @@ void backward_t(const RnnBackwardArgs& a) {
   for (int64_t s = Tn - 1; s >= 0; --s) {
     const int64_t t = d.reverse ? Tn - 1 - s : s;
     // dh_t += dL/dout_t (dout has any strides)
-    TensorView dhv = mat(dh, d.dtype, B, P, P, 1);
-    TensorView dov = mat(static_cast<const T*>(a.dout) + t * a.dout_st, d.dtype, B, P, a.dout_sb, a.dout_sj);
+    TensorView dhv = matrix_view(dh, d.dtype, B, P, P, 1);
+    TensorView dov = matrix_view(static_cast<const T*>(a.dout) + t * a.dout_st, d.dtype, B, P, a.dout_sb, a.dout_sj);
     kernels().binary(BinaryOp::Add, dhv, dhv, dov);
     if (proj) {
       check_call(cudaMemcpyAsync(dhp_all + t * B * P, dh, sizeof(T) * size_t(B * P), cudaMemcpyDeviceToDevice, device_stream()),
                  "rnn gradient");
-      kernels().gemm(mat(dhraw, d.dtype, B, H, H, 1), dhv, mat(a.w_hr, d.dtype, P, H, H, 1), 1.0, 0.0);
+      kernels().gemm(matrix_view(dhraw, d.dtype, B, H, H, 1), dhv, matrix_view(a.w_hr, d.dtype, P, H, H, 1), 1.0, 0.0);
     }
     TF_LAUNCH(grid_for(B * H), kThreads, 0, device_stream(), rnn_cell_backward_kernel<T>)(
         ca, t, dh, dhraw, dc, static_cast<const T*>(a.hprev), static_cast<const T*>(a.ws), dxg, dhg, dhg_all);
-    kernels().gemm(mat(dhh, d.dtype, B, P, P, 1), mat(dhg, d.dtype, B, GH, GH, 1), mat(a.w_hh, d.dtype, GH, P, P, 1), 1.0, 0.0);
+    kernels().gemm(matrix_view(dhh, d.dtype, B, P, P, 1), matrix_view(dhg, d.dtype, B, GH, GH, 1), matrix_view(a.w_hh, d.dtype, GH, P, P, 1), 1.0, 0.0);
     TF_LAUNCH(grid_for(B * P), kThreads, 0, device_stream(), rnn_dh_kernel<T>)(ca, t, dh, dhh, static_cast<const T*>(a.ws));
   }
   // The weight gradients over every (t, b) row.
   const int64_t rows = Tn * B;
-  kernels().gemm(mat(a.dw_hh, d.dtype, GH, P, P, 1), mat(dhg_all, d.dtype, GH, rows, 1, GH),
-                 mat(a.hprev, d.dtype, rows, P, P, 1), 1.0, 0.0);
+  kernels().gemm(matrix_view(a.dw_hh, d.dtype, GH, P, P, 1), matrix_view(dhg_all, d.dtype, GH, rows, 1, GH),
+                 matrix_view(a.hprev, d.dtype, rows, P, P, 1), 1.0, 0.0);
   if (proj)
-    kernels().gemm(mat(a.dw_hr, d.dtype, P, H, H, 1), mat(dhp_all, d.dtype, P, rows, 1, P),
-                   mat(static_cast<const T*>(a.ws) + 6 * H, d.dtype, rows, H, W, 1), 1.0, 0.0);
+    kernels().gemm(matrix_view(a.dw_hr, d.dtype, P, H, H, 1), matrix_view(dhp_all, d.dtype, P, rows, 1, P),
+                   matrix_view(static_cast<const T*>(a.ws) + 6 * H, d.dtype, rows, H, W, 1), 1.0, 0.0);
   // Bias gradients: column sums, as a reduction over the rows of a transposed view.
-  if (a.db_hh) {
-    TensorView out{};
-    out = mat(a.db_hh, d.dtype, GH, 1, 1, 1);
-    out.ndim = 1;
-    kernels().reduce(ReduceOp::Sum, out, mat(dhg_all, d.dtype, GH, rows, 1, GH), 1, 0);
-  }
-  if (a.db_ih) {
-    TensorView out = mat(a.db_ih, d.dtype, GH, 1, 1, 1);
-    out.ndim = 1;
-    kernels().reduce(ReduceOp::Sum, out, mat(dxg, d.dtype, GH, rows, 1, GH), 1, 0);
-  }
+  if (a.db_hh) kernels().reduce(ReduceOp::Sum, vector_view(a.db_hh, d.dtype, GH, 1), matrix_view(dhg_all, d.dtype, GH, rows, 1, GH), 1, 0);
+  if (a.db_ih) kernels().reduce(ReduceOp::Sum, vector_view(a.db_ih, d.dtype, GH, 1), matrix_view(dxg, d.dtype, GH, rows, 1, GH), 1, 0);
   check_launch("rnnBackward");
 }
 

@@ -10,19 +10,6 @@ TF_KERNEL_NAMESPACE_BEGIN
 
 namespace {
 
-// A 2-D matrix view for the GEMM kernel: element (i, k) at p + i * rs + k * cs.
-TensorView mat(const void* p, int32_t dtype, int64_t rows, int64_t cols, int64_t rs, int64_t cs) {
-  TensorView v{};
-  v.data = const_cast<void*>(p);
-  v.dtype = dtype;
-  v.ndim = 2;
-  v.shape[0] = rows;
-  v.shape[1] = cols;
-  v.strides[0] = rs;
-  v.strides[1] = cs;
-  return v;
-}
-
 // Rows [b] of the batch loop per parallel chunk: about 8K gate values each.
 int64_t row_grain(int64_t width) { return width >= 8192 ? 1 : 8192 / width + 1; }
 
@@ -209,9 +196,9 @@ void rnn_forward_t(const RnnForwardArgs& a) {
   sch.zero_padding(hprev, P);
   sch.zero_padding(ws, W);
 
-  const TensorView h_mat = mat(h, d.dtype, B, P, P, 1);
-  const TensorView w_hh_t = mat(whh_t, d.dtype, P, GH, GH, 1);
-  const TensorView hg_mat = mat(hg, d.dtype, B, GH, GH, 1);
+  const TensorView h_mat = matrix_view(h, d.dtype, B, P, P, 1);
+  const TensorView w_hh_t = matrix_view(whh_t, d.dtype, P, GH, GH, 1);
+  const TensorView hg_mat = matrix_view(hg, d.dtype, B, GH, GH, 1);
   const int64_t steps = sch.steps();
   for (int64_t s = 0; s < steps; ++s) {
     // hg = h_{t-1} @ W_hh^T + b_hh
@@ -248,7 +235,7 @@ void rnn_forward_t(const RnnForwardArgs& a) {
 
     if (proj) {
       // h_t = hraw @ W_hr^T for the active rows (the others keep their state).
-      gemm(mat(hp, d.dtype, B, P, P, 1), mat(hraw, d.dtype, B, H, H, 1), mat(whr_t, d.dtype, H, P, P, 1), 1.0, 0.0);
+      gemm(matrix_view(hp, d.dtype, B, P, P, 1), matrix_view(hraw, d.dtype, B, H, H, 1), matrix_view(whr_t, d.dtype, H, P, P, 1), 1.0, 0.0);
       for (int64_t b = 0; b < B; ++b) {
         if (!sch.active(s, b)) continue;
         const int64_t row = sch.time(s, b) * B + b;
@@ -289,7 +276,7 @@ void rnn_backward_t(const RnnBackwardArgs& a) {
   sch.zero_padding(dhp_all, P);
   zero(dhraw, B * H);
 
-  const TensorView dh_mat = mat(dh, d.dtype, B, P, P, 1);
+  const TensorView dh_mat = matrix_view(dh, d.dtype, B, P, P, 1);
   const int64_t steps = sch.steps();
   for (int64_t s = steps - 1; s >= 0; --s) {
     // dh_t += dL/dout_t
@@ -302,7 +289,7 @@ void rnn_backward_t(const RnnBackwardArgs& a) {
       if (proj) copy(dhp_all + (t * B + b) * P, dhb, P);
     }
     // Through the projection h_t = hraw @ W_hr^T:  dhraw = dh @ W_hr
-    if (proj) gemm(mat(dhraw, d.dtype, B, H, H, 1), dh_mat, mat(a.w_hr, d.dtype, P, H, H, 1), 1.0, 0.0);
+    if (proj) gemm(matrix_view(dhraw, d.dtype, B, H, H, 1), dh_mat, matrix_view(a.w_hr, d.dtype, P, H, H, 1), 1.0, 0.0);
 
     parallel_for(0, B, row_grain(GH), [&](int64_t lo, int64_t hi) {
       for (int64_t b = lo; b < hi; ++b) {
@@ -332,7 +319,7 @@ void rnn_backward_t(const RnnBackwardArgs& a) {
     });
 
     // dh_{t-1} = dhg @ W_hh (+ z * dh_t for GRU) for the active rows.
-    gemm(mat(dhh, d.dtype, B, P, P, 1), mat(dhg, d.dtype, B, GH, GH, 1), mat(a.w_hh, d.dtype, GH, P, P, 1), 1.0, 0.0);
+    gemm(matrix_view(dhh, d.dtype, B, P, P, 1), matrix_view(dhg, d.dtype, B, GH, GH, 1), matrix_view(a.w_hh, d.dtype, GH, P, P, 1), 1.0, 0.0);
     for (int64_t b = 0; b < B; ++b) {
       if (!sch.active(s, b)) continue;
       T* dhb = dh + b * P;
@@ -348,10 +335,10 @@ void rnn_backward_t(const RnnBackwardArgs& a) {
 
   // The weight gradients, summed over every (t, b) row (padding rows are zero).
   const int64_t rows = Tn * B;
-  gemm(mat(a.dw_hh, d.dtype, GH, P, P, 1), mat(dhg_all, d.dtype, GH, rows, 1, GH), mat(hprev, d.dtype, rows, P, P, 1),
+  gemm(matrix_view(a.dw_hh, d.dtype, GH, P, P, 1), matrix_view(dhg_all, d.dtype, GH, rows, 1, GH), matrix_view(hprev, d.dtype, rows, P, P, 1),
        1.0, 0.0);
   if (proj)
-    gemm(mat(a.dw_hr, d.dtype, P, H, H, 1), mat(dhp_all, d.dtype, P, rows, 1, P), mat(ws + 6 * H, d.dtype, rows, H, W, 1),
+    gemm(matrix_view(a.dw_hr, d.dtype, P, H, H, 1), matrix_view(dhp_all, d.dtype, P, rows, 1, P), matrix_view(ws + 6 * H, d.dtype, rows, H, W, 1),
          1.0, 0.0);
   if (a.db_hh) column_sums(static_cast<T*>(a.db_hh), dhg_all, rows, GH);
   if (a.db_ih) column_sums(static_cast<T*>(a.db_ih), static_cast<const T*>(dxg), rows, GH);
