@@ -9,9 +9,9 @@
 // where cols[(c, kk), (n, l)] = x[n, g*Cg + c, l*stride - pad + kk*dilation] (0 in padding), Mg = outC/G,
 // Cg = C/G, kk runs over the KD*KH*KW taps and l over the output positions. The input gradient's
 // l(p, kk) is the output position whose tap kk reads input position p (none: 0). Each block computes
-// a 64x64 tile with 256 threads, 4x4 per thread, K in slices of 16 staged in shared memory, as the
-// SIMT GEMM (gemm.cu); results are written, not accumulated.
+// a tile with the SIMT GEMM's tiling (gemm.cuh); results are written, not accumulated.
 #include "common.cuh"
+#include "gemm.cuh"
 #include "kernels.cuh"
 
 namespace tf {
@@ -24,8 +24,6 @@ struct ConvImplicit {
   int64_t N, C, outC, Mg, Cg, KK, L, P;  // P: input positions D*H*W
   int mode;
 };
-
-constexpr int kIm = 64, kIn = 64, kIk = 16;
 
 // (n, c, d, h, w) of a 5-D view.
 TF_HD int64_t at5(const TensorView& v, int64_t n, int64_t c, int64_t d, int64_t h, int64_t w) {
@@ -101,35 +99,24 @@ __device__ __forceinline__ void store(const ConvImplicit& p, int64_t gi, int64_t
 
 template <class T>
 __global__ void __launch_bounds__(256) conv_implicit_kernel(ConvImplicit p, int64_t M, int64_t Ncols, int64_t K) {
-  __shared__ T as[kIk][kIm];
-  __shared__ T bs[kIk][kIn];
+  __shared__ T as[kTileK][kTileM];
+  __shared__ T bs[kTileK][kTileN];
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
-  const int64_t gi = blockIdx.z, row0 = int64_t(blockIdx.y) * kIm, col0 = int64_t(blockIdx.x) * kIn;
+  const int64_t gi = blockIdx.z, row0 = int64_t(blockIdx.y) * kTileM, col0 = int64_t(blockIdx.x) * kTileN;
   T acc[4][4] = {};
-  for (int64_t k0 = 0; k0 < K; k0 += kIk) {
-    for (int e = threadIdx.x; e < kIm * kIk; e += blockDim.x) {
-      const int rr = e / kIk, kk = e % kIk;
+  for (int64_t k0 = 0; k0 < K; k0 += kTileK) {
+    for (int e = threadIdx.x; e < kTileM * kTileK; e += blockDim.x) {
+      const int rr = e / kTileK, kk = e % kTileK;
       const int64_t gr = row0 + rr, gk = k0 + kk;
       as[kk][rr] = gr < M && gk < K ? load_a<T>(p, gi, gr, gk) : T(0);
     }
-    for (int e = threadIdx.x; e < kIk * kIn; e += blockDim.x) {
-      const int kk = e / kIn, cc = e % kIn;
+    for (int e = threadIdx.x; e < kTileK * kTileN; e += blockDim.x) {
+      const int kk = e / kTileN, cc = e % kTileN;
       const int64_t gk = k0 + kk, gc = col0 + cc;
       bs[kk][cc] = gk < K && gc < Ncols ? load_b<T>(p, gi, gk, gc) : T(0);
     }
     __syncthreads();
-#pragma unroll
-    for (int kk = 0; kk < kIk; ++kk) {
-      T av[4], bv[4];
-#pragma unroll
-      for (int i = 0; i < 4; ++i) av[i] = as[kk][ty + 16 * i];
-#pragma unroll
-      for (int j = 0; j < 4; ++j) bv[j] = bs[kk][tx + 16 * j];
-#pragma unroll
-      for (int i = 0; i < 4; ++i)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) acc[i][j] += av[i] * bv[j];
-    }
+    accumulate_slice(as, bs, tx, ty, acc);
     __syncthreads();
   }
 #pragma unroll
@@ -170,11 +157,11 @@ void conv_implicit(int mode, const TensorView& y, const TensorView& x, const Ten
     default: M = p.Mg, Ncols = p.Cg * p.KK, K = p.N * p.L; break;
   }
   if (M == 0 || Ncols == 0) return;
-  if ((Ncols + kIn - 1) / kIn > 2147483647 || (M + kIm - 1) / kIm > 65535 || groups > 65535) {
+  if ((Ncols + kTileN - 1) / kTileN > 2147483647 || (M + kTileM - 1) / kTileM > 65535 || groups > 65535) {
     check_call(cudaErrorInvalidValue, "convolution too large for one implicit-GEMM launch");
     return;
   }
-  const dim3 grid(unsigned((Ncols + kIn - 1) / kIn), unsigned((M + kIm - 1) / kIm), unsigned(groups));
+  const dim3 grid(unsigned((Ncols + kTileN - 1) / kTileN), unsigned((M + kTileM - 1) / kTileM), unsigned(groups));
   TF_DISPATCH_FLOAT(x.dtype, T, TF_LAUNCH(grid, 256, 0, device_stream(), conv_implicit_kernel<T>)(p, M, Ncols, K));
   check_launch(mode == 0 ? "conv (implicit GEMM)" : "conv backward (implicit GEMM)");
 }

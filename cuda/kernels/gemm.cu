@@ -6,8 +6,7 @@
 // with any element strides (transposes are strides: nothing is copied), broadcast batch dims
 // (stride 0 in A or B) and batch-reduce dims (stride 0 in C: summed over, as the CPU GEMM does for
 // weight gradients). Each block computes a 64x64 tile of C with 256 threads, 4x4 outputs per thread,
-// stepping through K in slices of 16 staged in shared memory; A's slice is stored transposed so a
-// thread's four rows are one conflict-free read. Tiles at the edges load zeros past M, N and K.
+// stepping through K in slices of 16 staged in shared memory (accumulate_slice in gemm.cuh). Tiles at the edges load zeros past M, N and K.
 // beta == 0 never reads C (it may hold NaN).
 #include "common.cuh"
 #include "gemm.cuh"
@@ -15,8 +14,6 @@
 
 namespace tf {
 namespace cuda {
-
-constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
 
 template <class T>
 __global__ void __launch_bounds__(256) gemm_kernel(GemmArgs g) {
@@ -47,18 +44,7 @@ __global__ void __launch_bounds__(256) gemm_kernel(GemmArgs g) {
           bs[kk][cc] = (gk < g.k && gc < g.n) ? b[gk * g.b_rs + gc * g.b_cs] : T(0);
         }
         __syncthreads();
-#pragma unroll
-        for (int kk = 0; kk < kTileK; ++kk) {
-          T av[4], bv[4];
-#pragma unroll
-          for (int i = 0; i < 4; ++i) av[i] = as[kk][ty + 16 * i];
-#pragma unroll
-          for (int j = 0; j < 4; ++j) bv[j] = bs[kk][tx + 16 * j];
-#pragma unroll
-          for (int i = 0; i < 4; ++i)
-#pragma unroll
-            for (int j = 0; j < 4; ++j) acc[i][j] += av[i] * bv[j];
-        }
+        accumulate_slice(as, bs, tx, ty, acc);
         __syncthreads();
       }
     }

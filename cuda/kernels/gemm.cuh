@@ -66,6 +66,30 @@ TF_HD void summed_offsets(const GemmArgs& g, int r, int64_t* oa, int64_t* ob) {
   }
 }
 
+// The SIMT tiling shared by the GEMM (gemm.cu) and the implicit-GEMM convolution (conv_implicit.cu):
+// a block of 256 threads computes a kTileM x kTileN tile of C, 4x4 outputs per thread (rows ty + 16i,
+// columns tx + 16j), stepping through K in slices of kTileK staged in shared memory. A's slice is
+// stored transposed (as[k][row]) so a thread's four rows are one conflict-free read.
+constexpr int kTileM = 64, kTileN = 64, kTileK = 16;
+
+// acc[i][j] += sum over the staged slice of as[kk][ty + 16i] * bs[kk][tx + 16j]
+template <class T>
+__device__ __forceinline__ void accumulate_slice(const T (&as)[kTileK][kTileM], const T (&bs)[kTileK][kTileN], int tx,
+                                                 int ty, T (&acc)[4][4]) {
+#pragma unroll
+  for (int kk = 0; kk < kTileK; ++kk) {
+    T av[4], bv[4];
+#pragma unroll
+    for (int i = 0; i < 4; ++i) av[i] = as[kk][ty + 16 * i];
+#pragma unroll
+    for (int j = 0; j < 4; ++j) bv[j] = bs[kk][tx + 16 * j];
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) acc[i][j] += av[i] * bv[j];
+  }
+}
+
 // float32 GEMM on tensor cores (TF32 inputs, fp32 accumulation); k > 0. Used when allow_tf32()
 // (cuda/device.h).
 void gemm_tf32(const GemmArgs& g);
