@@ -723,86 +723,80 @@ Napi::Value ConvDirect(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// convDepthwise(mode) meta: a, b, w, hasBias, [bias], ns, geometry as im2col. Depthwise (groups ==
-// C == outC) 1-D/2-D convolution: mode 0 a = out, b = x; mode 1 a = dx, b = gOut; mode 2 a = x,
-// b = gOut, w = dw (written). See kernels.h.
+// One pass of a convolution kernel that sees all three tensors of the convolution (convDepthwise,
+// convImplicit). meta: y, x, w, hasBias, [bias], ns, geometry as im2col, groups. y is output-shaped
+// [N, outC, ...], x input-shaped [N, C, ...], w weight-shaped [outC, C / groups, ...]. mode 0 writes
+// y = conv(x, w) + bias; mode 1 writes x = the input gradient from y = gOut; mode 2 writes w = the
+// weight gradient from x and y = gOut. The tensor written must be contiguous, and w too.
+struct ConvPass {
+  TensorView y, x, w, bias;
+  bool has_bias;
+  SpatialGeom g;
+  int64_t groups;
+  const TensorView& written(int mode) const { return mode == 0 ? y : mode == 1 ? x : w; }
+};
+
+ConvPass read_conv_pass(Napi::Env env, Meta& m, int32_t mode) {
+  if (mode < 0 || mode > 2) fail(env, m.op, "unknown mode " + std::to_string(mode));
+  ConvPass p{};
+  const TensorView y0 = view(env, m), x0 = view(env, m), w0 = view(env, m);
+  p.has_bias = m.next() != 0;
+  if (p.has_bias) p.bias = view(env, m);
+  const int ns = read_ns(env, m);
+  p.y = widen5(env, m.op, y0, ns, mode == 0 ? "output" : "output gradient");
+  p.x = widen5(env, m.op, x0, ns, mode == 1 ? "input gradient" : "input");
+  p.w = widen5(env, m.op, w0, ns, mode == 2 ? "weight gradient" : "weight");
+  p.g = read_conv_geom(env, m, ns, p.x);
+  p.groups = m.next_int();
+  const TensorView &x = p.x, &w = p.w;
+  want_float(env, m.op, x);
+  want_dtype(env, m.op, p.y, x.dtype);
+  want_dtype(env, m.op, w, x.dtype);
+  const int64_t N = x.shape[0], C = x.shape[1], outC = w.shape[0];
+  if (p.groups < 1 || C % p.groups != 0 || outC % p.groups != 0 || w.shape[1] != C / p.groups)
+    fail(env, m.op, "weight " + shape_str(w0) + " and groups " + std::to_string(p.groups) + " do not match input " + shape_str(x0));
+  for (int i = 0; i < 3; ++i)
+    if (w.shape[2 + i] != p.g.kernel[i]) fail(env, m.op, "weight " + shape_str(w0) + " does not match the kernel size");
+  want_spatial(env, m.op, p.y, N, outC, p.g.out, mode == 0 ? "output" : "output gradient");
+  want_contiguous(env, m.op, p.written(mode));
+  want_contiguous(env, m.op, w);
+  if (p.has_bias) {
+    if (mode != 0) fail(env, m.op, "only the forward takes a bias");
+    want_dtype(env, m.op, p.bias, x.dtype);
+    if (p.bias.ndim != 1 || p.bias.shape[0] != outC || !p.bias.is_contiguous())
+      fail(env, m.op, "bias " + shape_str(p.bias) + " must be [" + std::to_string(outC) + "], contiguous");
+  }
+  return p;
+}
+
+// convDepthwise(mode) meta: as read_conv_pass, with groups == C == outC (one filter per channel),
+// 1-D or 2-D. See kernels.h.
 Napi::Value ConvDepthwise(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int32_t mode = info[0].ToNumber().Int32Value();
   Meta m{env, mode == 0 ? "conv (depthwise)" : "conv backward (depthwise)"};
-  if (mode < 0 || mode > 2) fail(env, m.op, "unknown mode " + std::to_string(mode));
-  TensorView a0 = view(env, m), b0 = view(env, m), w0 = view(env, m);
-  const bool has_bias = m.next() != 0;
-  TensorView bias{};
-  if (has_bias) bias = view(env, m);
-  const int ns = read_ns(env, m);
-  const TensorView a = widen5(env, m.op, a0, ns, mode == 2 ? "input" : mode == 1 ? "input gradient" : "output");
-  const TensorView b = widen5(env, m.op, b0, ns, mode == 0 ? "input" : "output gradient");
-  const TensorView w = widen5(env, m.op, w0, ns, mode == 2 ? "weight gradient" : "weight");
-  const TensorView& in_shaped = mode == 0 ? b : a;   // the tensor of the input's shape
-  const TensorView& out_shaped = mode == 0 ? a : b;  // the tensor of the output's shape
-  const SpatialGeom g = read_conv_geom(env, m, ns, in_shaped);
-  want_float(env, m.op, in_shaped);
-  for (const TensorView* t : {&out_shaped, &w}) want_dtype(env, m.op, *t, in_shaped.dtype);
-  const int64_t N = in_shaped.shape[0], C = in_shaped.shape[1];
+  const ConvPass p = read_conv_pass(env, m, mode);
+  const SpatialGeom& g = p.g;
   if (g.in[0] != 1 || g.kernel[0] != 1) fail(env, m.op, "the depthwise kernel takes 1-D and 2-D convolutions only");
-  if (w.shape[0] != C || w.shape[1] != 1 || w.shape[2] != 1 || w.shape[3] != g.kernel[1] || w.shape[4] != g.kernel[2])
-    fail(env, m.op, "weight " + shape_str(w0) + " is not a depthwise filter for input " + shape_str(in_shaped));
-  want_contiguous(env, m.op, w);
-  want_spatial(env, m.op, out_shaped, N, C, g.out, mode == 0 ? "output" : "output gradient");
-  if (mode != 2) want_contiguous(env, m.op, a);
-  if (mode == 2) want_writable(env, m.op, w);
-  if (has_bias) {
-    if (mode != 0) fail(env, m.op, "only the forward takes a bias");
-    want_dtype(env, m.op, bias, in_shaped.dtype);
-    want_contiguous(env, m.op, bias);
-    if (bias.ndim != 1 || bias.shape[0] != C) fail(env, m.op, "bias " + shape_str(bias) + " does not match weight " + shape_str(w0));
-  }
+  if (p.groups != p.x.shape[1] || p.w.shape[0] != p.x.shape[1])
+    fail(env, m.op, "groups " + std::to_string(p.groups) + " and weight " + shape_str(p.w) +
+                        " are not depthwise for input " + shape_str(p.x));
   // One zero-padded plane of scratch per thread.
   const double ph = double((g.out[1] - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1);
   const double pw = double((g.out[2] - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1);
-  if (ph * pw > double(1 << 26)) fail(env, m.op, "planes of " + shape_str(in_shaped) + " are too large for the depthwise kernel");
-  if (in_shaped.numel() > 0 && out_shaped.numel() > 0) kernels().conv_depthwise(mode, a, b, w, has_bias ? &bias : nullptr, g);
-  else if (mode == 2 && w.numel() > 0) kernels().fill(w, 0);
-  else if (mode == 1 && a.numel() > 0) kernels().fill(a, 0);
+  if (ph * pw > double(1 << 26)) fail(env, m.op, "planes of " + shape_str(p.x) + " are too large for the depthwise kernel");
+  if (p.x.numel() > 0 && p.y.numel() > 0) kernels().conv_depthwise(mode, p.y, p.x, p.w, p.has_bias ? &p.bias : nullptr, g);
+  else if (mode != 0 && p.written(mode).numel() > 0) kernels().fill(p.written(mode), 0);
   return env.Undefined();
 }
 
-// convImplicit(mode) meta: y, x, w, hasBias, [bias], ns, geometry as im2col, groups. Convolution as
-// implicit GEMM (devices only, see kernels.h): y is output-shaped, x input-shaped, w weight-shaped;
-// mode 0 writes y (+ bias), mode 1 writes x (the input gradient), mode 2 writes w (the weight gradient).
+// convImplicit(mode) meta: as read_conv_pass. Convolution as implicit GEMM (devices only; kernels.h).
 Napi::Value ConvImplicit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int32_t mode = info[0].ToNumber().Int32Value();
   Meta m{env, mode == 0 ? "conv (implicit GEMM)" : "conv backward (implicit GEMM)"};
-  if (mode < 0 || mode > 2) fail(env, m.op, "unknown mode " + std::to_string(mode));
-  TensorView y0 = view(env, m), x0 = view(env, m), w0 = view(env, m);
-  const bool has_bias = m.next() != 0;
-  TensorView bias{};
-  if (has_bias) bias = view(env, m);
-  const int ns = read_ns(env, m);
-  const TensorView y = widen5(env, m.op, y0, ns, "output"), x = widen5(env, m.op, x0, ns, "input");
-  const TensorView w = widen5(env, m.op, w0, ns, "weight");
-  const SpatialGeom g = read_conv_geom(env, m, ns, x);
-  const int64_t groups = m.next_int();
-  want_float(env, m.op, x);
-  want_dtype(env, m.op, y, x.dtype);
-  want_dtype(env, m.op, w, x.dtype);
-  const int64_t N = x.shape[0], C = x.shape[1], outC = w.shape[0];
-  if (groups < 1 || C % groups != 0 || outC % groups != 0 || w.shape[1] != C / groups)
-    fail(env, m.op, "weight " + shape_str(w0) + " and groups " + std::to_string(groups) + " do not match input " + shape_str(x0));
-  for (int i = 0; i < 3; ++i)
-    if (w.shape[2 + i] != g.kernel[i]) fail(env, m.op, "weight " + shape_str(w0) + " does not match the kernel size");
-  want_spatial(env, m.op, y, N, outC, g.out, "output");
-  const TensorView& written = mode == 0 ? y : mode == 1 ? x : w;
-  want_contiguous(env, m.op, written);
-  if (mode != 2) want_contiguous(env, m.op, w);
-  if (has_bias) {
-    if (mode != 0) fail(env, m.op, "only the forward takes a bias");
-    want_dtype(env, m.op, bias, x.dtype);
-    if (bias.ndim != 1 || bias.shape[0] != outC || !bias.is_contiguous()) fail(env, m.op, "bias " + shape_str(bias) + " must be [" + std::to_string(outC) + "], contiguous");
-  }
-  kernels().conv_implicit(mode, y, x, w, has_bias ? &bias : nullptr, g, groups);
+  const ConvPass p = read_conv_pass(env, m, mode);
+  kernels().conv_implicit(mode, p.y, p.x, p.w, p.has_bias ? &p.bias : nullptr, p.g, p.groups);
   return env.Undefined();
 }
 

@@ -91,10 +91,9 @@ struct KernelTable {
   void (*conv_implicit)(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
                         const SpatialGeom& g, int64_t groups);
   // Depthwise 2-D convolution (groups == C == outC; conv_depthwise.cpp), any stride, padding and
-  // dilation. mode 0: a = out (contiguous) = conv(b = x, w) + bias (may be null); mode 1: a = dx
-  // (contiguous) = the input gradient from b = gOut; mode 2: w = dw (written) from a = x, b = gOut.
-  // w is [C, 1, 1, KH, KW] contiguous; x and gOut any strides.
-  void (*conv_depthwise)(int mode, const TensorView& a, const TensorView& b, const TensorView& w,
+  // dilation, with conv_implicit's operands and modes (w is [C, 1, 1, KH, KW]; what is read may
+  // have any strides).
+  void (*conv_depthwise)(int mode, const TensorView& y, const TensorView& x, const TensorView& w,
                          const TensorView* bias, const SpatialGeom& g);
   // out, indices (int32, flat position in the input plane) = max over each window; the backward
   // writes dx = the gradient scattered through the indices.

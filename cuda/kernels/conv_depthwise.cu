@@ -78,20 +78,21 @@ __global__ void depthwise_weight_grad_kernel(TensorView dw, TensorView x, Tensor
 
 namespace {
 
-void conv_depthwise(int mode, const TensorView& a, const TensorView& b, const TensorView& w, const TensorView* bias,
+// The operands as in the kernel table: y output-shaped, x input-shaped; mode 0 writes y, 1 x, 2 w.
+void conv_depthwise(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
                     const SpatialGeom& g) {
   switch (mode) {
     case 0: {
-      const int64_t total = a.numel();
-      TF_DISPATCH_FLOAT(a.dtype, T,
+      const int64_t total = y.numel();
+      TF_DISPATCH_FLOAT(x.dtype, T,
                         TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), depthwise_forward_kernel<T>)(
-                            a, b, w, bias ? static_cast<const T*>(bias->data) : nullptr, g, total));
+                            y, x, w, bias ? static_cast<const T*>(bias->data) : nullptr, g, total));
       break;
     }
     case 1: {
-      const int64_t total = a.numel();
-      TF_DISPATCH_FLOAT(a.dtype, T,
-                        TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), depthwise_input_grad_kernel<T>)(a, b, w, g, total));
+      const int64_t total = x.numel();
+      TF_DISPATCH_FLOAT(x.dtype, T,
+                        TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), depthwise_input_grad_kernel<T>)(x, y, w, g, total));
       break;
     }
     default: {
@@ -100,8 +101,8 @@ void conv_depthwise(int mode, const TensorView& a, const TensorView& b, const Te
         check_call(cudaErrorInvalidValue, "depthwise weight gradient with 2^31 or more filter taps");
         return;
       }
-      TF_DISPATCH_FLOAT(a.dtype, T,
-                        TF_LAUNCH(unsigned(blocks), kThreads, 0, device_stream(), depthwise_weight_grad_kernel<T>)(w, a, b, g));
+      TF_DISPATCH_FLOAT(x.dtype, T,
+                        TF_LAUNCH(unsigned(blocks), kThreads, 0, device_stream(), depthwise_weight_grad_kernel<T>)(w, x, y, g));
       break;
     }
   }

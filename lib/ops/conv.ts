@@ -130,8 +130,14 @@ function adjointGeometry(g: Geometry): Geometry | null {
   return { ...g, padBefore, padAfter, inSize: g.outSize, outSize: g.inSize };
 }
 
-/** Convolution as implicit GEMM (devices; cuda/kernels/conv_implicit.cu): mode 0 writes y = conv(x, w) + bias, 1 writes x = dx, 2 writes w = dW (y = gOut). */
-function convImplicit(mode: 0 | 1 | 2, y: Desc, x: Desc, w: Tensor, bias: Tensor | null, g: Geometry, groups: number): void {
+/**
+ * One pass of a kernel that sees the whole convolution (native/binding.cpp read_conv_pass):
+ * convDepthwise (one filter per channel) or convImplicit (devices' implicit GEMM). y is output-shaped,
+ * x input-shaped, w weight-shaped; mode 0 writes y = conv(x, w) + bias, 1 writes x = the input
+ * gradient from y = gOut, 2 writes w = the weight gradient from x and y = gOut.
+ */
+function convPass(entry: 'convDepthwise' | 'convImplicit', mode: 0 | 1 | 2, y: Desc, x: Desc, w: Tensor, bias: Tensor | null,
+  g: Geometry, groups: number): void {
   meta();
   put(y);
   put(x);
@@ -140,19 +146,7 @@ function convImplicit(mode: 0 | 1 | 2, y: Desc, x: Desc, w: Tensor, bias: Tensor
   if (bias) bias._meta();
   geometryMeta(g);
   metaNum(groups);
-  callee().convImplicit(mode);
-}
-
-/** Depthwise convolution (native/kernels/conv_depthwise.cpp): mode 0 out = conv(x, w) + bias; 1 a = dx from b = gOut; 2 w = dW from a = x, b = gOut. */
-function convDepthwise(mode: 0 | 1 | 2, a: Desc, b: Desc, w: Tensor, bias: Tensor | null, g: Geometry): void {
-  meta();
-  put(a);
-  put(b);
-  w._meta();
-  metaNum(bias ? 1 : 0);
-  if (bias) bias._meta();
-  geometryMeta(g);
-  callee().convDepthwise(mode);
+  callee()[entry](mode);
 }
 
 function convDirectWeightGrad(dW: Tensor, x: Desc, gOut: Desc, g: Geometry, groups: number): void {
@@ -324,20 +318,11 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
       : { t: w, offset: w._offset, shape: [nb, G, Mg, Kg], strides: [0, Mg * Kg, Kg, 1] };
 
   let savedCols: Tensor | null = null;
-  if (out.numel() > 0 && implicit) {
+  if (out.numel() > 0 && (implicit || depthwise)) {
     const w = weight.isContiguous() ? weight : contiguousRaw(weight);
     const b = bias && !bias.isContiguous() ? contiguousRaw(bias) : bias;
     try {
-      convImplicit(0, batchedDesc(out, unbatched), x, w, b, g, groups);
-    } finally {
-      if (w !== weight) w.dispose();
-      if (b !== bias) b?.dispose();
-    }
-  } else if (out.numel() > 0 && depthwise) {
-    const w = weight.isContiguous() ? weight : contiguousRaw(weight);
-    const b = bias && !bias.isContiguous() ? contiguousRaw(bias) : bias;
-    try {
-      convDepthwise(0, batchedDesc(out, unbatched), x, w, b, g);
+      convPass(implicit ? 'convImplicit' : 'convDepthwise', 0, batchedDesc(out, unbatched), x, w, b, g, groups);
     } finally {
       if (w !== weight) w.dispose();
       if (b !== bias) b?.dispose();
@@ -430,12 +415,10 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
         }
         if (dW && directConv && gc.numel() > 0) convDirectWeightGrad(dW, x, batchedDesc(gc, unbatched), g, groups);
         if (dx && adjoint && gc.numel() > 0) convDirect(batchedDesc(dx, unbatched), batchedDesc(gc, unbatched), w, null, adjoint, groups, true);
-        if (implicit && (needX || needW) && gc.numel() > 0) {
-          if (dx) convImplicit(1, batchedDesc(gc, unbatched), batchedDesc(dx, unbatched), w, null, g, groups);
-          if (dW) convImplicit(2, batchedDesc(gc, unbatched), x, dW, null, g, groups);
-        } else if (depthwise && (needX || needW) && gc.numel() > 0) {
-          if (dx) convDepthwise(1, batchedDesc(dx, unbatched), batchedDesc(gc, unbatched), w, null, g);
-          if (dW) convDepthwise(2, x, batchedDesc(gc, unbatched), dW, null, g);
+        if ((implicit || depthwise) && (needX || needW) && gc.numel() > 0) {
+          const entry = implicit ? 'convImplicit' : 'convDepthwise';
+          if (dx) convPass(entry, 1, batchedDesc(gc, unbatched), batchedDesc(dx, unbatched), w, null, g, groups);
+          if (dW) convPass(entry, 2, batchedDesc(gc, unbatched), x, dW, null, g, groups);
         } else if (folded && (needX || needW) && gc.numel() > 0) {
           let filled = savedCols !== null;
           const cols = savedCols ?? empty([C * K, Math.min(chunk, N) * L], dt, input.device);

@@ -11,8 +11,7 @@ void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w
                  const SpatialGeom& g, int64_t groups, bool adjoint);
 void conv_direct_weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
                              int64_t groups);
-// conv_depthwise.cpp: mode 0 forward (a = out, b = x), 1 input gradient (a = dx, b = gOut),
-// 2 weight gradient (a = x, b = gOut, w = dw written); see kernels.h.
-void conv_depthwise(int mode, const TensorView& a, const TensorView& b, const TensorView& w, const TensorView* bias,
+// conv_depthwise.cpp: mode 0 writes y (out), 1 writes x (dx, from y = gOut), 2 writes w (dW); see kernels.h.
+void conv_depthwise(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
                     const SpatialGeom& g);
 TF_KERNEL_NAMESPACE_END

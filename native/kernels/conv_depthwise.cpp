@@ -243,13 +243,13 @@ void weight_grad(const TensorView& dw, const TensorView& x, const TensorView& go
 
 }  // namespace
 
-void conv_depthwise(int mode, const TensorView& a, const TensorView& b, const TensorView& w, const TensorView* bias,
+void conv_depthwise(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
                     const SpatialGeom& geom) {
   const DwGeom g(geom);
   switch (mode) {
-    case 0: TF_DISPATCH_FLOAT(a.dtype, T, forward<T>(a, b, w, bias, g)); break;      // a = out, b = x
-    case 1: TF_DISPATCH_FLOAT(a.dtype, T, input_grad<T>(a, b, w, g)); break;         // a = dx, b = gOut
-    default: TF_DISPATCH_FLOAT(a.dtype, T, weight_grad<T>(w, a, b, g)); break;       // a = x, b = gOut, w = dw
+    case 0: TF_DISPATCH_FLOAT(x.dtype, T, forward<T>(y, x, w, bias, g)); break;  // y = out
+    case 1: TF_DISPATCH_FLOAT(x.dtype, T, input_grad<T>(x, y, w, g)); break;     // x = dx, y = gOut
+    default: TF_DISPATCH_FLOAT(x.dtype, T, weight_grad<T>(w, x, y, g)); break;   // w = dw, y = gOut
   }
 }
 
