@@ -91,14 +91,7 @@ void memory_free(void* p) {
 }
 void memory_zero(void* p, size_t bytes) { cuda::check_call(cudaMemsetAsync(p, 0, bytes, dev().stream), "cudaMemset"); }
 
-size_t memory_cache_limit() {
-  const char* env = std::getenv("TENSORFORGE_CUDA_CACHE_MB");
-  if (env && *env) {
-    const long mb = std::atol(env);
-    if (mb >= 0) return size_t(mb) << 20;
-  }
-  return size_t(1024) << 20;
-}
+const char* memory_cache_env() { return "TENSORFORGE_CUDA_CACHE_MB"; }
 
 // Every block is cached: cudaFree waits for the device, and a cached block is reused in stream order.
 size_t memory_cache_min_bytes() { return 0; }

@@ -10,14 +10,7 @@ void* memory_alloc(size_t bytes) { return std::aligned_alloc(64, bytes); }
 void memory_free(void* p) { std::free(p); }
 void memory_zero(void* p, size_t bytes) { std::memset(p, 0, bytes); }
 
-size_t memory_cache_limit() {
-  const char* env = std::getenv("TENSORFORGE_CPU_CACHE_MB");
-  if (env && *env) {
-    const long mb = std::atol(env);
-    if (mb >= 0) return size_t(mb) << 20;
-  }
-  return size_t(1024) << 20;
-}
+const char* memory_cache_env() { return "TENSORFORGE_CPU_CACHE_MB"; }
 
 // Small blocks come back fast from malloc's own free lists.
 size_t memory_cache_min_bytes() { return 16 * 1024; }

@@ -23,13 +23,22 @@ struct Slot {
   bool live = false;
 };
 
+size_t cache_limit() {
+  const char* env = std::getenv(memory_cache_env());
+  if (env && *env) {
+    const long mb = std::atol(env);
+    if (mb >= 0) return size_t(mb) << 20;
+  }
+  return size_t(1024) << 20;
+}
+
 struct Table {
   std::mutex m;
   std::vector<Slot> slots;
   std::vector<uint32_t> free_slots;
   std::unordered_multimap<size_t, void*> cache;  // alloc size -> free block
   size_t cached_bytes = 0;
-  size_t limit = memory_cache_limit();
+  size_t limit = cache_limit();
   size_t min_cached = memory_cache_min_bytes();
   int64_t live_storages = 0, live_bytes = 0;
 

@@ -49,7 +49,8 @@ void storage_empty_cache();
 void* memory_alloc(size_t bytes);
 void memory_free(void* p);
 void memory_zero(void* p, size_t bytes);
-size_t memory_cache_limit();
+// The environment variable that caps the cache, in MiB (default 1024).
+const char* memory_cache_env();
 // Smaller freed blocks are returned at once instead of cached.
 size_t memory_cache_min_bytes();
 
