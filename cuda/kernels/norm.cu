@@ -14,6 +14,7 @@
 // thread per column, summing rows in order.
 #include <cmath>
 
+#include "../../native/kernels/norm_coefs.h"
 #include "common.cuh"
 #include "kernels.cuh"
 
@@ -153,15 +154,8 @@ __global__ void batch_norm_backward_kernel(T* dx, T* dw, T* db, const T* g, cons
       if (db) db[k] = T(sum_g);
     }
     if (!dx) continue;
-    const double wk = w ? double(w[k]) : 1.0;
-    const double a = wk * rs;
-    double bcoef = 0, ccoef = 0;
-    if (training && count > 0) {
-      const double mg = sum_g / double(count), mgx = sum_gxh / double(count);
-      bcoef = -a * mgx * rs;
-      ccoef = -a * mg + a * mgx * rs * m;
-    }
-    const T aT = T(a), bT = T(bcoef), cT = T(ccoef);
+    const BatchNormBackwardCoefs co = batch_norm_backward_coefs(w ? double(w[k]) : 1.0, m, rs, sum_g, sum_gxh, count, training);
+    const T aT = T(co.a), bT = T(co.b), cT = T(co.c);
     for (int64_t e = threadIdx.x; e < count; e += blockDim.x) {
       const int64_t i = ((e / s) * c + k) * s + e % s;
       dx[i] = aT * g[i] + bT * x[i] + cT;

@@ -16,6 +16,7 @@
 #include <cstdlib>
 
 #include "norm.h"
+#include "norm_coefs.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
 
@@ -174,16 +175,8 @@ void batch_norm_backward_t(T* dx, T* dw, T* db, const T* g, const T* x, const T*
       if (dw) dw[k] = T(sum_gxh);
       if (db) db[k] = T(sum_g);
       if (!dx) continue;
-      const double wk = w ? double(w[k]) : 1.0;
-      // dx = a * g + bcoef * x + ccoef, a = w*rstd; training subtracts the mean of g and of g*xh.
-      const double a = wk * rs;
-      double bcoef = 0, ccoef = 0;
-      if (training && count > 0) {
-        const double mg = sum_g / double(count), mgx = sum_gxh / double(count);
-        bcoef = -a * mgx * rs;
-        ccoef = -a * mg + a * mgx * rs * m;
-      }
-      const T aT = T(a), bT = T(bcoef), cT = T(ccoef);
+      const BatchNormBackwardCoefs co = batch_norm_backward_coefs(w ? double(w[k]) : 1.0, m, rs, sum_g, sum_gxh, count, training);
+      const T aT = T(co.a), bT = T(co.b), cT = T(co.c);
       for (int64_t i = 0; i < n; ++i) {
         const T* xp = x + (i * c + k) * s;
         const T* gp = g + (i * c + k) * s;

@@ -14,17 +14,13 @@
 // Arithmetic runs in the parameter's dtype T (as PyTorch's float32 kernels). Each update is built
 // once from its hyperparameters (scalars converted to T), then applied per element; the options
 // that change the loop's shape (momentum, amsgrad, centered) are template parameters.
-// Everything is in an anonymous namespace: each CPU level's copy stays its own (see CMakeLists.txt).
+// (shared_fn.h says why everything is in an anonymous namespace.)
 #pragma once
 #include <cmath>
 
 #include "../optim_params.h"
+#include "shared_fn.h"
 
-#if defined(__CUDACC__)
-#define TF_UPDATE_FN __host__ __device__ __forceinline__
-#else
-#define TF_UPDATE_FN inline __attribute__((always_inline))
-#endif
 
 namespace tf {
 namespace {
@@ -33,11 +29,11 @@ template <class T>
 struct SgdUpdate {
   T lr, mom, keep, wd;
   bool has_wd, nesterov, maximize, init;
-  TF_UPDATE_FN explicit SgdUpdate(const SgdParams& h)
+  TF_SHARED_FN explicit SgdUpdate(const SgdParams& h)
       : lr(T(h.lr)), mom(T(h.momentum)), keep(T(1) - T(h.dampening)), wd(T(h.weight_decay)),
         has_wd(h.weight_decay != 0), nesterov(h.nesterov), maximize(h.maximize), init(h.init_buf) {}
   template <bool kMomentum>
-  TF_UPDATE_FN void apply(T& p, T g, T* buf) const {
+  TF_SHARED_FN void apply(T& p, T g, T* buf) const {
     const T pi = p;
     T d = maximize ? -g : g;
     d = has_wd ? d + wd * pi : d;
@@ -54,12 +50,12 @@ template <class T>
 struct AdamUpdate {
   T b1, b2, omb1, omb2, eps, wd, decay, step_size, bc2;
   bool coupled_wd, decoupled, maximize;
-  TF_UPDATE_FN explicit AdamUpdate(const AdamParams& h)
+  TF_SHARED_FN explicit AdamUpdate(const AdamParams& h)
       : b1(T(h.beta1)), b2(T(h.beta2)), omb1(T(1 - h.beta1)), omb2(T(1 - h.beta2)), eps(T(h.eps)),
         wd(T(h.weight_decay)), decay(T(h.decay)), step_size(T(h.step_size)), bc2(T(h.bias_correction2_sqrt)),
         coupled_wd(!h.decoupled && h.weight_decay != 0), decoupled(h.decoupled), maximize(h.maximize) {}
   template <bool kAmsgrad>
-  TF_UPDATE_FN void apply(T& p, T g, T& m, T& v, T* vmax) const {
+  TF_SHARED_FN void apply(T& p, T g, T& m, T& v, T* vmax) const {
     T pi = p;
     T gi = maximize ? -g : g;
     gi = coupled_wd ? gi + wd * pi : gi;
@@ -83,11 +79,11 @@ template <class T>
 struct RmspropUpdate {
   T lr, a, oma, eps, wd, mom;
   bool has_wd, maximize;
-  TF_UPDATE_FN explicit RmspropUpdate(const RmspropParams& h)
+  TF_SHARED_FN explicit RmspropUpdate(const RmspropParams& h)
       : lr(T(h.lr)), a(T(h.alpha)), oma(T(1 - h.alpha)), eps(T(h.eps)), wd(T(h.weight_decay)), mom(T(h.momentum)),
         has_wd(h.weight_decay != 0), maximize(h.maximize) {}
   template <bool kCentered, bool kMomentum>
-  TF_UPDATE_FN void apply(T& p, T g, T& sq, T* ga, T* buf) const {
+  TF_SHARED_FN void apply(T& p, T g, T& sq, T* ga, T* buf) const {
     const T pi = p;
     T gi = maximize ? -g : g;
     gi = has_wd ? gi + wd * pi : gi;
@@ -115,9 +111,9 @@ template <class T>
 struct AdagradUpdate {
   T clr, eps, wd;
   bool has_wd, maximize;
-  TF_UPDATE_FN explicit AdagradUpdate(const AdagradParams& h)
+  TF_SHARED_FN explicit AdagradUpdate(const AdagradParams& h)
       : clr(T(h.clr)), eps(T(h.eps)), wd(T(h.weight_decay)), has_wd(h.weight_decay != 0), maximize(h.maximize) {}
-  TF_UPDATE_FN void apply(T& p, T g, T& sum) const {
+  TF_SHARED_FN void apply(T& p, T g, T& sum) const {
     const T pi = p;
     T gi = maximize ? -g : g;
     gi = has_wd ? gi + wd * pi : gi;
