@@ -463,7 +463,7 @@ void warp_converged(const char* what, const char* file, int line) {
 unsigned active_mask() {
   Worker* w = tls_worker;
   if (!w || w->current < 0) std::abort();
-  const int n = int(w->fibers.size() > 0 ? blockDim.x * blockDim.y * blockDim.z : 0);
+  const int n = int(blockDim.x * blockDim.y * blockDim.z);
   const int base = w->current / 32 * 32;
   unsigned m = 0;
   for (int j = 0; j < 32 && base + j < n; ++j)

@@ -76,6 +76,31 @@ __device__ __forceinline__ void stage(T* tile, const AttnOperand& t, int64_t b1,
   }
 }
 
+// The raw score (scale q_i) . k_j (the mask is applied by masked()).
+template <class T>
+__device__ __forceinline__ T score(const AttnParams& p, const T* q, const T* k) {
+  const T scale = T(p.scale);
+  T dot = 0;
+  for (int64_t e = 0; e < p.E; ++e) dot += (scale * q[e]) * k[e];
+  return dot;
+}
+
+// The keys a block of query rows starting at i0 reads: all of them, or (causal) up to its last row.
+__device__ __forceinline__ int64_t keys_end(const AttnParams& p, int64_t i0) {
+  const int64_t rows = p.L - i0 < kRows ? p.L - i0 : kRows;
+  return p.causal ? (p.S < i0 + rows ? p.S : i0 + rows) : p.S;
+}
+
+// Stages keys and values [j0, j0 + cols) into ks / vs when tiles fit in shared memory; every thread
+// of the block calls it.
+template <class T>
+__device__ __forceinline__ void stage_keys(const AttnParams& p, T* ks, T* vs, int64_t b1, int64_t b2, int64_t j0, int64_t cols) {
+  if (!p.staged) return;
+  stage(ks, p.k, b1, b2, j0, cols, p.E);
+  stage(vs, p.v, b1, b2, j0, cols, p.Ev);
+  __syncthreads();
+}
+
 template <class T>
 __global__ void __launch_bounds__(kRows) attention_forward_kernel(AttnParams p) {
   TF_DYNAMIC_SMEM(T, smem);
@@ -83,32 +108,24 @@ __global__ void __launch_bounds__(kRows) attention_forward_kernel(AttnParams p) 
   const int64_t bi = blockIdx.y, b1 = int(blockIdx.y) / int(p.B2), b2 = int(blockIdx.y) % int(p.B2);
   const int64_t i0 = int64_t(blockIdx.x) * kRows, i = i0 + threadIdx.x;
   const bool valid = i < p.L;
-  const T scale = T(p.scale);
   T* o = valid ? mut_row_of<T>(p.out, b1, b2, i) : nullptr;
   const T* q = valid ? row_of<T>(p.q, b1, b2, i) : nullptr;
   if (valid)
     for (int64_t d = 0; d < p.Ev; ++d) o[d] = T(0);
   T m = T(-INFINITY), l = T(0);
-  const int64_t rows_here = p.L - i0 < kRows ? p.L - i0 : kRows;
-  const int64_t j_end = p.causal ? (p.S < i0 + rows_here ? p.S : i0 + rows_here) : p.S;
+  const int64_t j_end = keys_end(p, i0);
   T* ks = smem;
   T* vs = smem + kCols * p.E;
   for (int64_t j0 = 0; j0 < j_end; j0 += kCols) {
     const int64_t cols = j_end - j0 < kCols ? j_end - j0 : kCols;
-    if (p.staged) {
-      stage(ks, p.k, b1, b2, j0, cols, p.E);
-      stage(vs, p.v, b1, b2, j0, cols, p.Ev);
-      __syncthreads();
-    }
+    stage_keys(p, ks, vs, b1, b2, j0, cols);
     if (valid) {
       T s[kCols];
       T mx = m;
       for (int c = 0; c < kCols; ++c) {
         if (c >= cols) break;
         const T* kr = p.staged ? ks + c * p.E : row_of<T>(p.k, b1, b2, j0 + c);
-        T dot = 0;
-        for (int64_t e = 0; e < p.E; ++e) dot += (scale * q[e]) * kr[e];
-        s[c] = masked(p, dot, b1, b2, i, j0 + c);
+        s[c] = masked(p, score(p, q, kr), b1, b2, i, j0 + c);
         mx = s[c] > mx ? s[c] : mx;
       }
       // A row that may attend to nothing yet keeps shift 0: its probabilities are exp(-inf) = 0.
@@ -196,9 +213,7 @@ __global__ void __launch_bounds__(kRows) attention_dkdv_kernel(AttnParams p) {
         const int64_t i = q0 + r;
         const T* qr = p.staged ? qs + r * p.E : row_of<T>(p.q, b1, b2, i);
         const T* dor = p.staged ? dos + r * p.Ev : row_of<T>(p.dout, b1, b2, i);
-        T dot = 0;
-        for (int64_t e = 0; e < p.E; ++e) dot += (scale * qr[e]) * kr[e];
-        const T pij = prob(p, masked(p, dot, b1, b2, i, j), lse[i]);
+        const T pij = prob(p, masked(p, score(p, qr, kr), b1, b2, i, j), lse[i]);
         if (pij == T(0)) continue;
         T dp = 0;
         for (int64_t d = 0; d < p.Ev; ++d) {
@@ -231,25 +246,18 @@ __global__ void __launch_bounds__(kRows) attention_dq_kernel(AttnParams p) {
   const T di = valid ? static_cast<const T*>(p.dvec)[bi * p.L + i] : T(0);
   if (valid)
     for (int64_t e = 0; e < p.E; ++e) dq[e] = T(0);
-  const int64_t rows_here = p.L - i0 < kRows ? p.L - i0 : kRows;
-  const int64_t j_end = p.causal ? (p.S < i0 + rows_here ? p.S : i0 + rows_here) : p.S;
+  const int64_t j_end = keys_end(p, i0);
   T* ks = smem;
   T* vs = smem + kCols * p.E;
   for (int64_t j0 = 0; j0 < j_end; j0 += kCols) {
     const int64_t cols = j_end - j0 < kCols ? j_end - j0 : kCols;
-    if (p.staged) {
-      stage(ks, p.k, b1, b2, j0, cols, p.E);
-      stage(vs, p.v, b1, b2, j0, cols, p.Ev);
-      __syncthreads();
-    }
+    stage_keys(p, ks, vs, b1, b2, j0, cols);
     if (valid) {
       for (int c = 0; c < kCols; ++c) {
         if (c >= cols) break;
         const T* kr = p.staged ? ks + c * p.E : row_of<T>(p.k, b1, b2, j0 + c);
         const T* vr = p.staged ? vs + c * p.Ev : row_of<T>(p.v, b1, b2, j0 + c);
-        T dot = 0;
-        for (int64_t e = 0; e < p.E; ++e) dot += (scale * qr[e]) * kr[e];
-        const T pij = prob(p, masked(p, dot, b1, b2, i, j0 + c), lse);
+        const T pij = prob(p, masked(p, score(p, qr, kr), b1, b2, i, j0 + c), lse);
         if (pij == T(0)) continue;
         T dp = 0;
         for (int64_t d = 0; d < p.Ev; ++d) dp += dor[d] * vr[d];

@@ -258,24 +258,22 @@ __global__ void adaptive_avg_pool_backward_kernel(TensorView dx, TensorView g, i
 
 namespace {
 
-int64_t volume(const TensorView& v) { return v.numel(); }
-
 void im2col(const TensorView& cols, const TensorView& x, const SpatialGeom& g) {
-  const int64_t total = volume(cols);
+  const int64_t total = cols.numel();
   if (total == 0) return;
   TF_DISPATCH_FLOAT(x.dtype, T, TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), im2col_kernel<T>)(cols, x, g, total));
   check_launch("im2col");
 }
 
 void col2im(const TensorView& dx, const TensorView& cols, const SpatialGeom& g) {
-  const int64_t total = volume(dx);
+  const int64_t total = dx.numel();
   if (total == 0) return;
   TF_DISPATCH_FLOAT(dx.dtype, T, TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), col2im_kernel<T>)(dx, cols, g, total));
   check_launch("col2im");
 }
 
 void max_pool(const TensorView& out, const TensorView& indices, const TensorView& x, const SpatialGeom& g) {
-  const int64_t total = volume(out);
+  const int64_t total = out.numel();
   if (total == 0) return;
   TF_DISPATCH_FLOAT(x.dtype, T,
                     TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), max_pool_kernel<T>)(out, indices, x, g, total));
@@ -283,9 +281,9 @@ void max_pool(const TensorView& out, const TensorView& indices, const TensorView
 }
 
 void max_pool_backward(const TensorView& dx, const TensorView& g, const TensorView& indices) {
-  if (volume(dx) == 0) return;
+  if (dx.numel() == 0) return;
   kernels().fill(dx, 0);
-  const int64_t total = volume(g);
+  const int64_t total = g.numel();
   if (total == 0) return;
   TF_DISPATCH_FLOAT(dx.dtype, T,
                     TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), max_pool_backward_kernel<T>)(
@@ -295,7 +293,7 @@ void max_pool_backward(const TensorView& dx, const TensorView& g, const TensorVi
 
 void avg_pool(const TensorView& out, const TensorView& x, const SpatialGeom& g, bool count_include_pad,
               int64_t divisor_override) {
-  const int64_t total = volume(out);
+  const int64_t total = out.numel();
   if (total == 0) return;
   TF_DISPATCH_FLOAT(x.dtype, T,
                     TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), avg_pool_kernel<T>)(
@@ -305,7 +303,7 @@ void avg_pool(const TensorView& out, const TensorView& x, const SpatialGeom& g, 
 
 void avg_pool_backward(const TensorView& dx, const TensorView& g, const SpatialGeom& geom, bool count_include_pad,
                        int64_t divisor_override) {
-  const int64_t total = volume(dx);
+  const int64_t total = dx.numel();
   if (total == 0) return;
   TF_DISPATCH_FLOAT(dx.dtype, T,
                     TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), avg_pool_backward_kernel<T>)(
@@ -314,7 +312,7 @@ void avg_pool_backward(const TensorView& dx, const TensorView& g, const SpatialG
 }
 
 void adaptive_avg_pool(const TensorView& out, const TensorView& x) {
-  const int64_t total = volume(out);
+  const int64_t total = out.numel();
   if (total == 0) return;
   TF_DISPATCH_FLOAT(x.dtype, T,
                     TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), adaptive_avg_pool_kernel<T>)(out, x, total));
@@ -322,7 +320,7 @@ void adaptive_avg_pool(const TensorView& out, const TensorView& x) {
 }
 
 void adaptive_avg_pool_backward(const TensorView& dx, const TensorView& g) {
-  const int64_t total = volume(dx);
+  const int64_t total = dx.numel();
   if (total == 0) return;
   TF_DISPATCH_FLOAT(dx.dtype, T,
                     TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), adaptive_avg_pool_backward_kernel<T>)(

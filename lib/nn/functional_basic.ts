@@ -1,6 +1,5 @@
 // nn.functional forms of the layers built from existing ops: linear, dropout, the normalisations,
 // embedding. (Activations, softmax, convolution and pooling are ops in lib/ops/.)
-import { linear as fusedLinear, type LinearActivation } from '../ops/linear';
 import { noGrad } from '../autograd';
 import { isFloating } from '../dtype';
 import { fusedBatchNorm, fusedLayerNorm } from '../ops/norm';
@@ -14,17 +13,11 @@ function check(op: string, x: unknown, what = 'input'): Tensor {
   return x;
 }
 
-/** y = x W^T + b, with weight [out, in] and bias [out]. */
 /**
  * y = input @ weight^T + bias (PyTorch's F.linear), as one GEMM with the bias added in its epilogue;
  * `activation` ('relu', 'gelu', 'gelu-tanh', 'silu') is applied there too (see lib/ops/linear.ts).
  */
-export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: { activation?: LinearActivation | null } = {}): Tensor {
-  const op = 'linear';
-  check(op, input);
-  check(op, weight, 'weight');
-  return fusedLinear(input, weight, bias, opts);
-}
+export { linear } from '../ops/linear';
 
 /** Zeroes elements with probability p during training and scales the rest by 1/(1-p). */
 export function dropout(input: Tensor, opts: { p?: number; training?: boolean } = {}): Tensor {
