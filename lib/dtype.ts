@@ -1,24 +1,32 @@
-// Data types, their native codes and typed arrays, and PyTorch's type promotion for the four we have.
+// Data types, their native codes and typed arrays, and PyTorch's type promotion.
+// float16 and bfloat16 are stored in 16 bits (native/kernels/half.h); JS sees their values as
+// float32 (dataSync gives a Float32Array), since Node has no 16-bit float array.
 
-export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+export type DType = 'float32' | 'float64' | 'int32' | 'bool' | 'float16' | 'bfloat16';
 export type Device = 'cpu' | 'cuda';
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
-export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool', 'float16', 'bfloat16'];
 
 /** Codes shared with native/tensor_view.h (enum DType). */
-export const DTYPE_CODE: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3 };
-export const DTYPE_OF_CODE: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+export const DTYPE_CODE: Record<DType, number> = { float32: 0, float64: 1, int32: 2, bool: 3, float16: 4, bfloat16: 5 };
+export const DTYPE_OF_CODE: readonly DType[] = ['float32', 'float64', 'int32', 'bool', 'float16', 'bfloat16'];
 
+/** The typed array that holds a dtype's values in JS (float32 for the 16-bit floats). */
 export const TYPED_ARRAY: Record<DType, { new (n: number): TypedArray; BYTES_PER_ELEMENT: number }> = {
   float32: Float32Array,
   float64: Float64Array,
   int32: Int32Array,
   bool: Uint8Array,
+  float16: Float32Array,
+  bfloat16: Float32Array,
 };
 
+/** Bytes per element in native storage. */
+export const ELEMENT_SIZE: Record<DType, number> = { float32: 4, float64: 8, int32: 4, bool: 1, float16: 2, bfloat16: 2 };
+
 export function isFloating(d: DType): boolean {
-  return d === 'float32' || d === 'float64';
+  return d === 'float32' || d === 'float64' || d === 'float16' || d === 'bfloat16';
 }
 
 export function checkDType(op: string, d: unknown): DType {
@@ -28,10 +36,14 @@ export function checkDType(op: string, d: unknown): DType {
   return d as DType;
 }
 
-const RANK: Record<DType, number> = { bool: 0, int32: 1, float32: 2, float64: 3 };
+const RANK: Record<DType, number> = { bool: 0, int32: 1, float16: 2, bfloat16: 2, float32: 3, float64: 4 };
 
-/** Result dtype of a binary op on two tensors (bool < int32 < float32 < float64). */
+/**
+ * Result dtype of a binary op on two tensors (bool < int32 < float16, bfloat16 < float32 < float64;
+ * float16 with bfloat16 gives float32, as in PyTorch).
+ */
 export function promoteTypes(a: DType, b: DType): DType {
+  if (RANK[a] === RANK[b] && a !== b) return 'float32';
   return RANK[a] >= RANK[b] ? a : b;
 }
 

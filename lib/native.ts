@@ -61,7 +61,8 @@ export interface Binding {
   attentionBackward(): void;
   /** Measured vector FMA throughput of all pool threads, GFLOP/s, over about `seconds`. */
   fmaPeak(seconds: number): number;
-  read(handle: number, offset: number, count: number): Float32Array | Float64Array | Int32Array | Uint8Array;
+  /** A copy of storage elements; float16 / bfloat16 storage gives its bits in a Uint16Array. */
+  read(handle: number, offset: number, count: number): Float32Array | Float64Array | Int32Array | Uint8Array | Uint16Array;
   write(handle: number, offset: number, data: ArrayBufferView): void;
   stats(): { storages: number; bytes: number; cachedBytes: number };
   getNumThreads(): number;

@@ -7,9 +7,8 @@
 //                ..., "__metadata__": {"key": "value"}}, padded with spaces (we pad to a multiple of 8)
 //   the rest     the tensors' bytes, little-endian, row-major, packed; offsets are relative to here
 //
-// Written here: F32, F64, I32, BOOL (tensorforge's dtypes). Read: those, and also I64, I16, I8, U16,
-// U8 (as int32; an I64 value outside int32 is an Error) and F16, BF16 (as float32), which PyTorch
-// files often hold. A file is read as untrusted input: the whole header is validated (lengths,
+// Written here: F32, F64, I32, BOOL, F16, BF16 (tensorforge's dtypes). Read: those, and also I64,
+// I16, I8, U16, U8 (as int32; an I64 value outside int32 is an Error), which PyTorch files often hold. A file is read as untrusted input: the whole header is validated (lengths,
 // JSON with no duplicate keys, dtypes, shapes, offsets that tile the data section exactly) before any
 // tensor is created, and every problem is an Error naming the file.
 //
@@ -26,7 +25,7 @@ import { Tensor } from './tensor';
 /** safetensors' own limit on the header size. */
 export const MAX_HEADER_BYTES = 100_000_000;
 
-const DTYPE_TO_ST: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL' };
+const DTYPE_TO_ST: Record<DType, string> = { float32: 'F32', float64: 'F64', int32: 'I32', bool: 'BOOL', float16: 'F16', bfloat16: 'BF16' };
 
 /** Every dtype name the format defines, with its element size; `to` is what we load it as. */
 const ST_DTYPES: Record<string, { size: number; to?: DType }> = {
@@ -39,8 +38,8 @@ const ST_DTYPES: Record<string, { size: number; to?: DType }> = {
   I8: { size: 1, to: 'int32' },
   U16: { size: 2, to: 'int32' },
   U8: { size: 1, to: 'int32' },
-  F16: { size: 2, to: 'float32' },
-  BF16: { size: 2, to: 'float32' },
+  F16: { size: 2, to: 'float16' },
+  BF16: { size: 2, to: 'bfloat16' },
   U32: { size: 4 },
   U64: { size: 8 },
   F8_E4M3: { size: 1 },
@@ -279,17 +278,8 @@ function readHeader(fd: number, path: string): Header {
   return { entries, metadata, dataStart };
 }
 
-function decodeF16(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
 /** Converts `n` elements of raw little-endian `st` bytes (a fresh, aligned buffer) to a typed array of the loaded dtype. */
-function convert(st: string, raw: Uint8Array, n: number, first: number, fail: (m: string) => never): TypedArray {
+function convert(st: string, raw: Uint8Array, n: number, first: number, fail: (m: string) => never): TypedArray | Uint16Array {
   const buf = raw.buffer;
   switch (st) {
     case 'F32': return new Float32Array(buf, 0, n);
@@ -313,18 +303,8 @@ function convert(st: string, raw: Uint8Array, n: number, first: number, fail: (m
     case 'U16': return Int32Array.from(new Uint16Array(buf, 0, n));
     case 'I8': return Int32Array.from(new Int8Array(buf, 0, n));
     case 'U8': return Int32Array.from(raw.subarray(0, n));
-    case 'F16': {
-      const src = new Uint16Array(buf, 0, n);
-      const out = new Float32Array(n);
-      for (let i = 0; i < n; i++) out[i] = decodeF16(src[i]);
-      return out;
-    }
-    case 'BF16': {
-      const src = new Uint16Array(buf, 0, n);
-      const bits = new Uint32Array(n);
-      for (let i = 0; i < n; i++) bits[i] = src[i] << 16;
-      return new Float32Array(bits.buffer);
-    }
+    case 'F16':
+    case 'BF16': return new Uint16Array(buf, 0, n);  // the storage's own bits
   }
   return fail(`unsupported dtype ${st}`);
 }
@@ -457,7 +437,7 @@ function writeSafetensors(path: string, op: string, list: [string, Tensor][], me
     writeAll(fd, hbytes);
     for (const [, t] of list) {
       if (t.numel() === 0) continue;
-      const data = t.dataSync();
+      const data = t._rawSync(op);
       writeAll(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     }
   });

@@ -1,6 +1,7 @@
 // The Tensor: a strided view (shape, strides, offset) of a reference-counted native storage, plus
 // the autograd fields. Ops live in lib/ops/ and are attached as methods by lib/tensor_methods.ts.
-import { DTYPE_CODE, DTYPE_OF_CODE, type DType, type Device, type TypedArray } from './dtype';
+import { DTYPE_CODE, DTYPE_OF_CODE, ELEMENT_SIZE, isFloating, type DType, type Device, type TypedArray } from './dtype';
+import { fromBF16Bits, fromF16Bits, isHalf, widenHalf } from './half';
 import { backendFor } from './backend';
 import { StorageRef, releaseTensor, setTensorCheck, trackTensor } from './memory';
 import { meta, metaDevice, metaView } from './native';
@@ -114,7 +115,7 @@ export class Tensor {
     return this.ndim;
   }
   elementSize(): number {
-    return this.dtype === 'float64' ? 8 : this.dtype === 'bool' ? 1 : 4;
+    return ELEMENT_SIZE[this.dtype];
   }
 
   isContiguous(): boolean {
@@ -137,7 +138,7 @@ export class Tensor {
     if (!value && !this.isLeaf) {
       throw new Error('requiresGrad_: cannot turn off requiresGrad on a non-leaf tensor; use detach()');
     }
-    if (value && this.dtype !== 'float32' && this.dtype !== 'float64') {
+    if (value && !isFloating(this.dtype)) {
       throw new Error(`requiresGrad_: only floating-point tensors can require gradients, got ${this.dtype}`);
     }
     this._requiresGrad = value;
@@ -160,9 +161,17 @@ export class Tensor {
     this.dispose();
   }
 
-  /** A contiguous copy of the data as a new typed array (Float32Array, Float64Array, Int32Array or Uint8Array). */
+  /**
+   * A contiguous copy of the data as a new typed array (Float32Array, Float64Array, Int32Array or
+   * Uint8Array; float16 and bfloat16 values come widened, exactly, in a Float32Array).
+   */
   dataSync(): TypedArray {
-    this._check('dataSync');
+    const raw = this._rawSync('dataSync');
+    return isHalf(this.dtype) ? widenHalf(this.dtype, raw as Uint16Array) : (raw as TypedArray);
+  }
+  /** A contiguous copy of the storage's elements as native read gives them (16-bit floats as their bits). */
+  _rawSync(op: string): TypedArray | Uint16Array {
+    this._check(op);
     const n = this.numel();
     const backend = this._storage.backend;
     if (this.isContiguous()) return backend.read(this._storage.handle, this._offset, n);
@@ -205,6 +214,8 @@ export class Tensor {
     }
     this._check('item');
     const v = this._storage.backend.read(this._storage.handle, this._offset, 1)[0];
+    if (this.dtype === 'float16') return fromF16Bits(v);
+    if (this.dtype === 'bfloat16') return fromBF16Bits(v);
     return v;
   }
 }

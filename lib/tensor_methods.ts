@@ -131,6 +131,10 @@ declare module './tensor' {
     cpu(): Tensor;
     float(): Tensor;
     double(): Tensor;
+    /** to('float16') */
+    half(): Tensor;
+    /** to('bfloat16') */
+    bfloat16(): Tensor;
     int(): Tensor;
     bool(): Tensor;
     /** A view that shares memory but is cut from the graph. */
@@ -257,6 +261,8 @@ Object.assign(P, {
   cpu(this: Tensor) { return to(this, 'cpu'); },
   float(this: Tensor) { return to(this, 'float32'); },
   double(this: Tensor) { return to(this, 'float64'); },
+  half(this: Tensor) { return to(this, 'float16'); },
+  bfloat16(this: Tensor) { return to(this, 'bfloat16'); },
   int(this: Tensor) { return to(this, 'int32'); },
   bool(this: Tensor) { return to(this, 'bool'); },
   detach(this: Tensor) { return this._view(this._shape.slice(), this._strides.slice(), this._offset); },

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "kernels.h"
+#include "kernels/half.h"
 #include "parallel.h"
 #include "storage.h"
 #include "scalar_operand.h"
@@ -53,15 +54,20 @@ const char* dtype_name(int32_t d) {
     case kFloat64: return "float64";
     case kInt32: return "int32";
     case kBool: return "bool";
+    case kFloat16: return "float16";
+    case kBFloat16: return "bfloat16";
     default: return "unknown";
   }
 }
 
 // Reads metadata in order, failing cleanly past the end of the buffer.
+// `takes_half`: the entry's kernels take float16/bfloat16 tensors; every other entry refuses them
+// before any kernel runs (a kernel's dtype switch would otherwise skip them silently).
 struct Meta {
-  Meta(Napi::Env e, const char* name);
+  Meta(Napi::Env e, const char* name, bool takes_half = false);
   Napi::Env env;
   const char* op;
+  bool takes_half;
   size_t pos = 0;
   double next() {
     if (!g_meta || pos >= g_meta_len) fail(env, op, "metadata buffer overrun");
@@ -83,12 +89,18 @@ union ScalarSlot {
   float f;
   double d;
   int32_t i;
+  uint16_t h;  // float16 / bfloat16 bits
   uint8_t b;
 };
 thread_local ScalarSlot g_scalar_slots[4];
 thread_local int g_scalar_used = 0;
 
-Meta::Meta(Napi::Env e, const char* name) : env(e), op(name) { g_scalar_used = 0; }
+Meta::Meta(Napi::Env e, const char* name, bool half) : env(e), op(name), takes_half(half) { g_scalar_used = 0; }
+
+void want_dtype_supported(Napi::Env env, const Meta& m, int32_t dtype) {
+  if (is_half_dtype(dtype) && !m.takes_half)
+    fail(env, m.op, std::string("no ") + dtype_name(dtype) + " kernel (compute in float32: .float())");
+}
 
 TensorView scalar_view(Napi::Env env, Meta& m) {
   if (g_scalar_used >= 4) fail(env, m.op, "too many scalar operands");
@@ -97,6 +109,7 @@ TensorView scalar_view(Napi::Env env, Meta& m) {
   const int64_t dtype = m.next_int();
   const int64_t ndim = m.next_int();
   if (dtype < 0 || dtype >= kNumDTypes) fail(env, m.op, "bad scalar dtype");
+  want_dtype_supported(env, m, int32_t(dtype));
   if (ndim < 0 || ndim > kMaxDims) fail(env, m.op, "tensors may have at most 16 dims, got " + std::to_string(ndim));
   TensorView v{};
   v.ndim = int32_t(ndim);
@@ -111,6 +124,8 @@ TensorView scalar_view(Napi::Env env, Meta& m) {
     case kFloat32: slot.f = float(value); break;
     case kFloat64: slot.d = value; break;
     case kInt32: slot.i = (value >= -2147483648.0 && value < 2147483648.0) ? int32_t(value) : 0; break;
+    case kFloat16: slot.h = float_to_f16_bits(float(value)); break;
+    case kBFloat16: slot.h = float_to_bf16_bits(float(value)); break;
     default: slot.b = value != 0; break;
   }
   v.data = &slot;
@@ -122,6 +137,7 @@ TensorView view(Napi::Env env, Meta& m) {
   if (handle == -1) return scalar_view(env, m);
   StorageInfo s;
   if (!storage_lookup(handle, &s)) fail(env, m.op, "tensor storage was already freed (the tensor was disposed)");
+  want_dtype_supported(env, m, s.dtype);
   TensorView v{};
   const int64_t offset = m.next_int();
   const int64_t ndim = m.next_int();
@@ -182,7 +198,7 @@ void want_dtype(Napi::Env env, const char* op, const TensorView& v, int32_t dtyp
     fail(env, op, std::string("expected ") + dtype_name(dtype) + ", got " + dtype_name(v.dtype));
 }
 void want_float(Napi::Env env, const char* op, const TensorView& v) {
-  if (v.dtype != kFloat32 && v.dtype != kFloat64)
+  if (v.dtype != kFloat32 && v.dtype != kFloat64 && !is_half_dtype(v.dtype))
     fail(env, op, std::string("expected a floating-point tensor, got ") + dtype_name(v.dtype));
 }
 // Output tensors must not overlap themselves (a stride-0 dim would make two threads write one place).
@@ -231,7 +247,7 @@ Napi::Value SetMeta(const Napi::CallbackInfo& info) {
 // unary(op, out, x) meta: out, x, p0, p1
 Napi::Value Unary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Meta m{env, "unary"};
+  Meta m{env, "unary", true};
   UnaryOp op = want_enum<UnaryOp>(env, m.op, info[0]);
   TensorView out = view(env, m), x = view(env, m);
   double p[2] = {m.next(), m.next()};
@@ -245,7 +261,7 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
 // unaryBackward(op, dx, g, x, y) meta: dx, g, x, y, p0, p1
 Napi::Value UnaryBackward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Meta m{env, "unaryBackward"};
+  Meta m{env, "unaryBackward", true};
   UnaryOp op = want_enum<UnaryOp>(env, m.op, info[0]);
   TensorView dx = view(env, m), g = view(env, m), x = view(env, m),
              y = view(env, m);
@@ -268,7 +284,7 @@ bool is_comparison(BinaryOp op) {
 // binary(op, out, a, b) meta: out, a, b
 Napi::Value Binary(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Meta m{env, "binary"};
+  Meta m{env, "binary", true};
   BinaryOp op = want_enum<BinaryOp>(env, m.op, info[0]);
   TensorView out = view(env, m), a = view(env, m), b = view(env, m);
   same_shape(env, m.op, out, a);
@@ -283,7 +299,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
 // where(out, cond, a, b) meta: out, cond, a, b
 Napi::Value Where(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Meta m{env, "where"};
+  Meta m{env, "where", true};
   TensorView out = view(env, m), c = view(env, m), a = view(env, m),
              b = view(env, m);
   for (const TensorView* t : {&c, &a, &b}) same_shape(env, m.op, out, *t);
@@ -298,7 +314,7 @@ Napi::Value Where(const Napi::CallbackInfo& info) {
 // copy(out, x) meta: out, x
 Napi::Value Copy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Meta m{env, "copy"};
+  Meta m{env, "copy", true};
   TensorView out = view(env, m), x = view(env, m);
   same_shape(env, m.op, out, x);
   want_writable(env, m.op, out);
@@ -309,7 +325,7 @@ Napi::Value Copy(const Napi::CallbackInfo& info) {
 // fill(out) meta: out, value
 Napi::Value Fill(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Meta m{env, "fill"};
+  Meta m{env, "fill", true};
   TensorView out = view(env, m);
   const double value = m.next();
   want_writable(env, m.op, out);
@@ -402,7 +418,7 @@ void check_gemm(Napi::Env env, const char* op, const TensorView& c, const Tensor
 // gemm(c, a, b) meta: c, a, b, alpha, beta
 Napi::Value Gemm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Meta m{env, "matmul"};
+  Meta m{env, "matmul", true};
   TensorView c = view(env, m), a = view(env, m), b = view(env, m);
   const double alpha = m.next(), beta = m.next();
   check_gemm(env, m.op, c, a, b);
@@ -415,7 +431,7 @@ Napi::Value Gemm(const Napi::CallbackInfo& info) {
 // column, a linear layer's) or rows (biasDim 1), shared by every batch entry. No batch-reduce.
 Napi::Value GemmEpilogueEntry(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Meta m{env, "linear"};
+  Meta m{env, "linear", true};
   TensorView c = view(env, m), a = view(env, m), b = view(env, m);
   const double alpha = m.next(), beta = m.next();
   const bool has_bias = m.next() != 0;
@@ -1256,7 +1272,8 @@ Napi::Value AdagradStep(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// read(storage, offset, count) -> a new typed array with a copy of those elements
+// read(storage, offset, count) -> a new typed array with a copy of those elements (the raw bits in a
+// Uint16Array for float16 / bfloat16; lib/half.ts widens them)
 Napi::Value Read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   StorageInfo si;
@@ -1270,6 +1287,8 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
     case kFloat32: { auto a = Napi::Float32Array::New(env, n); copy_to_host(a.Data(), src, n * es); return a; }
     case kFloat64: { auto a = Napi::Float64Array::New(env, n); copy_to_host(a.Data(), src, n * es); return a; }
     case kInt32: { auto a = Napi::Int32Array::New(env, n); copy_to_host(a.Data(), src, n * es); return a; }
+    case kFloat16:
+    case kBFloat16: { auto a = Napi::Uint16Array::New(env, n); copy_to_host(a.Data(), src, n * es); return a; }
     default: { auto a = Napi::Uint8Array::New(env, n); copy_to_host(a.Data(), src, n * es); return a; }
   }
 }
@@ -1286,6 +1305,7 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
   napi_typedarray_type want = s->dtype == kFloat32   ? napi_float32_array
                               : s->dtype == kFloat64 ? napi_float64_array
                               : s->dtype == kInt32   ? napi_int32_array
+                              : is_half_dtype(s->dtype) ? napi_uint16_array
                                                        : napi_uint8_array;
   if (ta.TypedArrayType() != want) fail(env, "write", std::string("typed array does not match dtype ") + dtype_name(s->dtype));
   const size_t n = ta.ElementLength(), es = size_t(dtype_size(s->dtype));
@@ -1774,6 +1794,8 @@ bool scalar_operand_value(const TensorView& v, double* value) {
     case kFloat32: *value = slot->f; break;
     case kFloat64: *value = slot->d; break;
     case kInt32: *value = slot->i; break;
+    case kFloat16: *value = f16_bits_to_float(slot->h); break;
+    case kBFloat16: *value = bf16_bits_to_float(slot->h); break;
     default: *value = slot->b; break;
   }
   return true;

@@ -12,7 +12,10 @@ namespace tf {
 
 constexpr int kMaxDims = 16;
 
-enum DType : int32_t { kFloat32 = 0, kFloat64 = 1, kInt32 = 2, kBool = 3, kNumDTypes = 4 };
+enum DType : int32_t { kFloat32 = 0, kFloat64 = 1, kInt32 = 2, kBool = 3, kFloat16 = 4, kBFloat16 = 5, kNumDTypes = 6 };
+
+// float16 and bfloat16 are storage types (native/kernels/half.h): only the entries that opt in take them.
+inline bool is_half_dtype(int32_t dtype) { return dtype == kFloat16 || dtype == kBFloat16; }
 
 inline int64_t dtype_size(int32_t dtype) {
   switch (dtype) {
@@ -20,6 +23,8 @@ inline int64_t dtype_size(int32_t dtype) {
     case kFloat64: return 8;
     case kInt32: return 4;
     case kBool: return 1;
+    case kFloat16: return 2;
+    case kBFloat16: return 2;
     default: return 0;
   }
 }

@@ -371,6 +371,64 @@ describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'C
         }
       });
 
+      it('float16 and bfloat16: casts, elementwise ops and reductions as on the CPU; matmul and linear on tensor cores', () => {
+        setup();
+        for (const d of ['float16', 'bfloat16'] as const) {
+          // One unit in the last place: the device's float math may round a value near a 16-bit
+          // boundary the other way; casts use the same conversions and must agree exactly.
+          const ulp = d === 'float16' ? 2 ** -10 : 2 ** -7;
+          const x = randn([9, 13]).to(d).t(), y = randn([13, 1]).to(d);
+          check([tf.tensor([0, -0, 1.5, 65519, 65520, 1e-8, 6e-8, 3e38, NaN, -Infinity])], (t) => t.to(d), 0);
+          check([x], (t) => t.to('float32'), 0);
+          check([x], (t) => t.to('int32'), 0);
+          check([randn([5, 4], 'float64')], (t) => t.to(d).to('float64'), 0);
+          for (const f of [
+            (t: Tensor) => t.exp(), (t: Tensor) => t.gelu(), (t: Tensor) => t.sigmoid(), (t: Tensor, u: Tensor) => t.mul(u).add(1.25),
+            (t: Tensor, u: Tensor) => t.maximum(u), (t: Tensor, u: Tensor) => tf.where(t.gt(0), t, u), (t: Tensor) => t.sum(1),
+            (t: Tensor) => t.amax(0), (t: Tensor) => t.softmax(1), (t: Tensor) => t.clone().fill_(0.1),
+          ])
+            check([x, y], f, ulp);
+          check([x, y], (t, u) => t.gt(u), 0);
+          // Gradients through 16-bit elementwise ops reach float32 leaves.
+          const base = randn([13, 9]);
+          const grads = ['cpu', 'cuda'].map((dev) =>
+            tf.tidy(() => {
+              const leaf = base.to(dev as 'cpu').detach().requiresGrad_();
+              leaf.to(d).tanh().mul(leaf.to(d)).sum().backward();
+              return leaf.grad!.cpu();
+            }),
+          );
+          same(grads[1].cuda(), grads[0], 2 * ulp);
+          // matmul: within the 16-bit rounding of the result plus float32 accumulation error of the
+          // float64 product of the same 16-bit inputs; tiles with edges, batches, transposes, K = 0.
+          const cases: [Tensor, Tensor][] = [
+            [randn([70, 45]), randn([45, 33])],
+            [randn([1, 1]), randn([1, 17])],
+            [randn([2, 3, 19, 40]), randn([3, 40, 21])],
+            [randn([40, 19]).t(), randn([21, 40]).t()],
+            [randn([3, 0]), randn([0, 4])],
+          ];
+          for (const [a32, b32] of cases) {
+            const a = a32.to(d), b = b32.to(d);
+            const got = a.cuda().matmul(b.cuda());
+            expect(got.dtype).toBe(d);
+            const exact = a.double().matmul(b.double());
+            const bound = exact.abs().mul(ulp).add(a.double().abs().matmul(b.double().abs()).mul(1e-6));
+            expect(got.cpu().double().sub(exact).abs().sub(bound).amax().item()).toBeLessThanOrEqual(0);
+          }
+          // The linear epilogue (bias, GELU) and the batch-reduce gradient of a shared weight.
+          const xi = randn([3, 7, 19]).to(d), wi = randn([13, 19]).to(d), bi = randn([13]).to(d);
+          const lin = tf.nn.functional.linear(xi.cuda(), wi.cuda(), bi.cuda(), { activation: 'gelu' });
+          const ref = tf.nn.functional.linear(xi.double(), wi.double(), bi.double(), { activation: 'gelu' });
+          expect(lin.cpu().double().sub(ref).abs().sub(ref.abs().mul(2 * ulp).add(1e-3)).amax().item()).toBeLessThanOrEqual(0);
+          const wl = randn([19, 3]).to(d).cuda().requiresGrad_();
+          xi.cuda().matmul(wl).sum().backward();
+          const gw = xi.double().reshape([21, 19]).t().matmul(tf.ones([21, 3], { dtype: 'float64' }));
+          expect(wl.grad!.dtype).toBe(d);
+          expect(wl.grad!.cpu().double().sub(gw).abs().sub(gw.abs().mul(ulp).add(1e-3)).amax().item()).toBeLessThanOrEqual(0);
+        }
+      });
+
       it('cross-entropy (ignoreIndex) forward and backward', () => {
         setup();
         const logits = randn([13, 7], 'float64'), target = tf.tensor(new Int32Array([0, 6, 3, -100, 2, 2, 5, 1, 0, 4, -100, 6, 3]));

@@ -44,7 +44,7 @@ describe.skipIf(!haveNvcc)('CUDA build (nvcc, no GPU needed)', () => {
     if (!s.available) expect(s.reason).toMatch(/^cuda\w+: /);
   });
 
-  it('the tensor-core GEMM compiles to mma instructions and the reductions to warp shuffles (PTX)', async () => {
+  it('the tensor-core GEMM compiles to mma instructions (TF32, FP16, BF16) and the reductions to warp shuffles (PTX)', async () => {
     const ptx = async (file: string): Promise<string> => {
       const out = path.join(require('node:os').tmpdir(), `tensorforge-${file}.ptx`);
       const r = await run(nvcc, ['-std=c++17', '--expt-relaxed-constexpr', '-arch=sm_80', '-ptx', '-o', out, '-I',
@@ -52,7 +52,11 @@ describe.skipIf(!haveNvcc)('CUDA build (nvcc, no GPU needed)', () => {
       expect(r.code, r.out).toBe(0);
       return require('node:fs').readFileSync(out, 'utf8') as string;
     };
-    expect((await ptx('gemm_tf32.cu')).match(/wmma\.mma\.sync/g)?.length).toBeGreaterThan(0);
+    // TF32 at m16n16k8; float16 (implied inputs) and bfloat16 at m16n16k16; fp32 accumulators throughout.
+    const tc = await ptx('gemm_tensor_core.cu');
+    expect(tc).toMatch(/wmma\.mma\.sync\.aligned\.row\.row\.m16n16k8\.f32\.tf32\.tf32\.f32/);
+    expect(tc).toMatch(/wmma\.mma\.sync\.aligned\.row\.row\.m16n16k16\.f32\.f32/);
+    expect(tc).toMatch(/wmma\.mma\.sync\.aligned\.row\.row\.m16n16k16\.f32\.bf16\.bf16\.f32/);
     expect(await ptx('reduce.cu')).toMatch(/shfl\.sync\.bfly/);
   }, 120_000);
 

@@ -61,8 +61,8 @@ describe('tensor() data', () => {
 
   it('unknown dtypes and devices', () => {
     expectThrows(() => tf.tensor([1], { dtype: 'int64' as tf.DType }), 'tensor', 'int64');
-    expectThrows(() => tf.zeros([2], { dtype: 'float16' as tf.DType }), 'zeros', 'float16');
-    expectThrows(() => tf.zeros([2]).to('float16' as tf.DType), 'to', 'float16');
+    expectThrows(() => tf.zeros([2], { dtype: 'float8' as tf.DType }), 'zeros', 'float8');
+    expectThrows(() => tf.zeros([2]).to('complex64' as tf.DType), 'to', 'complex64');
     expectThrows(() => tf.zeros([2]).to('cuda' as tf.DType), 'to', 'cuda');
     expectThrows(() => tf.zeros([2], { device: 'cuda' as 'cpu' }), 'zeros', 'cuda');
   });

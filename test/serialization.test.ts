@@ -107,7 +107,7 @@ describe('save / load', () => {
     const before = readFileSync(p);
     const good = tf.ones([1000]);
     const bad = tf.ones([10]);
-    (bad as unknown as { dataSync: () => never }).dataSync = () => {
+    (bad as unknown as { _rawSync: () => never })._rawSync = () => {
       throw new Error('disk on fire');
     };
     expect(() => tf.save({ good, bad }, p)).toThrow(/disk on fire/);
@@ -135,8 +135,9 @@ describe('save / load', () => {
     expect(t.a.toArray()).toEqual([-5, 2147483647]);
     expect(t.b.toArray()).toEqual([0, 255]);
     expect(t.c.toArray()).toEqual(-1);
-    expect(t.d.dtype).toBe('float32');
+    expect(t.d.dtype).toBe('float16');
     expect(t.d.toArray()).toEqual([1, -2, Infinity, 2 ** -24]);
+    expect(t.e.dtype).toBe('bfloat16');
     expect(t.e.toArray()).toEqual([1, -3]);
     tf.dispose(t);
     const big = Buffer.alloc(8);
@@ -257,7 +258,7 @@ raw = open(path, 'rb').read()
 n = struct.unpack('<Q', raw[:8])[0]
 header = json.loads(raw[8:8 + n])
 data = raw[8 + n:]
-dt = {'F32': torch.float32, 'F64': torch.float64, 'I32': torch.int32, 'BOOL': torch.bool}
+dt = {'F32': torch.float32, 'F64': torch.float64, 'I32': torch.int32, 'BOOL': torch.bool, 'F16': torch.float16, 'BF16': torch.bfloat16}
 out = {'__metadata__': header.pop('__metadata__', None)}
 for name, info in header.items():
     b, e = info['data_offsets']
@@ -308,6 +309,8 @@ describe.skipIf(!hasTorch)('interop with PyTorch (/usr/bin/python3 + torch)', ()
       b: tf.tensor([false, true, true]),
       s: tf.tensor(4.5),
       e: tf.zeros([2, 0]),
+      h: tf.tensor([0.1, -65504, 6e-8], { dtype: 'float16' }),
+      bf: tf.tensor([0.1, -3e38, 1e-30], { dtype: 'bfloat16' }),
     };
     tf.save(src, toPy, { metadata: { from: 'tensorforge' } });
     // One Python process (importing torch takes a second): read toPy, then write fromPy.
@@ -316,7 +319,10 @@ describe.skipIf(!hasTorch)('interop with PyTorch (/usr/bin/python3 + torch)', ()
     const { read: got, written: expected } = JSON.parse(r.stdout) as { read: Record<string, any>; written: Record<string, number[]> };
 
     expect(got.__metadata__).toEqual({ from: 'tensorforge' });
-    const torchDtype = { float32: 'torch.float32', float64: 'torch.float64', int32: 'torch.int32', bool: 'torch.bool' };
+    const torchDtype = {
+      float32: 'torch.float32', float64: 'torch.float64', int32: 'torch.int32', bool: 'torch.bool',
+      float16: 'torch.float16', bfloat16: 'torch.bfloat16',
+    };
     for (const [k, t] of Object.entries(src)) {
       expect(got[k].dtype).toBe(torchDtype[t.dtype]);
       expect(got[k].shape).toEqual(t.shape);
@@ -328,7 +334,7 @@ describe.skipIf(!hasTorch)('interop with PyTorch (/usr/bin/python3 + torch)', ()
 
     const t = tf.load(fromPy);
     expect(tf.loadMetadata(fromPy)).toEqual({ framework: 'pt' });
-    const dtypes = { w: 'float32', d: 'float64', i: 'int32', l: 'int32', b: 'bool', h: 'float32', bf: 'float32', s: 'float32', e: 'float32' };
+    const dtypes = { w: 'float32', d: 'float64', i: 'int32', l: 'int32', b: 'bool', h: 'float16', bf: 'bfloat16', s: 'float32', e: 'float32' };
     expect(Object.keys(t)).toEqual(Object.keys(dtypes));
     for (const [k, dt] of Object.entries(dtypes)) {
       expect(t[k].dtype).toBe(dt);

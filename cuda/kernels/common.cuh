@@ -51,9 +51,10 @@ TF_HD void offsets_of(const ElemIter<N>& it, int64_t i, int64_t* off) {
   }
 }
 
-template <class T, int N>
-TF_HD T load(const ElemIter<N>& it, int k, int64_t off) {
-  return it.is_scalar[k] ? T(it.scalar[k]) : static_cast<const T*>(it.data[k])[off];
+// Operand k's element at `off`, stored as M, in M's arithmetic type (half.h).
+template <class M, int N>
+TF_HD Arith<M> load(const ElemIter<N>& it, int k, int64_t off) {
+  return it.is_scalar[k] ? Arith<M>(it.scalar[k]) : widen(static_cast<const M*>(it.data[k])[off]);
 }
 
 // Sum of v over the block (every thread gets it). `scratch` holds one value per warp; blockDim.x is

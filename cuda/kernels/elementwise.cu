@@ -54,50 +54,54 @@ template ElemIter<4> make_iter<4>(const TensorView* const*);
 #define TF_GRID_STRIDE(i, n) \
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
 
-template <class T, class TO>
+// M, MO: storage types; the math runs in their arithmetic types (half.h).
+template <class M, class MO>
 __global__ void unary_kernel(ElemIter<2> it, UnaryOp op, double p0, double p1) {
   TF_GRID_STRIDE(i, it.numel) {
     int64_t off[2];
     offsets_of(it, i, off);
-    static_cast<TO*>(it.data[0])[off[0]] = TO(unary_value<T>(op, load<T>(it, 1, off[1]), p0, p1));
+    static_cast<MO*>(it.data[0])[off[0]] =
+        narrow<MO>(Arith<MO>(unary_value<Arith<M>>(op, load<M>(it, 1, off[1]), p0, p1)));
   }
 }
 
-template <class T>
+template <class M>
 __global__ void unary_backward_kernel(ElemIter<4> it, UnaryOp op, double p0, double p1) {
   TF_GRID_STRIDE(i, it.numel) {
     int64_t off[4];
     offsets_of(it, i, off);
-    static_cast<T*>(it.data[0])[off[0]] =
-        unary_derivative<T>(op, load<T>(it, 1, off[1]), load<T>(it, 2, off[2]), load<T>(it, 3, off[3]), p0, p1);
+    static_cast<M*>(it.data[0])[off[0]] = narrow<M>(unary_derivative<Arith<M>>(
+        op, load<M>(it, 1, off[1]), load<M>(it, 2, off[2]), load<M>(it, 3, off[3]), p0, p1));
   }
 }
 
-template <class T, class TO>
+template <class M, class MO>
 __global__ void binary_kernel(ElemIter<3> it, BinaryOp op) {
   TF_GRID_STRIDE(i, it.numel) {
     int64_t off[3];
     offsets_of(it, i, off);
-    static_cast<TO*>(it.data[0])[off[0]] = TO(binary_value<T>(op, load<T>(it, 1, off[1]), load<T>(it, 2, off[2])));
+    static_cast<MO*>(it.data[0])[off[0]] =
+        narrow<MO>(Arith<MO>(binary_value<Arith<M>>(op, load<M>(it, 1, off[1]), load<M>(it, 2, off[2]))));
   }
 }
 
-template <class T>
+template <class M>
 __global__ void where_kernel(ElemIter<4> it) {
   TF_GRID_STRIDE(i, it.numel) {
     int64_t off[4];
     offsets_of(it, i, off);
-    static_cast<T*>(it.data[0])[off[0]] =
-        load<uint8_t>(it, 1, off[1]) ? load<T>(it, 2, off[2]) : load<T>(it, 3, off[3]);
+    static_cast<M*>(it.data[0])[off[0]] =
+        narrow<M>(load<uint8_t>(it, 1, off[1]) ? load<M>(it, 2, off[2]) : load<M>(it, 3, off[3]));
   }
 }
 
+// Between storage types through their arithmetic types, as the CPU's copy.
 template <class TO, class TI>
 __global__ void copy_kernel(ElemIter<2> it) {
   TF_GRID_STRIDE(i, it.numel) {
     int64_t off[2];
     offsets_of(it, i, off);
-    static_cast<TO*>(it.data[0])[off[0]] = convert_value<TO, TI>(load<TI>(it, 1, off[1]));
+    static_cast<TO*>(it.data[0])[off[0]] = narrow<TO>(convert_value<Arith<TO>, Arith<TI>>(load<TI>(it, 1, off[1])));
   }
 }
 
@@ -118,7 +122,7 @@ void unary(UnaryOp op, const TensorView& out, const TensorView& x, const double*
   if (it.numel == 0) return;
   const unsigned grid = grid_for(it.numel);
   const bool to_bool = op == UnaryOp::LogicalNot;
-  TF_DISPATCH_ALL(x.dtype, T, {
+  TF_DISPATCH_STORED(x.dtype, T, {
     if (to_bool) TF_LAUNCH(grid, kThreads, 0, device_stream(), unary_kernel<T, uint8_t>)(it, op, p[0], p[1]);
     else TF_LAUNCH(grid, kThreads, 0, device_stream(), unary_kernel<T, T>)(it, op, p[0], p[1]);
   });
@@ -130,7 +134,7 @@ void unary_backward(UnaryOp op, const TensorView& dx, const TensorView& g, const
   const TensorView* v[4] = {&dx, &g, &x, &y};
   const ElemIter<4> it = make_iter<4>(v);
   if (it.numel == 0) return;
-  TF_DISPATCH_FLOAT(dx.dtype, T,
+  TF_DISPATCH_FLOAT_STORED(dx.dtype, T,
                          TF_LAUNCH(grid_for(it.numel), kThreads, 0, device_stream(), unary_backward_kernel<T>)(
                              it, op, p[0], p[1]));
   check_launch("unaryBackward");
@@ -147,7 +151,7 @@ void binary(BinaryOp op, const TensorView& out, const TensorView& a, const Tenso
   if (it.numel == 0) return;
   const unsigned grid = grid_for(it.numel);
   const bool cmp = is_comparison(op);
-  TF_DISPATCH_ALL(a.dtype, T, {
+  TF_DISPATCH_STORED(a.dtype, T, {
     if (cmp) TF_LAUNCH(grid, kThreads, 0, device_stream(), binary_kernel<T, uint8_t>)(it, op);
     else TF_LAUNCH(grid, kThreads, 0, device_stream(), binary_kernel<T, T>)(it, op);
   });
@@ -158,22 +162,22 @@ void where(const TensorView& out, const TensorView& c, const TensorView& a, cons
   const TensorView* v[4] = {&out, &c, &a, &b};
   const ElemIter<4> it = make_iter<4>(v);
   if (it.numel == 0) return;
-  TF_DISPATCH_ALL(out.dtype, T,
-                       TF_LAUNCH(grid_for(it.numel), kThreads, 0, device_stream(), where_kernel<T>)(it));
+  TF_DISPATCH_STORED(out.dtype, T,
+                     TF_LAUNCH(grid_for(it.numel), kThreads, 0, device_stream(), where_kernel<T>)(it));
   check_launch("where");
 }
 
 template <class TO>
 void copy_to(const ElemIter<2>& it, int32_t in_dtype) {
-  TF_DISPATCH_ALL(in_dtype, TI,
-                       TF_LAUNCH(grid_for(it.numel), kThreads, 0, device_stream(), copy_kernel<TO, TI>)(it));
+  TF_DISPATCH_STORED(in_dtype, TI,
+                     TF_LAUNCH(grid_for(it.numel), kThreads, 0, device_stream(), copy_kernel<TO, TI>)(it));
 }
 
 void copy(const TensorView& out, const TensorView& x) {
   const TensorView* v[2] = {&out, &x};
   const ElemIter<2> it = make_iter<2>(v);
   if (it.numel == 0) return;
-  TF_DISPATCH_ALL(out.dtype, TO, copy_to<TO>(it, x.dtype));
+  TF_DISPATCH_STORED(out.dtype, TO, copy_to<TO>(it, x.dtype));
   check_launch("copy");
 }
 
@@ -181,9 +185,9 @@ void fill(const TensorView& out, double value) {
   const TensorView* v[1] = {&out};
   const ElemIter<1> it = make_iter<1>(v);
   if (it.numel == 0) return;
-  TF_DISPATCH_ALL(out.dtype, T,
-                       TF_LAUNCH(grid_for(it.numel), kThreads, 0, device_stream(), fill_kernel<T>)(
-                           it, convert_value<T, double>(value)));
+  TF_DISPATCH_STORED(out.dtype, T,
+                     TF_LAUNCH(grid_for(it.numel), kThreads, 0, device_stream(), fill_kernel<T>)(
+                         it, narrow<T>(convert_value<Arith<T>, double>(value))));
   check_launch("fill");
 }
 

@@ -1,5 +1,6 @@
 // Batched strided GEMM on the device (SIMT, fp32/fp64 FMA; float32 on tensor cores with TF32 when
-// allowed, see gemm_tf32.cu):
+// allowed, and float16/bfloat16 always, see gemm_tensor_core.cu; the SIMT kernel takes them too, for
+// the empty sum k == 0):
 //
 //   C[b] = alpha * sum_{r} A[b, r] @ B[b, r] + beta * C[b]        A [.., M, K], B [.., K, N], C [.., M, N]
 //
@@ -15,8 +16,9 @@
 namespace tf {
 namespace cuda {
 
-template <class T>
+template <class M>
 __global__ void __launch_bounds__(256) gemm_kernel(GemmArgs g) {
+  using T = Arith<M>;
   __shared__ T as[kTileK][kTileM];  // as[kk][row]
   __shared__ T bs[kTileK][kTileN];  // bs[kk][col]
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
@@ -30,25 +32,25 @@ __global__ void __launch_bounds__(256) gemm_kernel(GemmArgs g) {
       summed_offsets(g, int(r), &ra, &rb);
       ra += oa;
       rb += ob;
-      const T* a = static_cast<const T*>(g.a) + ra;
-      const T* b = static_cast<const T*>(g.b) + rb;
+      const M* a = static_cast<const M*>(g.a) + ra;
+      const M* b = static_cast<const M*>(g.b) + rb;
       for (int64_t k0 = 0; k0 < g.k; k0 += kTileK) {
         for (int e = threadIdx.x; e < kTileM * kTileK; e += blockDim.x) {
           const int rr = e / kTileK, kk = e % kTileK;
           const int64_t gr = row0 + rr, gk = k0 + kk;
-          as[kk][rr] = (gr < g.m && gk < g.k) ? a[gr * g.a_rs + gk * g.a_cs] : T(0);
+          as[kk][rr] = (gr < g.m && gk < g.k) ? widen(a[gr * g.a_rs + gk * g.a_cs]) : T(0);
         }
         for (int e = threadIdx.x; e < kTileK * kTileN; e += blockDim.x) {
           const int kk = e / kTileN, cc = e % kTileN;
           const int64_t gk = k0 + kk, gc = col0 + cc;
-          bs[kk][cc] = (gk < g.k && gc < g.n) ? b[gk * g.b_rs + gc * g.b_cs] : T(0);
+          bs[kk][cc] = (gk < g.k && gc < g.n) ? widen(b[gk * g.b_rs + gc * g.b_cs]) : T(0);
         }
         __syncthreads();
         accumulate_slice(as, bs, tx, ty, acc);
         __syncthreads();
       }
     }
-    T* c = static_cast<T*>(g.c) + oc;
+    M* c = static_cast<M*>(g.c) + oc;
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const int64_t gr = row0 + ty + 16 * i;
@@ -57,9 +59,9 @@ __global__ void __launch_bounds__(256) gemm_kernel(GemmArgs g) {
       for (int j = 0; j < 4; ++j) {
         const int64_t gc = col0 + tx + 16 * j;
         if (gc >= g.n) continue;
-        T* p = c + gr * g.c_rs + gc * g.c_cs;
+        M* p = c + gr * g.c_rs + gc * g.c_cs;
         const T v = T(g.alpha) * acc[i][j];
-        *p = epilogue(g, g.beta == 0 ? v : v + T(g.beta) * *p, gr, gc);
+        *p = narrow<M>(epilogue<T, M>(g, g.beta == 0 ? v : v + T(g.beta) * widen(*p), gr, gc));
       }
     }
   }
@@ -118,14 +120,16 @@ void gemm_with(const TensorView& c, const TensorView& a, const TensorView& b, do
     g.summed = 1;
     g.summed_ndim = 0;
   }
-  if (c.dtype == kFloat32 && g.k > 0 && allow_tf32()) {
-    gemm_tf32(g);
-    check_launch("matmul (TF32)");
+  if (g.k > 0 && (is_half_dtype(c.dtype) || (c.dtype == kFloat32 && allow_tf32()))) {
+    if (c.dtype == kFloat16) gemm_tensor_core<float16_t>(g);
+    else if (c.dtype == kBFloat16) gemm_tensor_core<bfloat16_t>(g);
+    else gemm_tensor_core<float>(g);
+    check_launch("matmul (tensor cores)");
     return;
   }
   const dim3 grid(unsigned((g.n + kTileN - 1) / kTileN), unsigned((g.m + kTileM - 1) / kTileM),
                   unsigned(g.kept < 65535 ? g.kept : 65535));
-  TF_DISPATCH_FLOAT(c.dtype, T, TF_LAUNCH(grid, 256, 0, device_stream(), gemm_kernel<T>)(g));
+  TF_DISPATCH_FLOAT_STORED(c.dtype, M, TF_LAUNCH(grid, 256, 0, device_stream(), gemm_kernel<M>)(g));
   check_launch("matmul");
 }
 

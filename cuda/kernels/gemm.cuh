@@ -1,4 +1,4 @@
-// What the GEMM kernels share (gemm.cu: SIMT fp32/fp64; gemm_tf32.cu: tensor cores): the batched
+// What the GEMM kernels share (gemm.cu: SIMT; gemm_tensor_core.cu: tensor cores): the batched
 // strided problem and the offsets of one batch entry.
 //
 //   C[b] = alpha * sum_{r} A[b, r] @ B[b, r] + beta * C[b]        A [.., M, K], B [.., K, N], C [.., M, N]
@@ -29,11 +29,11 @@ struct GemmArgs {
   Activation act;
 };
 
-// One element of C through the epilogue; the activations are the elementwise kernels' (the same
-// functions the CPU epilogue and unfused ops use).
-template <class T>
+// One element of C through the epilogue, computed in T with the bias stored as MB (C's dtype); the
+// activations are the elementwise kernels' (the same functions the CPU epilogue and unfused ops use).
+template <class T, class MB = T>
 TF_HD T epilogue(const GemmArgs& g, T v, int64_t i, int64_t j) {
-  if (g.bias) v += static_cast<const T*>(g.bias)[i * g.bias_sm + j * g.bias_sn];
+  if (g.bias) v += widen(static_cast<const MB*>(g.bias)[i * g.bias_sm + j * g.bias_sn]);
   switch (g.act) {
     case Activation::Relu: return unary_value<T>(UnaryOp::Relu, v, 0, 0);
     case Activation::Gelu: return unary_value<T>(UnaryOp::Gelu, v, 0, 0);
@@ -90,9 +90,10 @@ __device__ __forceinline__ void accumulate_slice(const T (&as)[kTileK][kTileM], 
   }
 }
 
-// float32 GEMM on tensor cores (TF32 inputs, fp32 accumulation); k > 0. Used when allow_tf32()
-// (cuda/device.h).
-void gemm_tf32(const GemmArgs& g);
+// GEMM on tensor cores with fp32 accumulation, for C stored as M: float (TF32 inputs; used when
+// allow_tf32(), cuda/device.h), float16_t or bfloat16_t (always). k > 0.
+template <class M>
+void gemm_tensor_core(const GemmArgs& g);
 
 }  // namespace cuda
 }  // namespace tf

@@ -7,6 +7,7 @@ import { empty } from '../ops/util';
 import { contiguousRaw } from '../ops/views';
 import { shapeStr, sameShape } from '../shape';
 import { Tensor } from '../tensor';
+import { halfOperand, viaFloat32 } from '../ops/half_fallback';
 
 export type Reduction = 'none' | 'mean' | 'sum';
 
@@ -153,6 +154,8 @@ export function crossEntropy(input: Tensor, target: Tensor, opts: CrossEntropyOp
 
 // loss[n] = logsumexp(x[n]) - x[n, t[n]] natively, with the backward softmax(x) - onehot(t) fused too.
 function fusedCrossEntropy(input: Tensor, target: Tensor, ignoreIndex: number, reduction: Reduction): Tensor {
+  const half = halfOperand(input);
+  if (half) return viaFloat32(half, [input, target], (x, t) => fusedCrossEntropy(x, t, ignoreIndex, reduction));
   const n = input._shape[0];
   const x = input.isContiguous() ? input : contiguousRaw(input);
   const t = target.isContiguous() ? target : contiguousRaw(target);

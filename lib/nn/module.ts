@@ -4,7 +4,7 @@
 // (running statistics) are registered with registerBuffer so stateDict() includes them.
 import { noGrad } from '../autograd';
 import { parseDevice } from '../backend';
-import type { Device } from '../dtype';
+import { DTYPES, isFloating, type Device, type DType } from '../dtype';
 import { keep, retargetTensor } from '../memory';
 import { toDevice } from '../ops/cast';
 import { shapeStr, sameShape } from '../shape';
@@ -33,15 +33,22 @@ export interface LoadStateDictResult {
 }
 
 // Gives t (contiguous after the move) the storage of a copy on `device`.
-function moveInPlace(t: Tensor, device: Device): void {
-  if (t.device === device) return;
-  const moved = noGrad(() => toDevice(t, device, 'Module.to'));
-  const old = t._storage;
-  retargetTensor(t, old, moved._storage);
+// Points t at `moved`'s storage (a converted copy of it), so parameters keep their identity through
+// module.to(), as in PyTorch: optimizers built before still hold them.
+function replaceStorage(t: Tensor, moved: Tensor): void {
+  retargetTensor(t, t._storage, moved._storage);
   t._storage = moved._storage;
   t._strides = moved._strides.slice();
   t._offset = 0;
+  (t as { dtype: DType }).dtype = moved.dtype;
   moved.dispose();
+}
+function moveInPlace(t: Tensor, device: Device): void {
+  if (t.device !== device) replaceStorage(t, noGrad(() => toDevice(t, device, 'Module.to')));
+}
+// Only floating tensors change dtype (an int32 buffer stays int32), as in PyTorch.
+function castInPlace(t: Tensor, dtype: DType): void {
+  if (isFloating(t.dtype) && t.dtype !== dtype) replaceStorage(t, noGrad(() => t.to(dtype)));
 }
 
 export abstract class Module {
@@ -175,13 +182,42 @@ export abstract class Module {
    * tensors keep their identity, so an optimizer made before the move still holds them (make it
    * after the move anyway: its state buffers stay where they were created).
    */
-  to(device: Device | 'auto' | 'cuda:0'): this {
-    const target = parseDevice('Module.to', device);
+  /**
+   * Moves every parameter and buffer (and gradient) to a device, or casts the floating ones to a
+   * floating dtype, in place: the tensors keep their identity.
+   */
+  to(deviceOrDtype: Device | 'auto' | 'cuda:0' | DType): this {
+    if ((DTYPES as readonly string[]).includes(deviceOrDtype)) {
+      const dtype = deviceOrDtype as DType;
+      if (!isFloating(dtype)) throw new TypeError(`Module.to: expected a floating dtype, got ${dtype}`);
+      for (const t of [...this.parameters(), ...this.buffers()]) {
+        castInPlace(t, dtype);
+        if (t.grad) castInPlace(t.grad, dtype);
+      }
+      return this;
+    }
+    const target = parseDevice('Module.to', deviceOrDtype);
     for (const t of [...this.parameters(), ...this.buffers()]) {
       moveInPlace(t, target);
       if (t.grad) moveInPlace(t.grad, target);
     }
     return this;
+  }
+  /** to('float16') */
+  half(): this {
+    return this.to('float16');
+  }
+  /** to('bfloat16') */
+  bfloat16(): this {
+    return this.to('bfloat16');
+  }
+  /** to('float32') */
+  float(): this {
+    return this.to('float32');
+  }
+  /** to('float64') */
+  double(): this {
+    return this.to('float64');
   }
 
   /** Number of parameter elements. */

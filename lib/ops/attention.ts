@@ -9,6 +9,7 @@ import { callee, meta, metaNum, native } from '../native';
 import { Tensor } from '../tensor';
 import { broadcastView, empty, sumToShape } from './util';
 import { contiguousRaw } from './views';
+import { halfOperand, viaFloat32 } from './half_fallback';
 
 /**
  * t broadcast to [...batch, rows, cols] and seen as [B1, B2, rows, cols] (batch dims before the
@@ -99,6 +100,8 @@ function gradLike(x4: Tensor): Tensor {
  * innermost in memory (a [N, H, L, D] result is the transpose of a contiguous [N, L, H, D]).
  */
 export function fusedAttention(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | null, causal: boolean, scale: number, batch: number[]): Tensor {
+  const half = halfOperand(q, k, v, mask);
+  if (half) return viaFloat32(half, [q, k, v, mask], (qf, kf, vf, mf) => fusedAttention(qf, kf, vf, mf, causal, scale, batch));
   const L = q._shape[q.ndim - 2], E = q._shape[q.ndim - 1], S = k._shape[k.ndim - 2], Ev = v._shape[v.ndim - 1];
   const inputs4 = (temps: Tensor[]): Tensor[] => [
     as4d(q, batch, L, E, true, temps),
@@ -153,6 +156,8 @@ function headsOf(t: Tensor, c0: number, H: number, D: number): Tensor {
  * [N, T, 3E] gradient. No head split, merge or gradient concatenation is ever copied.
  */
 export function fusedPackedSelfAttention(qkv: Tensor, H: number, causal: boolean, scale: number): Tensor {
+  const half = halfOperand(qkv);
+  if (half) return viaFloat32(half, [qkv], (x) => fusedPackedSelfAttention(x, H, causal, scale));
   const [N, T, C] = qkv._shape;
   const E = C / 3, D = E / H;
   const temps: Tensor[] = [];

@@ -14,7 +14,7 @@ export function toDevice(x: Tensor, device: Device, op = 'to'): Tensor {
   x._check(op);
   if (x.device === device) return x;
   backendFor(device, op);  // an Error naming the op when the device is unusable
-  const host = x.dataSync();  // a contiguous host copy, from either device
+  const host = x._rawSync(op);  // a contiguous host copy, from either device
   const out = Tensor._empty(x._shape.slice(), x.dtype, false, device);
   if (host.length > 0) out._storage.backend.write(out._storage.handle, 0, host);
   if (!isFloating(x.dtype)) return out;

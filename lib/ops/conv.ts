@@ -22,6 +22,7 @@ import {
 } from './spatial';
 import { empty } from './util';
 import { contiguousRaw } from './views';
+import { halfOperand, viaFloat32 } from './half_fallback';
 
 export type ConvPadding = IntOrTuple | 'same' | 'valid';
 
@@ -188,6 +189,8 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
   checkTensor(op, weight, 'weight');
   if (bias !== null && bias !== undefined) checkTensor(op, bias, 'bias');
   else bias = null;
+  const half = halfOperand(input, weight, bias);
+  if (half) return viaFloat32(half, [input, weight, bias], (x, w, b) => convNd(op, ns, x, w, b, opts));
   const names = ns === 1 ? ['L'] : ns === 2 ? ['H', 'W'] : ['D', 'H', 'W'];
   if (!isFloating(input.dtype)) {
     throw new TypeError(`${op}: expected a floating-point input, got ${input.dtype} (convert it with .float())`);

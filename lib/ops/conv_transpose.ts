@@ -26,6 +26,7 @@ import { col2im, flatSpatialStride, gemm, im2col, type Geometry } from './conv';
 import { batchedDesc, checkTensor, chunkDesc, denseDesc, prod, put, tuple, type Desc, type IntOrTuple } from './spatial';
 import { empty } from './util';
 import { contiguousRaw } from './views';
+import { halfOperand, viaFloat32 } from './half_fallback';
 
 export interface ConvTransposeOptions {
   stride?: IntOrTuple;
@@ -114,6 +115,8 @@ function convTransposeNd(
   checkTensor(op, weight, 'weight');
   if (bias !== null && bias !== undefined) checkTensor(op, bias, 'bias');
   else bias = null;
+  const half = halfOperand(input, weight, bias);
+  if (half) return viaFloat32(half, [input, weight, bias], (x, w, b) => convTransposeNd(op, ns, x, w, b, opts));
   const names = spatialNames(ns);
   if (!isFloating(input.dtype)) {
     throw new TypeError(`${op}: expected a floating-point input, got ${input.dtype} (convert it with .float())`);

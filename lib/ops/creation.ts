@@ -1,6 +1,7 @@
 // Creation functions: tensor(), zeros, ones, full, empty, arange, linspace, eye and the *Like forms.
 import { parseDevice } from '../backend';
 import { checkDType, dtypeOfTypedArray, isFloating, TYPED_ARRAY, type Device, type DType, type TypedArray } from '../dtype';
+import { isHalf, narrowHalf } from '../half';
 import { callee, meta, metaNum, native } from '../native';
 import { checkShape, numelOf, shapeStr } from '../shape';
 import { Tensor, type NestedArray } from '../tensor';
@@ -64,7 +65,9 @@ export function fillTensor(t: Tensor, value: number): Tensor {
 
 function fromFlat(op: string, flat: ArrayLike<number>, shape: number[], dtype: DType): Tensor {
   const t = Tensor._empty(shape, dtype);
-  if (flat.length > 0) {
+  if (flat.length > 0 && isHalf(dtype)) {
+    native.write(t._storage.handle, 0, narrowHalf(dtype, flat));
+  } else if (flat.length > 0) {
     const Ctor = TYPED_ARRAY[dtype];
     let arr: TypedArray;
     if (flat instanceof Ctor) arr = flat as TypedArray;

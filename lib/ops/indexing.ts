@@ -11,6 +11,7 @@ import { normalizeDim, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { empty } from './util';
 import { contiguousRaw, rawView } from './views';
+import { halfOperand, viaFloat32 } from './half_fallback';
 
 function check(op: string, x: unknown, what: string): Tensor {
   if (!(x instanceof Tensor)) throw new TypeError(`${op}: ${what} must be a Tensor`);
@@ -27,6 +28,8 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): Tensor {
   const op = 'indexSelect';
   check(op, x, 'input');
   checkIndex(op, index);
+  const half = halfOperand(x);
+  if (half) return viaFloat32(half, [x], (xf) => indexSelect(xf, dim, index));
   if (index.ndim > 1) throw new Error(`${op}: index must be 0-d or 1-D, got shape ${shapeStr(index._shape)}`);
   const idx = index.ndim === 0 ? index.reshape([1]) : index;
   const d = normalizeDim(op, dim, x.ndim);
@@ -63,6 +66,8 @@ export function indexAdd(x: Tensor, dim: number, index: Tensor, source: Tensor, 
   check(op, x, 'input');
   checkIndex(op, index);
   check(op, source, 'source');
+  const half = halfOperand(x, source);
+  if (half) return viaFloat32(half, [x, source], (xf, sf) => indexAdd(xf, dim, index, sf, opts));
   if (index.ndim !== 1) throw new Error(`${op}: index must be 1-D, got shape ${shapeStr(index._shape)}`);
   const d = normalizeDim(op, dim, x.ndim);
   if (source.ndim !== x.ndim || source._shape[d] !== index._shape[0] || source._shape.some((s, k) => k !== d && s !== x._shape[k])) {
@@ -96,6 +101,8 @@ export function gather(x: Tensor, dim: number, index: Tensor): Tensor {
   const op = 'gather';
   check(op, x, 'input');
   checkIndex(op, index);
+  const half = halfOperand(x);
+  if (half) return viaFloat32(half, [x], (xf) => gather(xf, dim, index));
   const d = normalizeDim(op, dim, x.ndim);
   checkGatherShapes(op, x, d, index, 'input');
   const out = empty(index._shape.slice(), x.dtype, x.device);
@@ -114,6 +121,8 @@ export function scatterAdd(x: Tensor, dim: number, index: Tensor, src: Tensor): 
   check(op, x, 'input');
   checkIndex(op, index);
   check(op, src, 'src');
+  const half = halfOperand(x, src);
+  if (half) return viaFloat32(half, [x, src], (xf, sf) => scatterAdd(xf, dim, index, sf));
   const d = normalizeDim(op, dim, x.ndim);
   checkGatherShapes(op, x, d, index, 'input');
   if (src.ndim !== index.ndim || index._shape.some((s, k) => s > src._shape[k])) {

@@ -16,6 +16,7 @@ import { Tensor } from '../tensor';
 import { matmul } from './matmul';
 import { gelu, relu, silu } from './unary';
 import { empty } from './util';
+import { isFloating } from '../dtype';
 
 export type LinearActivation = 'relu' | 'gelu' | 'gelu-tanh' | 'silu';
 const ACTIVATION_CODE: Record<LinearActivation | 'none', number> = { none: 0, relu: 1, gelu: 2, 'gelu-tanh': 3, silu: 4 };
@@ -57,7 +58,7 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null, opts
   const grad = needsGrad(input, weight, ...(bias ? [bias] : []));
   // GELU/SiLU backwards need the pre-activation: keep it as a tensor then.
   const fuseAct = act !== null && (!grad || act === 'relu');
-  if (!deviceHas(input.device, 'gemmEpilogue') || (input.dtype !== 'float32' && input.dtype !== 'float64')) {
+  if (!deviceHas(input.device, 'gemmEpilogue') || !isFloating(input.dtype)) {
     const y = matmul(input, weight.mT());
     const z = bias ? y.add(bias) : y;
     return act ? applyActivation(z, act) : z;

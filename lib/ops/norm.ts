@@ -7,6 +7,7 @@ import { callee, meta, metaNum, native } from '../native';
 import { Tensor } from '../tensor';
 import { empty } from './util';
 import { contiguousRaw } from './views';
+import { halfOperand, viaFloat32 } from './half_fallback';
 
 /** t itself when contiguous, else a contiguous copy added to `temps`. */
 function dense(t: Tensor, temps: Tensor[]): Tensor {
@@ -58,6 +59,8 @@ function normGrads(g: Tensor, input: Tensor, weight: Tensor | null, bias: Tensor
  * x (biased variance); weight and bias hold d elements (or are null).
  */
 export function fusedLayerNorm(op: string, input: Tensor, d: number, weight: Tensor | null, bias: Tensor | null, eps: number): Tensor {
+  const half = halfOperand(input, weight, bias);
+  if (half) return viaFloat32(half, [input, weight, bias], (x, w, b) => fusedLayerNorm(op, x, d, w, b, eps));
   sameDtype(op, input, [['weight', weight], ['bias', bias]]);
   vector(op, 'weight', weight, d);
   vector(op, 'bias', bias, d);
@@ -113,6 +116,19 @@ export interface FusedBatchNormArgs {
 export function fusedBatchNorm(op: string, input: Tensor, a: FusedBatchNormArgs): Tensor {
   const c = input._shape[1];
   const { runningMean, runningVar, weight, bias } = a;
+  const half = halfOperand(input, weight, bias, runningMean, runningVar);
+  if (half) {
+    // The running statistics are updated in float32 copies, then written back in their own dtype.
+    const wide = (t: Tensor | null): Tensor | null => (t && t.dtype !== 'float32' ? t.to('float32') : t);
+    const rm = wide(runningMean), rv = wide(runningVar);
+    const y = viaFloat32(half, [input, weight, bias], (x, w, b) => fusedBatchNorm(op, x, { ...a, weight: w, bias: b, runningMean: rm, runningVar: rv }));
+    for (const [dst, src] of [[runningMean, rm], [runningVar, rv]] as const) {
+      if (!dst || !src || src === dst) continue;
+      if (a.training) dst.copy_(src);
+      src.dispose();
+    }
+    return y;
+  }
   sameDtype(op, input, [['weight', weight], ['bias', bias], ['runningMean', runningMean], ['runningVar', runningVar]]);
   for (const [name, t] of [['weight', weight], ['bias', bias], ['runningMean', runningMean], ['runningVar', runningVar]] as const) {
     vector(op, name, t, c);

@@ -8,6 +8,7 @@ import { shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { batchedDesc, checkTensor, put, tuple, type IntOrTuple } from './spatial';
 import { empty } from './util';
+import { halfOperand, viaFloat32 } from './half_fallback';
 
 export interface MaxPoolOptions {
   /** Default: kernelSize. */
@@ -89,6 +90,8 @@ function outShapeOf(x: Tensor, ns: number, outSize: number[]): number[] {
 }
 
 function maxPoolNd(op: string, ns: number, input: Tensor, kernelSize: IntOrTuple, opts: MaxPoolOptions): [Tensor, Tensor] {
+  const half = halfOperand(input);
+  if (half) return viaFloat32(half, [input], (x) => maxPoolNd(op, ns, x, kernelSize, opts));
   const unbatched = checkInput(op, input, ns);
   const geo = poolGeometry(op, ns, input, kernelSize, opts.stride, opts.padding, opts.dilation, opts.ceilMode);
   const outShape = outShapeOf(input, ns, geo.outSize);
@@ -126,6 +129,8 @@ function maxPoolNd(op: string, ns: number, input: Tensor, kernelSize: IntOrTuple
 }
 
 function avgPoolNd(op: string, ns: number, input: Tensor, kernelSize: IntOrTuple, opts: AvgPoolOptions): Tensor {
+  const half = halfOperand(input);
+  if (half) return viaFloat32(half, [input], (x) => avgPoolNd(op, ns, x, kernelSize, opts));
   const unbatched = checkInput(op, input, ns);
   const geo = poolGeometry(op, ns, input, kernelSize, opts.stride, opts.padding, 1, opts.ceilMode);
   const cip = opts.countIncludePad ?? true;
@@ -195,6 +200,8 @@ export function avgPool1d(input: Tensor, kernelSize: IntOrTuple, opts: Omit<AvgP
  */
 export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly (number | null)[]): Tensor {
   const op = 'adaptiveAvgPool2d', ns = 2;
+  const half = halfOperand(input);
+  if (half) return viaFloat32(half, [input], (x) => adaptiveAvgPool2d(x, outputSize));
   const unbatched = checkInput(op, input, ns);
   const inSize = input._shape.slice(input.ndim - ns);
   const list = typeof outputSize === 'number' ? [outputSize, outputSize] : Array.isArray(outputSize) ? [...outputSize] : null;

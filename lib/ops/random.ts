@@ -3,6 +3,7 @@
 // manualSeed() whatever the thread count.
 import { parseDevice } from '../backend';
 import { checkDType, isFloating, type DType } from '../dtype';
+import { isHalf } from '../half';
 import { callee, meta, metaNum, native } from '../native';
 import { Tensor } from '../tensor';
 import { finish, parseShapeArgs, type CreateOptions } from './creation';
@@ -33,6 +34,17 @@ export class Generator {
   _fill(kind: number, t: Tensor, a: number, b: number): Tensor {
     const n = t.numel();
     if (n === 0) return t; // nothing to draw
+    if (isHalf(t.dtype)) {
+      // Drawn in float32 (the same stream as a float32 tensor) and rounded to 16 bits, so a uniform
+      // draw just below b may round to b.
+      const wide = this._fill(kind, Tensor._empty(t._shape.slice(), 'float32', false, t.device), a, b);
+      meta();
+      t._meta();
+      wide._meta();
+      callee().copy();
+      wide.dispose();
+      return t;
+    }
     meta();
     t._meta();
     metaNum(this.seedHi, this.seedLo, this.offset, a, b);

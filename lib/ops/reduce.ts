@@ -8,6 +8,7 @@ import { contiguousStrides, normalizeDims, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { empty } from './util';
 import { rawView } from './views';
+import { isHalf } from '../half';
 
 type ReduceName = keyof typeof ReduceOp;
 export interface ReduceOptions {
@@ -42,6 +43,15 @@ function plan(op: string, x: Tensor, dim: Dims): Plan {
 
 /** Runs the kernel: returns the reduction with the reduced dims removed. */
 function reduceRaw(name: ReduceName, x: Tensor, p: Plan, outType: DType, correction = 0): Tensor {
+  if (isHalf(x.dtype)) {
+    // 16-bit inputs are summed in float32 (a float32 copy), and the result rounded once.
+    const xf = x.to('float32'), rf = reduceRaw(name, xf, p, outType === x.dtype ? 'float32' : outType, correction);
+    xf.dispose();
+    if (rf.dtype === outType) return rf;
+    const r = rf.to(outType);
+    rf.dispose();
+    return r;
+  }
   const reduced = new Set(p.dims);
   const kept = x._shape.map((_, i) => i).filter((i) => !reduced.has(i));
   const perm = [...kept, ...p.dims];

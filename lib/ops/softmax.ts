@@ -7,6 +7,7 @@ import { normalizeDim } from '../shape';
 import { Tensor } from '../tensor';
 import { empty } from './util';
 import { contiguousRaw } from './views';
+import { halfOperand, viaFloat32 } from './half_fallback';
 
 function split(x: Tensor, d: number): [number, number, number] {
   let outer = 1, inner = 1;
@@ -20,6 +21,8 @@ function softmaxImpl(log: boolean, op: string, x: Tensor, dim: number): Tensor {
   x._check(op);
   if (dim === undefined) throw new Error(`${op}: dim is required`);
   const d = normalizeDim(op, dim, x.ndim);
+  const half = halfOperand(x);
+  if (half) return viaFloat32(half, [x], (xf) => softmaxImpl(log, op, xf, dim));
   const src = isFloating(x.dtype) ? (x.isContiguous() ? x : contiguousRaw(x)) : x.to('float32');
   const [outer, n, inner] = split(src, d);
   const out = empty(src._shape.slice(), src.dtype, src.device);

@@ -134,7 +134,10 @@ export abstract class Optimizer<G extends ParamGroup = ParamGroup> {
       if (!(p instanceof Tensor)) throw new TypeError(`${name}: params[${i}] of group ${gi} is not a Tensor`);
       p._check(name);
       if (p.dtype !== 'float32' && p.dtype !== 'float64') {
-        throw new Error(`${name}: can only optimize floating-point tensors, got ${p.dtype} (params[${i}] of group ${gi})`);
+        const why = p.dtype === 'float16' || p.dtype === 'bfloat16'
+          ? ' (the fused updates take float32 or float64: keep float32 parameters and cast to 16 bits inside forward)'
+          : '';
+        throw new Error(`${name}: can only optimize float32 or float64 tensors, got ${p.dtype} (params[${i}] of group ${gi})${why}`);
       }
       if (!p.isLeaf) throw new Error(`${name}: can't optimize a non-leaf Tensor (params[${i}] of group ${gi})`);
       if (seen.has(p)) throw new Error(`${name}: group ${gi} lists a parameter twice (params[${i}])`);

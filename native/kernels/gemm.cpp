@@ -19,6 +19,7 @@
 // in vector accumulators across all of r and k, so C is written once and nothing is packed.
 #include <cstdlib>
 
+#include "elementwise.h"
 #include "gemm.h"
 #include "simd.h"
 
@@ -545,12 +546,74 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
   }
 }
 
+// ---- float16 / bfloat16 operands -------------------------------------------------------------------
+// The operands are widened to float32 (one pass each, by the elementwise copy), multiplied by the
+// float kernels above (so accumulation is in float32) and C is narrowed once at the end. C's summed
+// (stride-0) batch dims stay summed: its float copy keeps stride 0 there.
+
+// A float32 buffer holding v's elements densely; `summed` dims (C's stride-0 batch dims) get stride 0.
+struct Widened {
+  float* data = nullptr;
+  TensorView full{}, distinct{};  // the float view the GEMM takes; the view without the summed dims
+  Widened(const TensorView& v, bool load) {
+    full = v;
+    full.dtype = kFloat32;
+    int64_t n = 1;
+    for (int d = v.ndim - 1; d >= 0; --d) {
+      const bool summed = v.strides[d] == 0 && v.shape[d] > 1;
+      full.strides[d] = summed ? 0 : n;
+      if (!summed) n *= v.shape[d];
+    }
+    data = static_cast<float*>(std::malloc(sizeof(float) * size_t(n > 0 ? n : 1)));
+    full.data = data;
+    distinct = full;
+    TensorView src = v;
+    for (int d = 0; d < v.ndim; ++d)
+      if (full.strides[d] == 0 && v.shape[d] > 1) distinct.shape[d] = src.shape[d] = 1;
+    if (data && load) copy(distinct, src);
+  }
+  ~Widened() { std::free(data); }
+  void store_to(const TensorView& v) const {  // narrows back into v (its summed dims written once)
+    TensorView dst = v;
+    for (int d = 0; d < v.ndim; ++d)
+      if (full.strides[d] == 0 && v.shape[d] > 1) dst.shape[d] = 1;
+    copy(dst, distinct);
+  }
+};
+
+void gemm_widened(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta,
+                  const GemmEpilogue* ep) {
+  Widened wa(a, true), wb(b, true), wc(c, beta != 0.0);
+  if (!wa.data || !wb.data || !wc.data) return;
+  if (beta == 0.0) {  // C's old contents may be NaN; beta == 0 must not read them
+    const int64_t zero_n = wc.distinct.numel();
+    for (int64_t i = 0; i < zero_n; ++i) wc.data[i] = 0.0f;
+  }
+  if (ep && ep->bias) {
+    // One of the bias strides is 0 (per column or per row); both are for a single broadcast value.
+    const int nb = c.ndim - 2;
+    const bool per_col = ep->bias_sn != 0 || ep->bias_sm == 0;
+    const int64_t n = per_col ? c.shape[nb + 1] : c.shape[nb];
+    Widened wbias(vector_view(ep->bias, c.dtype, n, per_col ? ep->bias_sn : ep->bias_sm), true);
+    if (!wbias.data) return;
+    const int64_t s = wbias.full.strides[0];
+    const Epi<float> e{wbias.data, per_col ? 0 : s, per_col ? s : 0, ep->act};
+    gemm_t<float>(wc.full, wa.full, wb.full, alpha, beta, &e);
+  } else {
+    const Epi<float> e{nullptr, 0, 0, ep ? ep->act : Activation::None};
+    gemm_t<float>(wc.full, wa.full, wb.full, alpha, beta, e.active() ? &e : nullptr);
+  }
+  wc.store_to(c);
+}
+
 void gemm(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta) {
+  if (is_half_dtype(c.dtype)) return gemm_widened(c, a, b, alpha, beta, nullptr);
   TF_DISPATCH_FLOAT(c.dtype, T, gemm_t<T>(c, a, b, alpha, beta));
 }
 
 void gemm_epilogue(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta,
                    const GemmEpilogue& ep) {
+  if (is_half_dtype(c.dtype)) return gemm_widened(c, a, b, alpha, beta, &ep);
   TF_DISPATCH_FLOAT(c.dtype, T, {
     const Epi<T> e{static_cast<const T*>(ep.bias), ep.bias_sm, ep.bias_sn, ep.act};
     gemm_t<T>(c, a, b, alpha, beta, e.active() ? &e : nullptr);

@@ -64,6 +64,14 @@ for (const schedule of ['in-order', 'reversed', 'random', 'warp-ahead'] as const
   const tc = tf.tidy(() => tf.randn([37, 70], { generator: g }).cuda().matmul(tf.randn([70, 29], { generator: g }).cuda()).sum().item());
   tf.cuda.setAllowTF32(false);
   if (!Number.isFinite(tc)) process.exit(1);
+  // The 16-bit tensor-core kernels (edges in M, N and K) and the 16-bit elementwise and cast kernels.
+  for (const d of ['float16', 'bfloat16'] as const) {
+    const h = tf.tidy(() => {
+      const a = tf.randn([37, 70], { generator: g }).to(d).cuda(), b = tf.randn([29, 70], { generator: g }).to(d).cuda().t();
+      return a.matmul(b).gelu().add(a.sum()).float().sum().item();
+    });
+    if (!Number.isFinite(h)) process.exit(1);
+  }
   for (const selfTest of ['block-sum', 'smem-with-attribute']) tf.cuda._emuSelfTest(selfTest);
 }
 console.log('ok');
