@@ -6,12 +6,13 @@ import * as path from 'node:path';
 import { markdownTable, type Section } from './harness';
 import * as attention from './suites/attention';
 import * as conv from './suites/conv';
+import * as cuda from './suites/cuda';
 import * as gpt from './suites/gpt';
 import * as gemm from './suites/gemm';
 import * as ops from './suites/ops';
 import * as train from './suites/train';
 
-const SUITES: Record<string, { run(): Section }> = { ops, gemm, train, gpt, attention, conv };
+const SUITES: Record<string, { run(): Section | Section[] }> = { ops, gemm, train, gpt, attention, conv, cuda };
 // Former name of the gemm suite.
 const ALIASES: Record<string, string> = { matmul: 'gemm' };
 
@@ -60,10 +61,12 @@ const when = `${new Date().toISOString().slice(0, 10)} on ${cpu}, ${os.cpus().le
 const done: Section[] = [];
 for (const n of names) {
   console.log(`\n== ${n} ==`);
-  const s = SUITES[n].run();
-  console.log(markdownTable(s.header, s.rows));
-  for (const note of s.notes) console.log(`- ${note}`);
-  done.push(s);
+  const result = SUITES[n].run();
+  for (const s of Array.isArray(result) ? result : [result]) {
+    console.log(markdownTable(s.header, s.rows));
+    for (const note of s.notes) console.log(`- ${note}`);
+    done.push(s);
+  }
 }
 update(done, when);
 console.log(`\nwrote ${path.relative(process.cwd(), RESULTS)}`);
