@@ -1457,20 +1457,18 @@ bool rnn_projection(Napi::Env env, const char* op, Meta& m, const RnnDims& d, Te
   return proj;
 }
 
-// The optional int32 lengths [B], each in 1..T; the reverse flag follows.
-void rnn_lengths(Napi::Env env, const char* op, Meta& m, RnnDims& d) {
+// The optional int32 lengths [B], each in 1..T; the reverse flag follows. `host` keeps a device's
+// lengths readable by the host for the duration of the call.
+void rnn_lengths(Napi::Env env, const char* op, Meta& m, RnnDims& d, std::vector<char>& host) {
   TensorView len{};
   if (optional_view(env, m, len)) {
     want_rnn_tensor(env, op, len, kInt32, {d.B}, "lengths");
-    std::vector<char> buf;
-    const int32_t* p = host_span<int32_t>(len, buf);
-#ifdef TF_DEVICE_CUDA
-    fail(env, op, "recurrent layers with lengths are not supported on this device yet");
-#endif
+    const int32_t* p = host_span<int32_t>(len, host);
     for (int64_t b = 0; b < d.B; ++b)
       if (p[b] < 1 || p[b] > d.T)
         fail(env, op, "lengths[" + std::to_string(b) + "] = " + std::to_string(p[b]) + " is outside 1.." + std::to_string(d.T));
     d.lengths = p;
+    d.device_lengths = static_cast<const int32_t*>(len.data);
   }
   d.reverse = m.next() != 0;
 }
@@ -1497,7 +1495,8 @@ Napi::Value RnnForward(const Napi::CallbackInfo& info) {
   want_contiguous(env, m.op, xg);
   const bool proj = rnn_projection(env, m.op, m, d, w_hr);
   const bool has_h0 = optional_view(env, m, h0), has_c0 = optional_view(env, m, c0);
-  rnn_lengths(env, m.op, m, d);
+  std::vector<char> lengths_host;
+  rnn_lengths(env, m.op, m, d, lengths_host);
   const int64_t T = d.T, B = d.B, H = d.H, P = d.P, GH = rnn_gates(mode) * H;
   const bool lstm = mode == RnnMode::Lstm;
   if (has_c != lstm || (has_c0 && !lstm)) fail(env, m.op, "a cell state is taken by LSTM only, and required there");
@@ -1545,7 +1544,8 @@ Napi::Value RnnBackward(const Napi::CallbackInfo& info) {
   TensorView hprev = view(env, m), ws = view(env, m), w_hh = view(env, m);
   RnnDims d = rnn_dims(env, m.op, mode, dxg, w_hh);
   const bool proj = rnn_projection(env, m.op, m, d, w_hr);
-  rnn_lengths(env, m.op, m, d);
+  std::vector<char> lengths_host;
+  rnn_lengths(env, m.op, m, d, lengths_host);
   const int64_t T = d.T, B = d.B, H = d.H, P = d.P, GH = rnn_gates(mode) * H;
   const bool lstm = mode == RnnMode::Lstm;
   if (has_dc0 != lstm || (has_dcN && !lstm)) fail(env, m.op, "a cell state is taken by LSTM only, and required there");

@@ -44,7 +44,8 @@ struct RnnDims {
   int32_t dtype;
   int64_t T, B, H, P;       // steps, batch, hidden size, output size (P = H unless projected)
   bool reverse;
-  const int32_t* lengths;   // [B], each in 1..T, or null (all T)
+  const int32_t* lengths;         // [B], each in 1..T, or null (all T); host memory (the host drives the loop)
+  const int32_t* device_lengths;  // the same values where the kernels run (the tensor's own memory)
 };
 
 // Forward of one layer and direction. All tensors contiguous, of dtype.

@@ -100,10 +100,11 @@ describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'C
       expect(tf.tensor([1, 2, 3], { device: 'cuda' }).toArray()).toEqual([1, 2, 3]);
       expect(() => tf.zeros([2], { device: 'tpu' as 'cpu' })).toThrow(/unknown device "tpu"/);
     });
-    it('says what the device cannot do yet', () => {
+    it('checks device-side arguments the binding reads (lengths, indices) before any kernel runs', () => {
       const lstm = new tf.nn.LSTM(3, 4).to('cuda');
       const x = tf.randn([5, 2, 3], { device: 'cuda' });
-      expect(() => lstm.forward(x, null, { lengths: [5, 3] })).toThrow(/LSTM: variable lengths are not supported on device 'cuda' yet/);
+      expect(() => lstm.forward(x, null, { lengths: tf.tensor(Int32Array.of(5, 6), { device: 'cuda' }) })).toThrow(/LSTM: lengths\[1\] = 6 must be an integer in 1\.\.5/);
+      expect(() => x.indexSelect(0, tf.tensor(Int32Array.of(0, 5), { device: 'cuda' }))).toThrow(/index 5 is out of bounds for dimension of size 5/);
     });
     it('reports device memory and frees it on dispose', () => {
       tf.cuda.emptyCache();
@@ -579,14 +580,19 @@ describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'C
           ['lstm-proj', () => new tf.nn.LSTM(5, 6, { projSize: 3, bidirectional: true, dtype: 'float64' })],
           ['gru', () => new tf.nn.GRU(5, 6, { numLayers: 2, bidirectional: true, batchFirst: true, dtype: 'float64' })],
         ];
-        for (const [name, make] of makers) {
+        // Each layer with a full batch, and with variable lengths (packed-sequence semantics).
+        const runs = makers.flatMap(([name, make]) => [
+          [name, make, null] as const,
+          [`${name} with lengths`, make, name === 'gru' ? [3, 1, 2, 3] : [4, 1, 3]] as const,
+        ]);
+        for (const [name, make, lengths] of runs) {
           const x = randn([4, 3, 5], 'float64');
           const results = ['cpu', 'cuda'].map((d) =>
             tf.tidy(() => {
               tf.manualSeed(9);
               const m = make().to(d as 'cpu');
               const xl = x.to(d as 'cpu').detach().requiresGrad_();
-              const [out, state] = m.forward(xl) as [Tensor, Tensor | [Tensor, Tensor]];
+              const [out, state] = (m as tf.nn.LSTM).forward(xl, null, { lengths }) as [Tensor, Tensor | [Tensor, Tensor]];
               const states = Array.isArray(state) ? state : [state];
               let loss = out.square().sum();
               for (const s of states) loss = loss.add(s.sum());

@@ -8,7 +8,7 @@
 // 1 / 4 (i, f, g, o) / 3 (r, z, n) and P = projSize || hiddenSize; all drawn from
 // U(-1/sqrt(hiddenSize), 1/sqrt(hiddenSize)). The layers' time loop runs natively, one call per
 // layer and direction (lib/ops/rnn.ts).
-import { checkDType, isFloating, type DType } from '../dtype';
+import { checkDType, isFloating, type Device, type DType } from '../dtype';
 import { empty, tensor, zeros } from '../ops/creation';
 import { cat, stack } from '../ops/join';
 import { rnnGates, rnnLayer, type RnnLayerWeights, type RnnMode } from '../ops/rnn';
@@ -70,7 +70,7 @@ function checkState(op: string, name: string, t: unknown, shape: number[], dtype
 }
 
 /** The lengths option as an int32 tensor [B], each checked to lie in 1..T. */
-function lengthsTensor(op: string, v: RNNForwardOptions['lengths'], B: number, T: number): Tensor | null {
+function lengthsTensor(op: string, v: RNNForwardOptions['lengths'], B: number, T: number, device: Device): Tensor | null {
   if (v === undefined || v === null) return null;
   let values: ArrayLike<number>;
   if (v instanceof Tensor) {
@@ -91,7 +91,7 @@ function lengthsTensor(op: string, v: RNNForwardOptions['lengths'], B: number, T
     }
     out[b] = n;
   }
-  return tensor(out);
+  return tensor(out, { device });
 }
 
 /** What stacked recurrent layers share: parameters, argument checks and the layer loop. */
@@ -200,10 +200,7 @@ abstract class RNNBase extends Module {
     const batched = (t: Tensor | null): Tensor | null => (t && unbatched ? t.unsqueeze(1) : t);
     const h0 = h0In === undefined || h0In === null ? null : batched(checkState(op, 'h0', h0In, stateShape(P), dtype));
     const c0 = c0In === undefined || c0In === null ? null : batched(checkState(op, 'c0', c0In, stateShape(H), dtype));
-    if (opts.lengths !== undefined && opts.lengths !== null && x.device !== 'cpu') {
-      throw new Error(`${op}: variable lengths are not supported on device '${x.device}' yet (pad the batch, or run the layer on the CPU)`);
-    }
-    const lengths = lengthsTensor(op, opts.lengths, B, T);
+    const lengths = lengthsTensor(op, opts.lengths, B, T, x.device);
 
     let layerInput = x;
     const hs: Tensor[] = [], cs: Tensor[] = [];

@@ -59,6 +59,7 @@ for (const schedule of ['in-order', 'reversed', 'random', 'warp-ahead'] as const
     tf.manualSeed(3);
     const gpuModel = make().to('cuda');
     compare('rnn', [r(4, 3, 5)], (x) => ((x.device === 'cuda' ? gpuModel : cpuModel).forward(x) as [Tensor, unknown])[0]);
+    compare('rnn-lengths', [r(4, 3, 5)], (x) => ((x.device === 'cuda' ? gpuModel : cpuModel).forward(x, null, { lengths: [4, 1, 3] }) as [Tensor, unknown])[0]);
   }
   tf.cuda.setAllowTF32(true);
   const tc = tf.tidy(() => tf.randn([37, 70], { generator: g }).cuda().matmul(tf.randn([70, 29], { generator: g }).cuda()).sum().item());
