@@ -64,6 +64,7 @@ describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'C
         tf.cuda._emuSetSchedule(s, 5);
         expect(Math.abs(tf.cuda._emuSelfTest('block-sum'))).toBeLessThan(1e-2);
         expect(tf.cuda._emuSelfTest('smem-with-attribute')).toBe(0);
+        expect(tf.cuda._emuSelfTest('smem-fresh')).toBe(0);  // shared memory starts poisoned in every block
       }
       tf.cuda._emuSetSchedule('in-order');
     });

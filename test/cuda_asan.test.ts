@@ -1,7 +1,8 @@
 // The CUDA kernels under AddressSanitizer: the emulated addon built with -fsanitize=address
 // (build/cuda/tensorforge_cuda_emu_asan.node) runs test/workloads/cuda_asan.ts in a child process with
-// libasan preloaded. It must finish clean, and two planted off-by-one kernels (one past a block's
-// dynamic shared memory, one past a cudaMalloc'd buffer) must be caught, naming file and line.
+// libasan preloaded. It must finish clean, and three planted off-by-one kernels (one past a block's
+// dynamic shared memory, one past a static shared array, one past a cudaMalloc'd buffer) must be
+// caught, naming file and line.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
@@ -30,8 +31,12 @@ describe.skipIf(!ready)('CUDA kernels under AddressSanitizer (emulated)', () => 
     expect(r.out).toMatch(/^ok$/m);
   });
 
-  it('catches a kernel writing one past its dynamic shared memory, or reading one past a device buffer', () => {
-    for (const [test, line] of [['smem-overrun', /selftest_smem_overrun.*selftest\.cu:\d+/], ['global-overrun', /selftest_global_overrun.*selftest\.cu:\d+/]] as const) {
+  it('catches a kernel writing one past its dynamic or static shared memory, or reading one past a device buffer', () => {
+    for (const [test, line] of [
+      ['smem-overrun', /selftest_smem_overrun.*selftest\.cu:\d+/],
+      ['static-smem-overrun', /selftest_static_smem_overrun.*selftest\.cu:\d+/],
+      ['global-overrun', /selftest_global_overrun.*selftest\.cu:\d+/],
+    ] as const) {
       const script = `const tf = require('./lib'); tf.cuda._emuSelfTest('${test}'); console.log('not caught');`;
       const r = runUnderAsan(['-e', script]);
       expect(r.status).not.toBe(0);

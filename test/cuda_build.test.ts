@@ -60,6 +60,14 @@ describe.skipIf(!haveNvcc)('CUDA build (nvcc, no GPU needed)', () => {
     expect(await ptx('reduce.cu')).toMatch(/shfl\.sync\.bfly/);
   }, 120_000);
 
+  it('kernels declare shared memory through TF_SHARED, which the emulator allocates per block and checks', () => {
+    const dir = path.join(root, 'cuda', 'kernels');
+    for (const f of readdirSync(dir).filter((x) => x.endsWith('.cu') || x.endsWith('.cuh'))) {
+      const code = require('node:fs').readFileSync(path.join(dir, f), 'utf8').replace(/\/\/.*$/gm, '') as string;
+      expect(code, f).not.toMatch(/(^|[^\w])__shared__/);
+    }
+  });
+
   it('no kernel spills registers on sm_80 or sm_90', async () => {
     const sources = readdirSync(path.join(root, 'cuda', 'kernels')).filter((f) => f.endsWith('.cu'));
     const jobs: [string, string][] = [];

@@ -10,10 +10,12 @@
 // and the emulator can see aborts the launch with file:line: threads waiting at different barriers,
 // a barrier some thread exited before, a collective whose mask names an exited or missing lane.
 //
-// __shared__ variables become `static thread_local`: shared by the fibers of a block (one OS thread)
-// and reused, not cleared, by the next block on that thread, as on a GPU. Dynamic shared memory is a
-// fresh heap block per block of exactly the launch's size, filled with 0xff so uninitialised reads
-// give NaN, and so AddressSanitizer sees overruns. cudaMalloc'd memory is poisoned the same way.
+// Shared memory is a fresh heap block per block: each static array (declared with TF_SHARED, see
+// cuda/compat.h) gets its own, of exactly its size, on the first thread's arrival at the declaration,
+// and dynamic shared memory one of exactly the launch's size. All are filled with 0xff so
+// uninitialised reads give NaN, freed when the block ends, and seen by AddressSanitizer (an overrun
+// or a use after the block is a report). cudaMalloc'd memory is poisoned the same way. A bare
+// __shared__ is `static thread_local`, unchecked: kernels must not use it (test/cuda_build.test.ts).
 //
 // The order in which a block's ready threads run is a setting (set_schedule): in order, reversed,
 // seeded random, or one warp run as far ahead of the others as the barriers allow. A kernel whose
@@ -180,6 +182,8 @@ enum class WarpOp { Sync, ShflIdx, ShflUp, ShflDown, ShflXor, Ballot, Any, All }
 uint64_t warp_collective(WarpOp op, unsigned mask, uint64_t value, int param, int width, const char* file, int line);
 unsigned active_mask();
 void* dynamic_smem();
+// The block's array for the TF_SHARED declaration at `site` (its address names it).
+void* static_smem(const void* site, size_t bytes, size_t align);
 
 template <class T>
 inline uint64_t to_bits(T v) {

@@ -103,6 +103,8 @@ struct Worker {
   BlockBody body = nullptr;
   void* closure = nullptr;
   void* dyn_smem = nullptr;
+  // The block's static __shared__ arrays (TF_SHARED): one heap block per declaration site.
+  std::vector<std::pair<const void*, void*>> static_smem;
   std::string failure;
   void* asan_fake = nullptr;             // the scheduler's, while a fiber runs
   const void* sched_stack = nullptr;     // the scheduler's stack, learnt on the first switch
@@ -412,6 +414,21 @@ void set_max_dynamic_smem(const void* kernel_key, int bytes) {
 
 void* dynamic_smem() { return tls_worker ? tls_worker->dyn_smem : nullptr; }
 
+[[noreturn]] void abort_launch(const std::string& why, const char* file, int line);
+
+void* static_smem(const void* site, size_t bytes, size_t align) {
+  Worker& w = worker();
+  for (const auto& e : w.static_smem)
+    if (e.first == site) return e.second;
+  void* p = nullptr;
+  if (posix_memalign(&p, align < 64 ? 64 : align, bytes > 0 ? bytes : 1) != 0) {
+    abort_launch("cannot allocate " + std::to_string(bytes) + " bytes of shared memory", __FILE__, __LINE__);
+  }
+  std::memset(p, 0xff, bytes);  // uninitialised reads give NaN, as with dynamic shared memory
+  w.static_smem.emplace_back(site, p);
+  return p;
+}
+
 void syncthreads(const char* file, int line) {
   Worker* w = tls_worker;
   if (!w || w->current < 0) std::abort();  // called outside a kernel
@@ -528,6 +545,8 @@ void launch(const char* kernel_name, const void* kernel_key, dim3 grid, dim3 blo
       const bool ok = run_block(w, n, s, rng);
       std::free(w.dyn_smem);
       w.dyn_smem = nullptr;
+      for (const auto& e : w.static_smem) std::free(e.second);
+      w.static_smem.clear();
       if (!ok) {
         set_failure(std::string("kernel ") + kernel_name + ", block (" + std::to_string(blockIdx.x) + "," +
                     std::to_string(blockIdx.y) + "," + std::to_string(blockIdx.z) + "): " + w.failure);

@@ -1,6 +1,7 @@
 // Kernels that check the emulator itself (test/cuda_emulator.test.ts runs them through the emulated
 // addon's emuSelfTest): a correct reduction that must give the same sum in every schedule, a race
 // that some schedule must expose, and launches the emulator must refuse with a diagnostic.
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -12,16 +13,25 @@ namespace cuda {
 
 // Shared memory tree + warp shuffles + an atomic across blocks.
 __global__ void selftest_block_sum(const float* x, float* out, int n) {
-  __shared__ float scratch[32];
+  TF_SHARED(float, scratch, [32]);
   float v = 0;
   for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += gridDim.x * blockDim.x) v += x[i];
   v = block_sum<float>(v, scratch);
   if (threadIdx.x == 0) atomicAdd(out, v);
 }
 
+// Reads shared memory before writing it: every block must see the poison (NaN), never an earlier
+// block's values.
+__global__ void selftest_smem_fresh(float* out) {
+  TF_SHARED(float, s, [64]);
+  out[blockIdx.x * blockDim.x + threadIdx.x] = s[threadIdx.x];
+  __syncthreads();
+  s[threadIdx.x] = 1.0f;
+}
+
 // Reads a neighbour's shared slot without a barrier between the write and the read.
 __global__ void selftest_racy(float* out) {
-  __shared__ float s[256];
+  TF_SHARED(float, s, [256]);
   s[threadIdx.x] = float(threadIdx.x);
   out[threadIdx.x] = s[(threadIdx.x + 1) % blockDim.x];
 }
@@ -66,6 +76,11 @@ __global__ void selftest_smem_overrun(float* out) {
   buf[threadIdx.x + 1] = 1.0f;  // thread blockDim.x - 1 writes one past the launch's dynamic smem
   out[threadIdx.x] = buf[threadIdx.x];
 }
+__global__ void selftest_static_smem_overrun(float* out) {
+  TF_SHARED(float, tile, [64]);
+  tile[threadIdx.x + 1] = 1.0f;  // thread 63 writes one past the array
+  out[threadIdx.x] = tile[threadIdx.x];
+}
 __global__ void selftest_global_overrun(const float* x, float* out, int n) {
   const int i = blockIdx.x * blockDim.x + threadIdx.x;
   if (i <= n) out[0] = x[i];  // should be i < n
@@ -74,7 +89,7 @@ __global__ void selftest_global_overrun(const float* x, float* out, int n) {
 // WMMA misuse the emulator must refuse: an ldm that is not a multiple of 16 bytes, and a fragment
 // load reached by half a warp.
 __global__ void selftest_wmma_bad_ldm(const float* x, float* out) {
-  alignas(32) __shared__ float tile[16 * 16];
+  TF_SHARED_ALIGNED(32, float, tile, [16 * 16]);
   for (int i = threadIdx.x; i < 256; i += blockDim.x) tile[i] = x[i];
   __syncthreads();
   nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 8, nvcuda::wmma::precision::tf32, nvcuda::wmma::row_major> a;
@@ -82,7 +97,7 @@ __global__ void selftest_wmma_bad_ldm(const float* x, float* out) {
   out[threadIdx.x] = a.x[0];
 }
 __global__ void selftest_wmma_divergent(const float* x, float* out) {
-  alignas(32) __shared__ float tile[16 * 16];
+  TF_SHARED_ALIGNED(32, float, tile, [16 * 16]);
   for (int i = threadIdx.x; i < 256; i += blockDim.x) tile[i] = x[i];
   __syncthreads();
   nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 8, nvcuda::wmma::precision::tf32, nvcuda::wmma::row_major> a;
@@ -145,6 +160,14 @@ double emu_self_test(const std::string& name, std::string* error) {
   } else if (name == "smem-overrun") {
     TF_LAUNCH(1, 64, 64 * sizeof(float), device_stream(), selftest_smem_overrun)(out);
     check_launch("selftest_smem_overrun");
+  } else if (name == "static-smem-overrun") {
+    TF_LAUNCH(1, 64, 0, device_stream(), selftest_static_smem_overrun)(out);
+    check_launch("selftest_static_smem_overrun");
+  } else if (name == "smem-fresh") {
+    TF_LAUNCH(16, 64, 0, device_stream(), selftest_smem_fresh)(out);
+    check_launch("selftest_smem_fresh");
+    cudaMemcpy(back.data(), out, 1024 * sizeof(float), cudaMemcpyDeviceToHost);
+    for (int i = 0; i < 1024; ++i) result += !std::isnan(back[i]);  // reads that saw anything but the poison
   } else if (name == "global-overrun") {
     TF_LAUNCH((n + 255) / 256 + 1, 256, 0, device_stream(), selftest_global_overrun)(x, out, n);
     check_launch("selftest_global_overrun");

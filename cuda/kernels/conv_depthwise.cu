@@ -61,7 +61,7 @@ __global__ void depthwise_input_grad_kernel(TensorView dx, TensorView gout, Tens
 
 template <class T>
 __global__ void depthwise_weight_grad_kernel(TensorView dw, TensorView x, TensorView gout, SpatialGeom g) {
-  __shared__ double scratch[32];
+  TF_SHARED(double, scratch, [32]);
   const int64_t N = x.shape[0], OH = g.out[1], OW = g.out[2], KH = g.kernel[1], KW = g.kernel[2];
   const int64_t c = blockIdx.x / (KH * KW), k = blockIdx.x % (KH * KW), ky = k / KW, kx = k % KW;
   double acc = 0;

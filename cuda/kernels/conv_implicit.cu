@@ -99,8 +99,8 @@ __device__ __forceinline__ void store(const ConvImplicit& p, int64_t gi, int64_t
 
 template <class T>
 __global__ void __launch_bounds__(256) conv_implicit_kernel(ConvImplicit p, int64_t M, int64_t Ncols, int64_t K) {
-  __shared__ T as[kTileK][kTileM];
-  __shared__ T bs[kTileK][kTileN];
+  TF_SHARED(T, as, [kTileK][kTileM]);
+  TF_SHARED(T, bs, [kTileK][kTileN]);
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
   const int64_t gi = blockIdx.z, row0 = int64_t(blockIdx.y) * kTileM, col0 = int64_t(blockIdx.x) * kTileN;
   T acc[4][4] = {};

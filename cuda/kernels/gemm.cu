@@ -19,8 +19,8 @@ namespace cuda {
 template <class M>
 __global__ void __launch_bounds__(256) gemm_kernel(GemmArgs g) {
   using T = Arith<M>;
-  __shared__ T as[kTileK][kTileM];  // as[kk][row]
-  __shared__ T bs[kTileK][kTileN];  // bs[kk][col]
+  TF_SHARED(T, as, [kTileK][kTileM]);  // as[kk][row]
+  TF_SHARED(T, bs, [kTileK][kTileN]);  // bs[kk][col]
   const int tx = threadIdx.x % 16, ty = threadIdx.x / 16;
   const int64_t row0 = int64_t(blockIdx.y) * kTileM, col0 = int64_t(blockIdx.x) * kTileN;
   for (int64_t z = blockIdx.z; z < g.kept; z += gridDim.z) {

@@ -94,9 +94,9 @@ __global__ void __launch_bounds__(kTcThreads) gemm_tc_kernel(GemmArgs g) {
   using Tile = TcTile<M>;
   using S = typename In::smem;
   constexpr int kK = Tile::kK, kFragK = In::kFragK, kLdA = Tile::kLdA, kLdB = Tile::kLdB;
-  alignas(32) __shared__ S as[kTcM * kLdA];
-  alignas(32) __shared__ S bs[kK * kLdB];
-  alignas(32) __shared__ float cs[kTcM * kLdC];
+  TF_SHARED_ALIGNED(32, S, as, [kTcM * kLdA]);
+  TF_SHARED_ALIGNED(32, S, bs, [kK * kLdB]);
+  TF_SHARED_ALIGNED(32, float, cs, [kTcM * kLdC]);
   const int warp = threadIdx.x / 32, wr = warp / 2, wc = warp % 2;
   const int64_t row0 = int64_t(blockIdx.y) * kTcM, col0 = int64_t(blockIdx.x) * kTcN;
   const int64_t slices = (g.k + kK - 1) / kK, total = slices * g.summed;

@@ -14,7 +14,7 @@ namespace cuda {
 template <class T>
 __global__ void cross_entropy_kernel(T* loss, T* lse, const T* x, const int32_t* t, int64_t n, int64_t c,
                                      int64_t ignore) {
-  __shared__ double scratch[32];
+  TF_SHARED(double, scratch, [32]);
   for (int64_t i = blockIdx.x; i < n; i += gridDim.x) {
     const T* row = x + i * c;
     double m = -INFINITY;

@@ -24,7 +24,7 @@ namespace cuda {
 template <class T>
 __global__ void layer_norm_kernel(T* y, T* mean, T* rstd, const T* x, const T* w, const T* b, int64_t rows, int64_t d,
                                   double eps) {
-  __shared__ double scratch[32];
+  TF_SHARED(double, scratch, [32]);
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = x + r * d;
     T* yr = y + r * d;
@@ -54,7 +54,7 @@ __global__ void layer_norm_kernel(T* y, T* mean, T* rstd, const T* x, const T* w
 template <class T>
 __global__ void layer_norm_backward_kernel(T* dx, const T* g, const T* x, const T* mean, const T* rstd, const T* w,
                                            int64_t rows, int64_t d) {
-  __shared__ double scratch[32];
+  TF_SHARED(double, scratch, [32]);
   for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
     const T* xr = x + r * d;
     const T* gr = g + r * d;
@@ -95,7 +95,7 @@ template <class T>
 __global__ void batch_norm_kernel(T* y, T* save_mean, T* save_rstd, T* running_mean, T* running_var, const T* x,
                                   const T* w, const T* b, int64_t n, int64_t c, int64_t s, bool training,
                                   double momentum, double eps) {
-  __shared__ double scratch[32];
+  TF_SHARED(double, scratch, [32]);
   const int64_t count = n * s;
   for (int64_t k = blockIdx.x; k < c; k += gridDim.x) {
     double mu, var;
@@ -137,7 +137,7 @@ __global__ void batch_norm_kernel(T* y, T* save_mean, T* save_rstd, T* running_m
 template <class T>
 __global__ void batch_norm_backward_kernel(T* dx, T* dw, T* db, const T* g, const T* x, const T* mean, const T* rstd,
                                            const T* w, int64_t n, int64_t c, int64_t s, bool training) {
-  __shared__ double scratch[32];
+  TF_SHARED(double, scratch, [32]);
   const int64_t count = n * s;
   for (int64_t k = blockIdx.x; k < c; k += gridDim.x) {
     const double m = double(mean[k]), rs = double(rstd[k]);

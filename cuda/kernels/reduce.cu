@@ -51,8 +51,8 @@ TF_HD bool better(T v, long long i, T best, long long best_i, bool is_max) {
 
 template <class T>
 __global__ void reduce_kernel(ReduceArgs a, ReduceOp op) {
-  __shared__ double scratch_d[32];
-  __shared__ long long scratch_i[32];
+  TF_SHARED(double, scratch_d, [32]);
+  TF_SHARED(long long, scratch_i, [32]);
   const T* x = static_cast<const T*>(a.x);
   for (int64_t o = blockIdx.x; o < a.outer; o += gridDim.x) {
     const T* row = x + space_offset(o, a.outer_ndim, a.outer_shape, a.outer_strides);

@@ -15,7 +15,7 @@ namespace cuda {
 
 template <class T>
 __global__ void softmax_kernel(bool log, T* y, const T* x, int64_t outer, int64_t n, int64_t inner) {
-  __shared__ double scratch[32];
+  TF_SHARED(double, scratch, [32]);
   for (int64_t line = blockIdx.x; line < outer * inner; line += gridDim.x) {
     const int64_t base = (line / inner) * n * inner + line % inner;
     const T* xl = x + base;
@@ -41,7 +41,7 @@ __global__ void softmax_kernel(bool log, T* y, const T* x, int64_t outer, int64_
 template <class T>
 __global__ void softmax_backward_kernel(bool log, T* dx, const T* g, const T* y, int64_t outer, int64_t n,
                                         int64_t inner) {
-  __shared__ double scratch[32];
+  TF_SHARED(double, scratch, [32]);
   for (int64_t line = blockIdx.x; line < outer * inner; line += gridDim.x) {
     const int64_t base = (line / inner) * n * inner + line % inner;
     double s = 0;
