@@ -1,5 +1,5 @@
 // The CUDA kernels under AddressSanitizer: the emulated addon built with -fsanitize=address
-// (build/cuda/tensorforge_cuda_emu_asan.node) runs test/workloads/cuda_asan.ts in a child process with
+// (build/cuda/tensorforge_cuda_emu_asan.node) runs test/workloads/cuda_kernels.ts in a child process with
 // libasan preloaded. It must finish clean, and three planted off-by-one kernels (one past a block's
 // dynamic shared memory, one past a static shared array, one past a cudaMalloc'd buffer) must be
 // caught, naming file and line.
@@ -25,7 +25,7 @@ function runUnderAsan(args: string[]): { status: number | null; out: string } {
 
 describe.skipIf(!ready)('CUDA kernels under AddressSanitizer (emulated)', () => {
   it('every kernel family, in every schedule, runs clean and matches the CPU', () => {
-    const r = runUnderAsan([path.join('test', 'workloads', 'cuda_asan.ts')]);
+    const r = runUnderAsan([path.join('test', 'workloads', 'cuda_kernels.ts')]);
     expect(r.out).not.toMatch(/AddressSanitizer/);
     expect(r.status, r.out.slice(-3000)).toBe(0);
     expect(r.out).toMatch(/^ok$/m);

@@ -1,7 +1,8 @@
-// Run by test/cuda_asan.test.ts in a child process with libasan preloaded and
-// TENSORFORGE_CUDA=emulate-asan: every CUDA kernel family on awkward sizes, forward and backward, in
-// each emulator schedule, compared with the CPU. An out-of-bounds access in a kernel aborts the
-// process with AddressSanitizer's report; a wrong result exits 1. Prints "ok" at the end.
+// Every CUDA kernel family on awkward sizes, forward and backward, compared with the CPU; a wrong
+// result exits 1, and "ok" is printed at the end. Run two ways:
+//  - by test/cuda_asan.test.ts, with libasan preloaded and TENSORFORGE_CUDA=emulate-asan, in each
+//    emulator schedule: an out-of-bounds access aborts with AddressSanitizer's report;
+//  - by `npm run test:gpu` (scripts/test-gpu.js) on a real GPU under compute-sanitizer's memcheck.
 import * as tf from '../../lib';
 import type { Tensor } from '../../lib';
 
@@ -37,8 +38,9 @@ function compare(name: string, inputs: Tensor[], f: (...xs: Tensor[]) => Tensor)
 
 const g = new tf.Generator(42);
 const r = (...shape: number[]): Tensor => tf.randn(shape, { dtype: 'float64', generator: g });
-for (const schedule of ['in-order', 'reversed', 'random', 'warp-ahead'] as const) {
-  tf.cuda._emuSetSchedule(schedule, 7);
+const emulated = tf.cuda.status().emulated;
+for (const schedule of emulated ? (['in-order', 'reversed', 'random', 'warp-ahead'] as const) : (['device'] as const)) {
+  if (schedule !== 'device') tf.cuda._emuSetSchedule(schedule, 7);
   compare('elementwise', [r(7, 1, 5), r(3, 5)], (a, b) => a.mul(b).add(a.gelu()).div(b.abs().add(1)).maximum(b.tanh()));
   compare('reductions', [r(5, 9, 3).permute([2, 0, 1])], (x) => tf.cat([x.sum(1), x.amax(2), x.logsumexp(1), x.var(2)].map((t) => t.flatten())));
   compare('softmax', [r(4, 33, 3)], (x) => x.softmax(1).add(x.logSoftmax(2)));
@@ -73,6 +75,6 @@ for (const schedule of ['in-order', 'reversed', 'random', 'warp-ahead'] as const
     });
     if (!Number.isFinite(h)) process.exit(1);
   }
-  for (const selfTest of ['block-sum', 'smem-with-attribute']) tf.cuda._emuSelfTest(selfTest);
+  if (emulated) for (const selfTest of ['block-sum', 'smem-with-attribute']) tf.cuda._emuSelfTest(selfTest);
 }
 console.log('ok');
