@@ -308,6 +308,10 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
           [2, [3, 5, 9], [2, 3, 5, 3], {}],
           // padding past kernel - 1: the input gradient cannot be the adjoint convolution
           [2, [1, 2, 5, 9], [3, 2, 1, 2], { padding: 1 }],
+          // whole vectors of output channels: the kernels with lanes over channels (conv_direct_oc.cpp)
+          [2, [2, 3, 8, 9], [16, 3, 5, 5], { padding: 2 }],
+          [2, [1, 2, 7, 6], [8, 2, 3, 3], { padding: [1, 0] }],
+          [1, [2, 2, 15], [16, 2, 4], { padding: 'same' }],
         ];
         for (const [ns, xs, ws, opts] of cases) {
           tf.tidy(() => {
@@ -320,14 +324,19 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
     });
   }
 
-  it('agree with each other on LeNet conv1 at full size, float32, on every level', () => {
-    const xa = randArr([16, 1, 28, 28]), wa = randArr([6, 1, 5, 5]), ba = randArr([6]);
+  it('agree with each other on LeNet conv1 and conv2 at full size, float32, on every level', () => {
+    for (const [xs, ws, padding] of [[[16, 1, 28, 28], [6, 1, 5, 5], 2], [[16, 6, 14, 14], [16, 6, 5, 5], 0], [[5, 6, 11, 13], [32, 6, 3, 3], 1]] as const) {
+      agree([...xs], [...ws], padding);
+    }
+  });
+  function agree(xs: number[], ws: number[], padding: number): void {
+    const xa = randArr(xs), wa = randArr(ws), ba = randArr([ws[0]]);
     const run = (algo: ConvAlgorithm): number[][] =>
       tf.tidy(() => {
         const prev = _setConvAlgorithm(algo);
         try {
           const x = toTensor(xa, 'float32'), w = toTensor(wa, 'float32', true), b = toTensor(ba, 'float32', true);
-          const y = tf.conv2d(x, w, b, { padding: 2 });
+          const y = tf.conv2d(x, w, b, { padding });
           y.square().sum().backward();
           const r = [y, w.grad!, b.grad!].map((t) => Array.from(t.dataSync() as ArrayLike<number>));
           for (const t of [w, b]) t.grad!.dispose();
@@ -344,7 +353,7 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
       }
     }
     tf.setCpuKernelLevel(initialLevel);
-  });
+  }
 
   it('an empty batch gives zero gradients through the direct kernel', () => {
     forced('direct', () => {

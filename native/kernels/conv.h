@@ -11,6 +11,12 @@ void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w
                  const SpatialGeom& g, int64_t groups, bool adjoint);
 void conv_direct_weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
                              int64_t groups);
+// conv_direct_oc.cpp: the same with vector lanes over output channels, for one group, whole vectors
+// of output channels, stride 1 and no dilation; false (nothing done) for other layers.
+bool conv_direct_oc(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
+                    const SpatialGeom& g, int64_t groups);
+bool conv_direct_oc_weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
+                                int64_t groups);
 // conv_depthwise.cpp: mode 0 writes y (out), 1 writes x (dx, from y = gOut), 2 writes w (dW); see kernels.h.
 void conv_depthwise(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
                     const SpatialGeom& g);

@@ -26,9 +26,11 @@ namespace {
 
 #if defined(TF_CPU_LEVEL_avx512)
 constexpr int kOB = 4;  // output channels per block
+constexpr int kOBMax = 6;  // forward: up to 6 channels take one block (6 * kU = 24 accumulators)
 constexpr int kU = 4;   // forward: output vectors per block (kOB * kU accumulators of 32 registers)
 constexpr int kTB = 4;  // weight gradient: taps per block (kOB * kTB accumulators)
 #else
+constexpr int kOBMax = 4;
 constexpr int kOB = 2;
 constexpr int kU = 4;
 constexpr int kTB = 4;
@@ -132,10 +134,13 @@ void conv_direct_t(const TensorView& out, const TensorView& x, const T* wd, cons
   const int64_t outC = out.shape[1], Cg = C / groups, Mg = outC / groups;
   const Plane<T> pl(g);
   const int64_t taps = pl.KH * pl.KW;
-  const int64_t block = kOB;  // output channels per block (balanced 3 + 3 for 6 measured slower than 4 + 2)
+  // Output channels per block: all of a group's when they fit the registers (each loaded input vector
+  // then serves them all: LeNet's adjoint convolutions have 6 or 1), else kOB (balanced 3 + 3 for 6
+  // measured slower than 4 + 2 where only 4 fit).
+  const int64_t block = Mg <= kOBMax ? Mg : kOB;
   parallel_for(0, N * groups, 1, [&](int64_t lo, int64_t hi) {
     static thread_local Scratch scratch;
-    T* xs = static_cast<T*>(scratch.get(sizeof(T) * size_t(Cg * pl.channel + kOB * pl.flat)));
+    T* xs = static_cast<T*>(scratch.get(sizeof(T) * size_t(Cg * pl.channel + kOBMax * pl.flat)));
     if (!xs) return;
     T* acc = xs + Cg * pl.channel;
     for (int64_t task = lo; task < hi; ++task) {
@@ -144,10 +149,14 @@ void conv_direct_t(const TensorView& out, const TensorView& x, const T* wd, cons
       for (int64_t o0 = 0; o0 < Mg; o0 += block) {
         const int ob = int(Mg - o0 < block ? Mg - o0 : block);
         const int64_t o = gi * Mg + o0;
-        T b0[4];
-        for (int k = 0; k < 4; ++k) b0[k] = bias && k < ob ? bias[o + k] : T(0);
+        T b0[kOBMax];
+        for (int k = 0; k < kOBMax; ++k) b0[k] = bias && k < ob ? bias[o + k] : T(0);
         const T* w = wd + o * Cg * taps;
         switch (ob) {
+#if defined(TF_CPU_LEVEL_avx512)
+          case 6: out_channels<T, 6>(acc, xs, pl, w, Cg, b0); break;
+          case 5: out_channels<T, 5>(acc, xs, pl, w, Cg, b0); break;
+#endif
           case 4: out_channels<T, 4>(acc, xs, pl, w, Cg, b0); break;
           case 3: out_channels<T, 3>(acc, xs, pl, w, Cg, b0); break;
           case 2: out_channels<T, 2>(acc, xs, pl, w, Cg, b0); break;
@@ -294,6 +303,7 @@ void conv_direct_weight_grad_t(const TensorView& dw, const TensorView& x, const 
 
 void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
                  const SpatialGeom& g, int64_t groups, bool adjoint) {
+  if (!adjoint && conv_direct_oc(out, x, w, bias, g, groups)) return;  // lanes over output channels fit
   TF_DISPATCH_FLOAT(x.dtype, T, {
     T* wt = adjoint ? adjoint_weight<T>(w, groups) : nullptr;
     if (!adjoint || wt) conv_direct_t<T>(out, x, adjoint ? wt : w.ptr<T>(), bias ? bias->ptr<T>() : nullptr, g, groups);
@@ -303,6 +313,7 @@ void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w
 
 void conv_direct_weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
                              int64_t groups) {
+  if (conv_direct_oc_weight_grad(dw, x, gout, g, groups)) return;
   TF_DISPATCH_FLOAT(x.dtype, T, conv_direct_weight_grad_t<T>(dw, x, gout, g, groups));
 }
 
