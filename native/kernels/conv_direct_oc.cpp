@@ -70,29 +70,28 @@ inline typename Vec<T>::type broadcast_load(const T* p) {
 #endif
 }
 
-// acc[j] (channels o0.. of W lanes) for positions x0 + j, j < XB, of output row y. KWC is the kernel
-// width when known at compile time (0: KW at run time): with the kx loop unrolled GCC keeps the
-// accumulators in registers (with a run-time kx loop it also stores them to the stack every step).
-template <class T, int XB, int KWC>
-inline void forward_run(T* tile, const T* xp, const T* wr, const Padded<T>& p, int64_t KH, int64_t KW_, int64_t outC,
+// acc[j] (channels o0.. of W lanes) for positions x0 + j, j < XB, of output row y. KHC x KWC is the
+// kernel when known at compile time (0 x 0: KH x KW at run time): with the ky and kx loops unrolled,
+// GCC keeps the accumulators in registers across a channel's 25 taps (with run-time tap loops it
+// also stores them to the stack every step, which halves the FMA rate).
+template <class T, int XB, int KHC, int KWC>
+inline void forward_run(T* tile, const T* xp, const T* wr, const Padded<T>& p, int64_t KH_, int64_t KW_, int64_t outC,
                         int64_t o0, const T* bias, int64_t y, int64_t x0) {
-  const int64_t KW = KWC ? KWC : KW_;
   typedef typename Vec<T>::type V;
-  constexpr int W = kVecBytes / sizeof(T);
+  const int64_t KH = KHC ? KHC : KH_, KW = KWC ? KWC : KW_;
   V acc[XB];
   V b;
-  for (int l = 0; l < W; ++l) b[l] = bias ? bias[o0 + l] : T(0);
+  for (int l = 0; l < int(sizeof(V) / sizeof(T)); ++l) b[l] = bias ? bias[o0 + l] : T(0);
   for (int j = 0; j < XB; ++j) acc[j] = b;
-  // One loop over the (c, ky) rows of taps, so the accumulators live across a single loop.
-  const T* wk = wr + o0;
-  for (int64_t r = 0; r < p.C * KH; ++r, wk += KW * outC) {
-    const int64_t c = r / KH, ky = r % KH;
-    const T* row = xp + (c * p.PH + y + ky) * p.PW + x0;
-    for (int64_t kx = 0; kx < KW; ++kx) {
-      V wv;
-      __builtin_memcpy(&wv, wk + kx * outC, sizeof(V));
-      for (int j = 0; j < XB; ++j) acc[j] += wv * broadcast_load<T>(row + kx + j);
-    }
+  for (int64_t c = 0; c < p.C; ++c) {
+    const T* wk = wr + c * KH * KW * outC + o0;
+    const T* row = xp + (c * p.PH + y) * p.PW + x0;
+    for (int64_t ky = 0; ky < KH; ++ky, row += p.PW, wk += KW * outC)
+      for (int64_t kx = 0; kx < KW; ++kx) {
+        V wv;
+        __builtin_memcpy(&wv, wk + kx * outC, sizeof(V));
+        for (int j = 0; j < XB; ++j) acc[j] += wv * broadcast_load<T>(row + kx + j);
+      }
   }
   // A typed store (tile is vector-aligned): taking acc's address would keep it in memory in the loop.
   for (int j = 0; j < XB; ++j) reinterpret_cast<V*>(tile)[j] = acc[j];
@@ -123,9 +122,9 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
             switch (xb) {
 #define TF_RUN(k)                                                                                            \
   case k:                                                                                                    \
-    if (KW == 5) forward_run<T, k, 5>(tile, xp, wr, p, KH, KW, outC, o0, bias, y, x0);                      \
-    else if (KW == 3) forward_run<T, k, 3>(tile, xp, wr, p, KH, KW, outC, o0, bias, y, x0);                 \
-    else forward_run<T, k, 0>(tile, xp, wr, p, KH, KW, outC, o0, bias, y, x0);                              \
+    if (KH == 5 && KW == 5) forward_run<T, k, 5, 5>(tile, xp, wr, p, KH, KW, outC, o0, bias, y, x0);        \
+    else if (KH == 3 && KW == 3) forward_run<T, k, 3, 3>(tile, xp, wr, p, KH, KW, outC, o0, bias, y, x0);   \
+    else forward_run<T, k, 0, 0>(tile, xp, wr, p, KH, KW, outC, o0, bias, y, x0);                           \
     break;
               TF_RUN(12) TF_RUN(11) TF_RUN(10) TF_RUN(9) TF_RUN(8) TF_RUN(7) TF_RUN(6) TF_RUN(5) TF_RUN(4) TF_RUN(3)
               TF_RUN(2) TF_RUN(1)
