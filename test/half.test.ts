@@ -256,6 +256,13 @@ describe('16-bit floats: modules, saving, errors', () => {
     // Training-mode batch norm updates its bfloat16 running statistics.
     const runningMean = new Map(buffers).get('runningMean')!;
     expect(runningMean.abs().sum().item()).toBeGreaterThan(0);
+    // 16-bit running statistics alone leave a float32 input's result float32.
+    const bn2 = new tf.nn.BatchNorm1d(4);
+    (bn2 as unknown as { runningMean: Tensor }).runningMean = tf.zeros([4], { dtype: 'bfloat16' });
+    const before = bn2.forward(tf.randn([5, 4]).add(3));
+    expect(before.dtype).toBe('float32');
+    expect((bn2 as unknown as { runningMean: Tensor }).runningMean.dtype).toBe('bfloat16');
+    expect((bn2 as unknown as { runningMean: Tensor }).runningMean.amin().item()).toBeGreaterThan(0.1);
     m.float();
     for (const p of m.parameters()) expect(p.dtype).toBe('float32');
     expect(() => m.to('int32')).toThrow(/Module\.to: expected a floating dtype, got int32/);

@@ -116,12 +116,15 @@ export interface FusedBatchNormArgs {
 export function fusedBatchNorm(op: string, input: Tensor, a: FusedBatchNormArgs): Tensor {
   const c = input._shape[1];
   const { runningMean, runningVar, weight, bias } = a;
-  const half = halfOperand(input, weight, bias, runningMean, runningVar);
-  if (half) {
-    // The running statistics are updated in float32 copies, then written back in their own dtype.
+  const halfStats = halfOperand(runningMean, runningVar), half = halfOperand(input, weight, bias);
+  if (half || halfStats) {
+    // The running statistics are updated in float32 copies, then written back in their own dtype;
+    // the result has the input's dtype (16-bit statistics alone do not make it 16-bit).
     const wide = (t: Tensor | null): Tensor | null => (t && t.dtype !== 'float32' ? t.to('float32') : t);
     const rm = wide(runningMean), rv = wide(runningVar);
-    const y = viaFloat32(half, [input, weight, bias], (x, w, b) => fusedBatchNorm(op, x, { ...a, weight: w, bias: b, runningMean: rm, runningVar: rv }));
+    const run = (x: Tensor, w: Tensor | null, b: Tensor | null): Tensor =>
+      fusedBatchNorm(op, x, { ...a, weight: w, bias: b, runningMean: rm, runningVar: rv });
+    const y = half ? viaFloat32(half, [input, weight, bias], run) : run(input, weight, bias);
     for (const [dst, src] of [[runningMean, rm], [runningVar, rv]] as const) {
       if (!dst || !src || src === dst) continue;
       if (a.training) dst.copy_(src);
