@@ -1,6 +1,7 @@
 // toString() in PyTorch's print format: `tensor([[1.0000, 2.5000], ...])`, with integer-valued
 // floats as `1.`, scientific notation when magnitudes span too much, `...` summaries past 1000
 // elements, and the dtype / requiresGrad / gradFn suffixes.
+import { isFloating } from './dtype';
 import type { Tensor } from './tensor';
 
 const THRESHOLD = 1000;
@@ -56,7 +57,7 @@ export function formatTensor(t: Tensor): string {
   const data = Array.from(t.dataSync());
   const shape = t._shape;
   const summarize = data.length > THRESHOLD;
-  const isFloat = t.dtype === 'float32' || t.dtype === 'float64';
+  const isFloat = isFloating(t.dtype);
   const strides = shape.map((_, i) => shape.slice(i + 1).reduce((a, b) => a * b, 1));
 
   // Values that will be printed (the summary's edges), to size the columns.

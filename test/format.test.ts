@@ -7,6 +7,12 @@ const f64 = { dtype: 'float64' } as const;
 const i32 = { dtype: 'int32' } as const;
 
 describe('toString: floats', () => {
+  it('float16 and bfloat16 print as floats, like PyTorch', () => {
+    expect(tf.tensor([[1.5, -2.25], [0.1, 65504]], { dtype: 'bfloat16', requiresGrad: true }).toString()).toBe(
+      'tensor([[ 1.5000e+00, -2.2500e+00],\n        [ 1.0010e-01,  6.5536e+04]], dtype=bfloat16, requiresGrad=true)',
+    );
+    expect(tf.tensor([0.1, 3], { dtype: 'float16' }).toString()).toBe('tensor([0.1000, 3.0000], dtype=float16)');
+  });
   it('integer-valued floats print as `1.`', () => {
     expect(tf.tensor([1, 2, 3]).toString()).toBe('tensor([1., 2., 3.])');
     expect(tf.tensor([0, 10, -3]).toString()).toBe('tensor([ 0., 10., -3.])');
