@@ -3,9 +3,8 @@
 import { record } from '../autograd';
 import { backendFor, parseDevice } from '../backend';
 import { checkDType, isFloating, type Device, type DType } from '../dtype';
-import { callee, meta } from '../native';
 import { Tensor } from '../tensor';
-import { empty } from './util';
+import { contiguousRaw } from './views';
 
 const DEVICE_NAMES = ['cpu', 'cuda', 'cuda:0', 'auto'];
 
@@ -36,11 +35,7 @@ export function to(x: Tensor, dtypeOrDevice: DType | Device | 'auto' | 'cuda:0',
   }
   const dtype = checkDType(op, dtypeOrDevice);
   if (dtype === x.dtype && !opts.copy) return x;
-  const out = empty(x._shape.slice(), dtype, x.device);
-  meta();
-  out._meta();
-  x._meta();
-  callee().copy();
+  const out = contiguousRaw(x, dtype);
   if (!isFloating(dtype) || !isFloating(x.dtype)) return out;
   const from = x.dtype;
   return record(out, 'ToCopyBackward', [x], (g) => [g.to(from)]);

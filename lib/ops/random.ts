@@ -7,6 +7,7 @@ import { isHalf } from '../half';
 import { callee, meta, metaNum, native } from '../native';
 import { Tensor } from '../tensor';
 import { finish, parseShapeArgs, type CreateOptions } from './creation';
+import { copyRaw } from './views';
 
 export class Generator {
   private seedHi = 0;
@@ -38,10 +39,7 @@ export class Generator {
       // Drawn in float32 (the same stream as a float32 tensor) and rounded to 16 bits, so a uniform
       // draw just below b may round to b.
       const wide = this._fill(kind, Tensor._empty(t._shape.slice(), 'float32', false, t.device), a, b);
-      meta();
-      t._meta();
-      wide._meta();
-      callee().copy();
+      copyRaw(t, wide);
       wide.dispose();
       return t;
     }

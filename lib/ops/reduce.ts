@@ -7,8 +7,8 @@ import { callee, meta, metaNum, native, ReduceOp } from '../native';
 import { contiguousStrides, normalizeDims, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { empty } from './util';
-import { rawView } from './views';
 import { isHalf } from '../half';
+import { contiguousRaw, rawView } from './views';
 
 type ReduceName = keyof typeof ReduceOp;
 export interface ReduceOptions {
@@ -45,10 +45,10 @@ function plan(op: string, x: Tensor, dim: Dims): Plan {
 function reduceRaw(name: ReduceName, x: Tensor, p: Plan, outType: DType, correction = 0): Tensor {
   if (isHalf(x.dtype)) {
     // 16-bit inputs are summed in float32 (a float32 copy), and the result rounded once.
-    const xf = x.to('float32'), rf = reduceRaw(name, xf, p, outType === x.dtype ? 'float32' : outType, correction);
+    const xf = contiguousRaw(x, 'float32'), rf = reduceRaw(name, xf, p, outType === x.dtype ? 'float32' : outType, correction);
     xf.dispose();
     if (rf.dtype === outType) return rf;
-    const r = rf.to(outType);
+    const r = contiguousRaw(rf, outType);
     rf.dispose();
     return r;
   }

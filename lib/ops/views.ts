@@ -2,6 +2,7 @@
 // strides can express the result, as in PyTorch). Each records a backward that maps the gradient
 // back through the view.
 import { record } from '../autograd';
+import type { DType } from '../dtype';
 import { callee, meta } from '../native';
 import { contiguousStrides, MAX_DIMS, normalizeDim, numelOf, sameShape, shapeStr } from '../shape';
 import { Tensor } from '../tensor';
@@ -102,14 +103,18 @@ export function view(x: Tensor, shape: readonly number[]): Tensor {
   return reshapeImpl('view', x, shape, false);
 }
 
-/** @internal Contiguous copy without autograd (or x itself when already contiguous and dense). */
-export function contiguousRaw(x: Tensor): Tensor {
-  const out = empty(x._shape.slice(), x.dtype, x.device);
+/** @internal dst[...] = src (same shape), cast to dst's dtype, without autograd; returns dst. */
+export function copyRaw(dst: Tensor, src: Tensor): Tensor {
   meta();
-  out._meta();
-  x._meta();
+  dst._meta();
+  src._meta();
   callee().copy();
-  return out;
+  return dst;
+}
+
+/** @internal A new contiguous copy of x in `dtype` (x's own by default), without autograd. */
+export function contiguousRaw(x: Tensor, dtype: DType = x.dtype): Tensor {
+  return copyRaw(empty(x._shape.slice(), dtype, x.device), x);
 }
 
 export function contiguous(x: Tensor): Tensor {
