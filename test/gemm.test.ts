@@ -114,6 +114,28 @@ for (const level of levels) {
   });
 }
 
+// beta == 0 must not read C: a NaN left in C (a recycled buffer) must not reach the result, on every
+// path (gemv, the dot-product kernel, the packed kernel, K = 0) and for the 16-bit dtypes (which go
+// through a float32 copy of C that is then never loaded).
+describe('gemm with beta = 0 ignores what C held', () => {
+  for (const dtype of ['float32', 'float64', 'float16', 'bfloat16'] as const) {
+    it(dtype, () => {
+      tf.manualSeed(3);
+      const cases: [number, number, number, boolean][] = [[1, 7, 5, false], [8, 64, 8, true], [37, 53, 29, false], [3, 0, 4, false]];
+      for (const [M, K, N, transposed] of cases) {
+        const a = tf.randn([M, K]).to(dtype), b = transposed ? tf.randn([N, K]).to(dtype).t() : tf.randn([K, N]).to(dtype);
+        const c = tf.full([M, N], NaN, { dtype });
+        meta();
+        for (const t of [c, a, b]) put({ t, offset: t._offset, shape: t.shape, strides: t._strides });
+        metaNum(1, 0);
+        native.gemm();
+        const want = a.float().matmul(b.float()).to(dtype);
+        expectClose(c.float(), arr(want.float()), { rtol: 1e-2, atol: 1e-3 });
+      }
+    });
+  }
+});
+
 describe('measureFmaPeak', () => {
   it('measures a positive throughput at every CPU level and rejects bad durations', () => {
     const initial = tf.cpuKernelLevel();

@@ -551,7 +551,8 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
 // float kernels above (so accumulation is in float32) and C is narrowed once at the end. C's summed
 // (stride-0) batch dims stay summed: its float copy keeps stride 0 there.
 
-// A float32 buffer holding v's elements densely; `summed` dims (C's stride-0 batch dims) get stride 0.
+// A float32 buffer holding v's elements densely; its stride-0 dims (broadcast in A or B, summed in
+// C) keep stride 0 and are stored once.
 struct Widened {
   float* data = nullptr;
   TensorView full{}, distinct{};  // the float view the GEMM takes; the view without the summed dims
@@ -584,11 +585,7 @@ struct Widened {
 void gemm_widened(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta,
                   const GemmEpilogue* ep) {
   Widened wa(a, true), wb(b, true), wc(c, beta != 0.0);
-  if (!wa.data || !wb.data || !wc.data) return;
-  if (beta == 0.0) {  // C's old contents may be NaN; beta == 0 must not read them
-    const int64_t zero_n = wc.distinct.numel();
-    for (int64_t i = 0; i < zero_n; ++i) wc.data[i] = 0.0f;
-  }
+  if (!wa.data || !wb.data || !wc.data) return;  // with beta == 0, wc is not loaded: gemm_t never reads C then
   if (ep && ep->bias) {
     // One of the bias strides is 0 (per column or per row); both are for a single broadcast value.
     const int nb = c.ndim - 2;
