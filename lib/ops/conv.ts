@@ -108,15 +108,21 @@ export function im2col(cols: Desc, x: Desc, g: Geometry): void {
  * gradient, out the input gradient, w the forward's weight and g the adjoint's geometry.
  */
 function convDirect(out: Desc, x: Desc, w: Tensor, bias: Tensor | null, g: Geometry, groups: number, adjoint = false): void {
+  convOperands(out, x, w, bias, g, groups);
+  metaNum(adjoint ? 1 : 0);
+  callee().convDirect();
+}
+
+// What convDirect, convDepthwise and convImplicit read first: y, x, w, hasBias, [bias], geometry, groups.
+function convOperands(y: Desc, x: Desc, w: Tensor, bias: Tensor | null, g: Geometry, groups: number): void {
   meta();
-  put(out);
+  put(y);
   put(x);
   w._meta();
   metaNum(bias ? 1 : 0);
   if (bias) bias._meta();
   geometryMeta(g);
-  metaNum(groups, adjoint ? 1 : 0);
-  callee().convDirect();
+  metaNum(groups);
 }
 
 /**
@@ -139,14 +145,7 @@ function adjointGeometry(g: Geometry): Geometry | null {
  */
 function convPass(entry: 'convDepthwise' | 'convImplicit', mode: 0 | 1 | 2, y: Desc, x: Desc, w: Tensor, bias: Tensor | null,
   g: Geometry, groups: number): void {
-  meta();
-  put(y);
-  put(x);
-  w._meta();
-  metaNum(bias ? 1 : 0);
-  if (bias) bias._meta();
-  geometryMeta(g);
-  metaNum(groups);
+  convOperands(y, x, w, bias, g, groups);
   callee()[entry](mode);
 }
 
