@@ -208,7 +208,10 @@ struct Gemm {
         // Few rows of C (one M block) and rows of B contiguous: full panels are read in place, since
         // packing would copy all of B for little reuse (convolution's small products); only a ragged
         // last panel is packed, zero-padded. Larger M reuses packed panels enough to pay for them.
-        const bool b_in_place = csb == 1 && M <= kMC;
+        // Not when B's row stride is a multiple of 128 bytes: then the panel's kc rows fall into few
+        // L1/L2 sets (a 4 KiB stride maps every row to the same set) and evict each other, so every
+        // micro-kernel call re-reads the panel from memory ((64, 4096, 4096) ran at half speed).
+        const bool b_in_place = csb == 1 && M <= kMC && (rsb * int64_t(sizeof(T))) % 128 != 0;
         parallel_for(0, npanels, 16, [&](int64_t lo, int64_t hi) {
           for (int64_t p = lo; p < hi; ++p) {
             const int64_t nr = nc - p * NR < NR ? nc - p * NR : NR;
@@ -407,14 +410,28 @@ template <class T>
 void gemv(int64_t K, int64_t N, const T* x, int64_t xs, const T* mat, int64_t rs, int64_t cs, T* y, int64_t ys,
           T alpha, T beta) {
   if (cs == 1 || rs != 1) {
-    // Rows of Mat are contiguous (or neither is): y += x[k] * Mat[k, :], threads own column ranges.
-    parallel_for(0, N, 4096, [&](int64_t lo, int64_t hi) {
+    // Rows of Mat are contiguous (or neither is): y += x[k] * Mat[k, :], threads own column ranges
+    // (at least 256 columns each, so every thread streams its share of the matrix). Four rows of
+    // Mat per pass over the accumulators: the pass is bound by loads and stores of acc, not FMAs.
+    const int64_t grain = N / num_threads() > 256 ? (N + num_threads() - 1) / num_threads() : 256;
+    parallel_for(0, N, grain, [&](int64_t lo, int64_t hi) {
       constexpr int64_t kChunk = 1024;
       T acc[kChunk];
       for (int64_t j0 = lo; j0 < hi; j0 += kChunk) {
         const int64_t nj = hi - j0 < kChunk ? hi - j0 : kChunk;
         for (int64_t j = 0; j < nj; ++j) acc[j] = T(0);
-        for (int64_t k = 0; k < K; ++k) {
+        int64_t k = 0;
+        if (cs == 1) {
+          for (; k + 4 <= K; k += 4) {
+            const T x0 = x[k * xs], x1 = x[(k + 1) * xs], x2 = x[(k + 2) * xs], x3 = x[(k + 3) * xs];
+            const T* r0 = mat + k * rs + j0;
+            const T* r1 = r0 + rs;
+            const T* r2 = r1 + rs;
+            const T* r3 = r2 + rs;
+            for (int64_t j = 0; j < nj; ++j) acc[j] += x0 * r0[j] + x1 * r1[j] + x2 * r2[j] + x3 * r3[j];
+          }
+        }
+        for (; k < K; ++k) {
           const T xk = x[k * xs];
           const T* row = mat + k * rs + j0 * cs;
           if (cs == 1) {
