@@ -355,6 +355,79 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
     tf.setCpuKernelLevel(initialLevel);
   }
 
+  // The lanes-over-channels kernels with two channel vectors per block (3x3, one group, channels in
+  // whole vectors: ResNet's layers), which 'auto' picks for them: the forward, and the input gradient
+  // as the adjoint convolution through a flipped view of the weight.
+  it('two channel vectors per block (3x3, many channels): gradcheck in float64', () => {
+    forced('direct', () => {
+      const cases: [number[], number[], tf.ConvOptions][] = [
+        [[2, 16, 5, 7], [32, 16, 3, 3], { padding: 1 }], // 7 columns: two output rows per block; 5 rows: a last single one
+        [[1, 16, 4, 17], [16, 16, 3, 3], {}], // 15 columns: a full block of 14 and a ragged one
+      ];
+      for (const [xs, ws, opts] of cases) {
+        tf.tidy(() => {
+          const inputs = [xs, ws, [ws[0]]].map((s) => toTensor(randArr(s), 'float64', true));
+          expect(tf.gradcheck((x, w, b) => tf.conv2d(x, w, b, opts), inputs), `${JSON.stringify([xs, ws, opts])}`).toBe(true);
+        });
+      }
+    });
+  });
+
+  it('two channel vectors per block: direct, auto and im2col agree (output and every gradient), every level', () => {
+    const cases: [number[], number[], number, boolean][] = [
+      [[3, 32, 9, 16], [64, 32, 3, 3], 1, false],
+      [[4, 64, 7, 7], [64, 64, 3, 3], 1, true], // channels-last input (strided rows)
+      [[2, 16, 30, 31], [32, 16, 3, 3], 1, false],
+      [[3, 48, 6, 5], [96, 48, 3, 3], 0, false],
+    ];
+    for (const [xs, ws, padding, channelsLast] of cases) {
+      for (const level of levels) {
+        tf.setCpuKernelLevel(level);
+        agreeAll(xs, ws, padding, channelsLast);
+      }
+    }
+    tf.setCpuKernelLevel(initialLevel);
+  });
+
+  it('two channel vectors per block: a batch padded in several chunks', () => {
+    agreeAll([10, 32, 82, 82], [32, 32, 3, 3], 1, false); // 0.9 MB padded images, 8 MiB chunks
+  });
+
+  function agreeAll(xs: number[], ws: number[], padding: number, channelsLast: boolean): void {
+    const xa = randArr(xs), wa = randArr(ws), ba = randArr([ws[0]]);
+    const run = (algo: ConvAlgorithm): number[][] =>
+      tf.tidy(() => {
+        const prev = _setConvAlgorithm(algo);
+        try {
+          const x0 = toTensor(xa, 'float32');
+          const x = (channelsLast ? x0.permute([0, 2, 3, 1]).contiguous().permute([0, 3, 1, 2]) : x0).detach().requiresGrad_();
+          const w = toTensor(wa, 'float32', true), b = toTensor(ba, 'float32', true);
+          const y = tf.conv2d(x, w, b, { padding });
+          y.square().sum().backward();
+          const r = [y, x.grad!, w.grad!, b.grad!].map((t) => Array.from(t.dataSync() as ArrayLike<number>));
+          for (const t of [x, w, b]) t.grad!.dispose();
+          return r;
+        } finally {
+          _setConvAlgorithm(prev);
+        }
+      });
+    const ref = run('im2col');
+    for (const algo of ['direct', 'auto'] as ConvAlgorithm[]) {
+      const got = run(algo);
+      // Relative to the largest magnitude: float32 sums of hundreds (gradients: tens of thousands)
+      // of terms in another order differ by far more than 1e-4 of a result that nearly cancels,
+      // while a wrong tap, channel or row is off by the order of the results themselves.
+      for (let k = 0; k < 4; k++) {
+        let worst = 0, scale = 0;
+        for (let j = 0; j < ref[k].length; j++) {
+          worst = Math.max(worst, Math.abs(got[k][j] - ref[k][j]));
+          scale = Math.max(scale, Math.abs(ref[k][j]));
+        }
+        expect(worst / scale, `${algo} ${JSON.stringify([xs, ws, padding])} result ${k}`).toBeLessThan(1e-4);
+      }
+    }
+  }
+
   it('an empty batch gives zero gradients through the direct kernel', () => {
     forced('direct', () => {
       tf.tidy(() => {

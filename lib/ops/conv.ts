@@ -54,14 +54,19 @@ export function _setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
 }
 
 /**
- * The direct kernel (native/kernels/conv_direct.cpp) takes 1-D/2-D convolutions with stride 1 and no
- * dilation. It wins where im2col + GEMM is worst: few input channels per group (a GEMM with a tiny
- * K dimension, and a column buffer KH*KW times the input, written and read back through memory) and
- * rows long enough to fill vectors.
+ * The direct kernels (native/kernels/conv_direct.cpp, conv_direct_oc.cpp) take 1-D/2-D convolutions
+ * with stride 1 and no dilation. They win where im2col + GEMM is worst: few input channels per group
+ * (a GEMM with a tiny K dimension, and a column buffer KH*KW times the input, written and read back
+ * through memory) and rows long enough to fill vectors. And for 3x3 layers of one group whose input
+ * and output channels fill whole vectors (ResNet's), the lanes-over-channels kernels compute the
+ * forward and both gradients from the padded input itself, with no column buffer and no packing.
  */
-function useDirect(ns: number, Cg: number, kernel: number[], stride: number[], dilation: number[], outSize: number[]): boolean {
+function useDirect(ns: number, C: number, Cg: number, outC: number, kernel: number[], stride: number[],
+  dilation: number[], outSize: number[]): boolean {
   if (ns > 2 || stride.some((s) => s !== 1) || dilation.some((d) => d !== 1) || algorithm === 'im2col') return false;
-  return algorithm === 'direct' || (Cg <= 8 && outSize[outSize.length - 1] >= 8 && kernel[kernel.length - 1] <= 16);
+  if (algorithm === 'direct') return true;
+  if (Cg <= 8 && outSize[outSize.length - 1] >= 8 && kernel[kernel.length - 1] <= 16) return true;
+  return ns === 2 && Cg === C && C % 16 === 0 && outC % 32 === 0 && kernel.every((k) => k === 3);
 }
 
 /** @internal For tests: sets the column-buffer budget per batch chunk; returns the previous one. */
@@ -275,7 +280,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
   // Devices that compute convolution as implicit GEMM (CUDA) need no column buffer at all.
   const implicit = !direct && !depthwise && algorithm !== 'im2col' && deviceHas(input.device, 'convImplicit');
   const directConv = !direct && !depthwise && !implicit && deviceHas(input.device, 'convDirect') &&
-    useDirect(ns, Cg, kernel, stride, dilation, outSize);
+    useDirect(ns, C, Cg, outC, kernel, stride, dilation, outSize);
   // Few output positions per image (a late ResNet stage: 7x7 = 49) make per-image GEMMs narrow and
   // their packing dominant. There the images of a chunk are folded into the GEMM's columns instead:
   // im2col writes the columns as [C*K, nb*L] (through its strides), one GEMM per group spans nb*L

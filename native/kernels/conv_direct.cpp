@@ -304,6 +304,18 @@ void conv_direct_weight_grad_t(const TensorView& dw, const TensorView& x, const 
 void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
                  const SpatialGeom& g, int64_t groups, bool adjoint) {
   if (!adjoint && conv_direct_oc(out, x, w, bias, g, groups)) return;  // lanes over output channels fit
+  if (adjoint && groups == 1) {
+    // The adjoint is itself a convolution, from outC channels to C, with the weight flipped and its
+    // channel dims swapped: as a view of w, [C, outC, 1, KH, KW] with negative kernel strides. The
+    // lanes-over-channels kernel takes it when C fills whole vectors.
+    TensorView wv = w;
+    wv.shape[0] = w.shape[1], wv.strides[0] = w.strides[1];
+    wv.shape[1] = w.shape[0], wv.strides[1] = w.strides[0];
+    wv.strides[3] = -w.strides[3], wv.strides[4] = -w.strides[4];
+    wv.data = static_cast<char*>(w.data) +
+              ((w.shape[3] - 1) * w.strides[3] + (w.shape[4] - 1) * w.strides[4]) * dtype_size(w.dtype);
+    if (conv_direct_oc(out, x, wv, bias, g, 1)) return;
+  }
   TF_DISPATCH_FLOAT(x.dtype, T, {
     T* wt = adjoint ? adjoint_weight<T>(w, groups) : nullptr;
     if (!adjoint || wt) conv_direct_t<T>(out, x, adjoint ? wt : w.ptr<T>(), bias ? bias->ptr<T>() : nullptr, g, groups);

@@ -32,18 +32,22 @@ template <class T>
 struct Padded {
   int64_t C, PH, PW, padT, padL;
   void fill(T* xp, const TensorView& x, int64_t n) const {
-    const int64_t H = x.shape[3], Wd = x.shape[4];
-    for (int64_t i = 0; i < C * PH * PW; ++i) xp[i] = T(0);
+    const int64_t H = x.shape[3], Wd = x.shape[4], ws = x.strides[4];
+    // Columns [q0, q1) of a padded row come from the input row; the rest are zero.
+    const int64_t q0 = padL > 0 ? padL : 0, q1 = padL + Wd < PW ? padL + Wd : PW;
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t h = 0; h < H; ++h) {
-        const int64_t r = h + padT;
-        if (r < 0 || r >= PH) continue;
-        const T* src = x.ptr<T>() + n * x.strides[0] + c * x.strides[1] + h * x.strides[3];
+      for (int64_t r = 0; r < PH; ++r) {
         T* dst = xp + (c * PH + r) * PW;
-        for (int64_t w = 0; w < Wd; ++w) {
-          const int64_t q = w + padL;
-          if (q >= 0 && q < PW) dst[q] = src[w * x.strides[4]];
+        const int64_t h = r - padT;
+        if (h < 0 || h >= H || q0 >= q1) {
+          for (int64_t q = 0; q < PW; ++q) dst[q] = T(0);
+          continue;
         }
+        const T* src = x.ptr<T>() + n * x.strides[0] + c * x.strides[1] + h * x.strides[3];  // column 0
+        for (int64_t q = 0; q < q0; ++q) dst[q] = T(0);
+        if (ws == 1) __builtin_memcpy(dst + q0, src + (q0 - padL), sizeof(T) * size_t(q1 - q0));
+        else for (int64_t q = q0; q < q1; ++q) dst[q] = src[(q - padL) * ws];
+        for (int64_t q = q1; q < PW; ++q) dst[q] = T(0);
       }
   }
 };
@@ -76,21 +80,21 @@ inline typename Vec<T>::type broadcast_load(const T* p) {
 // run-time tap loops that was every tap (10 stores per 10 FMAs, half the FMA rate); with the kx
 // loop unrolled it is every tap row (10 per 50). Unrolling ky as well did not measure faster.
 template <class T, int XB, int KHC, int KWC>
-inline void forward_run(T* tile, const T* xp, const T* wr, const Padded<T>& p, int64_t KH_, int64_t KW_, int64_t outC,
-                        int64_t o0, const T* bias, int64_t y, int64_t x0) {
+inline void forward_run(T* tile, const T* xp, const T* wb, const Padded<T>& p, int64_t KH_, int64_t KW_, int64_t ldw,
+                        const T* bias, int64_t y, int64_t x0) {
   typedef typename Vec<T>::type V;
   const int64_t KH = KHC ? KHC : KH_, KW = KWC ? KWC : KW_;
   V acc[XB];
   V b;
-  for (int l = 0; l < int(sizeof(V) / sizeof(T)); ++l) b[l] = bias ? bias[o0 + l] : T(0);
+  for (int l = 0; l < int(sizeof(V) / sizeof(T)); ++l) b[l] = bias ? bias[l] : T(0);
   for (int j = 0; j < XB; ++j) acc[j] = b;
   for (int64_t c = 0; c < p.C; ++c) {
-    const T* wk = wr + c * KH * KW * outC + o0;
+    const T* wk = wb + c * KH * KW * ldw;
     const T* row = xp + (c * p.PH + y) * p.PW + x0;
-    for (int64_t ky = 0; ky < KH; ++ky, row += p.PW, wk += KW * outC)
+    for (int64_t ky = 0; ky < KH; ++ky, row += p.PW, wk += KW * ldw)
       for (int64_t kx = 0; kx < KW; ++kx) {
         V wv;
-        __builtin_memcpy(&wv, wk + kx * outC, sizeof(V));
+        __builtin_memcpy(&wv, wk + kx * ldw, sizeof(V));
         for (int j = 0; j < XB; ++j) acc[j] += wv * broadcast_load<T>(row + kx + j);
       }
   }
@@ -98,48 +102,174 @@ inline void forward_run(T* tile, const T* xp, const T* wr, const Padded<T>& p, i
   for (int j = 0; j < XB; ++j) reinterpret_cast<V*>(tile)[j] = acc[j];
 }
 
+// Two vectors of output channels per block, for 3x3 layers with many input channels (ResNet's): XB
+// positions x 2W channels in 2 * XB accumulators, so each tap costs two weight loads and XB
+// broadcasts for 2 * XB FMAs, the GEMM micro-kernel's balance. The tap loop is kept a loop, its
+// input offsets read from a table: with the nine taps unrolled GCC (12) ran out of registers for
+// the addresses and spilled accumulators on every tap.
+template <class T, int XB, int R>
+inline void forward_run2_3x3(T* tile, const T* xp, const T* wb, const Padded<T>& p, const T* bias, int64_t y,
+                             int64_t x0) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  V acc[R * XB][2];
+  V b0 = V{}, b1 = V{};
+  if (bias) {
+    __builtin_memcpy(&b0, bias, sizeof(V));
+    __builtin_memcpy(&b1, bias + W, sizeof(V));
+  }
+  for (int j = 0; j < R * XB; ++j) acc[j][0] = b0, acc[j][1] = b1;
+  // One flat loop over (channel, tap), the input pointer stepped tap by tap: with a loop nest, or
+  // the taps' offsets read from a table, GCC kept the accumulators in memory as well and stored all
+  // of them on every iteration.
+  const int64_t taps = p.C * 9, row_step = p.PW - 3, plane_step = p.PH * p.PW - 3 * p.PW;
+  const T* wk = wb;
+  const T* xt = xp + y * p.PW + x0;
+  int kx = 0, ky = 0;
+  for (int64_t k = 0; k < taps; ++k, wk += 2 * W) {
+    V w0, w1;
+    __builtin_memcpy(&w0, wk, sizeof(V));
+    __builtin_memcpy(&w1, wk + W, sizeof(V));
+#pragma GCC unroll 16
+    for (int j = 0; j < R * XB; ++j) {
+      // A broadcast (x - 0 is x, so GCC folds it; x + 0 is not, for -0).
+      const V xv = xt[j / XB * p.PW + j % XB] - V{};
+      acc[j][0] += w0 * xv;
+      acc[j][1] += w1 * xv;
+    }
+    __builtin_prefetch(xt + 2 * plane_step + 6 * p.PW);  // this tap's row, two channels on
+    ++xt;
+    if (++kx == 3) {
+      kx = 0;
+      xt += row_step;
+      if (++ky == 3) ky = 0, xt += plane_step;
+    }
+  }
+  for (int j = 0; j < R * XB; ++j) {
+    reinterpret_cast<V*>(tile)[2 * j] = acc[j][0];
+    reinterpret_cast<V*>(tile)[2 * j + 1] = acc[j][1];
+  }
+}
+
+constexpr int kXB2 = 14;  // positions per register block with two channel vectors (R rows of XB)
+
 template <class T>
 void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, const T* bias, const SpatialGeom& g) {
   constexpr int W = kVecBytes / sizeof(T);
   const int64_t N = x.shape[0], outC = out.shape[1], KH = g.kernel[1], KW = g.kernel[2], OH = g.out[1], OW = g.out[2];
   const Padded<T> p = padded_of<T>(x, g);
-  // Weights as [c, ky, kx, outC]: a tap's output channels are one vector load.
   const int64_t taps = p.C * KH * KW;
   T* wr = static_cast<T*>(std::aligned_alloc(64, (sizeof(T) * size_t(taps * outC) + 63) / 64 * 64));
   if (!wr) return;
-  for (int64_t o = 0; o < outC; ++o)
-    for (int64_t t = 0; t < taps; ++t) wr[t * outC + o] = w.ptr<T>()[o * taps + t];
-  parallel_for(0, N, 1, [&](int64_t lo, int64_t hi) {
-    static thread_local Scratch scratch;
-    T* xp = static_cast<T*>(scratch.get(sizeof(T) * size_t(p.C * p.PH * p.PW + kXB * W + 2 * W)));
-    if (!xp) return;
-    T* tile = xp + (p.C * p.PH * p.PW + W - 1) / W * W;
-    for (int64_t n = lo; n < hi; ++n) {
-      p.fill(xp, x, n);
-      for (int64_t o0 = 0; o0 < outC; o0 += W)
-        for (int64_t y = 0; y < OH; ++y)
-          for (int64_t x0 = 0; x0 < OW; x0 += kXB) {
-            const int xb = int(OW - x0 < kXB ? OW - x0 : kXB);
+  const int nv = KH == 3 && KW == 3 && outC % (2 * W) == 0 ? 2 : 1;  // channel vectors per block
+  const int cw = nv * W, xbmax = nv == 2 ? kXB2 : kXB;
+  const int64_t oblocks = outC / cw;
+  // Weights as [block][c, ky, kx][cw]: a tap's channels are nv vector loads, and a block's weights
+  // one contiguous stream (interleaved with the other blocks' at a stride of outC, 512 channels put
+  // every tap on its own 2 KiB row: L2 set conflicts and a TLB miss per tap).
+  // w is read through its strides: the input gradient passes the forward's weight flipped and with
+  // its channel dims swapped as a view (negative strides), not a copy.
+  // Transposed in tiles of cw channels x kTapTile taps, so reads and writes both stay in a few
+  // lines (w is [outC, taps] with rows taps * 4 bytes apart: 18 KB at 512 channels).
+  constexpr int64_t kTapTile = 64;
+  int64_t* toff = static_cast<int64_t*>(std::malloc(sizeof(int64_t) * size_t(taps)));
+  if (!toff) {
+    std::free(wr);
+    return;
+  }
+  for (int64_t t = 0; t < taps; ++t)
+    toff[t] = t / (KH * KW) * w.strides[1] + t % (KH * KW) / KW * w.strides[3] + t % KW * w.strides[4];
+  const int64_t ttiles = (taps + kTapTile - 1) / kTapTile;
+  parallel_for(0, oblocks * ttiles, 4, [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t b = task / ttiles, t0 = task % ttiles * kTapTile;
+      const int64_t t1 = t0 + kTapTile < taps ? t0 + kTapTile : taps;
+      T* dst = wr + b * taps * cw;
+      for (int l = 0; l < cw; ++l) {
+        const T* src = w.ptr<T>() + (b * cw + l) * w.strides[0];
+        for (int64_t t = t0; t < t1; ++t) dst[t * cw + l] = src[toff[t]];
+      }
+    }
+  });
+  std::free(toff);
+  // The images are padded in chunks (a bounded workspace, 8 MiB or one image), each by one thread,
+  // then shared. Tasks are (image, channel block) pairs of the chunk, so a small batch still fills
+  // the threads. Their order: image-major when all the weights fit in L2 beside an image; otherwise
+  // block-major, so a thread's consecutive tasks share one block's weights (up to 590 KB at 512
+  // channels) across images.
+  const bool image_major = sizeof(T) * taps * outC <= (size_t(512) << 10);
+  const int64_t xp_len = (p.C * p.PH * p.PW + W - 1) / W * W;
+  int64_t chunk = int64_t((size_t(8) << 20) / (sizeof(T) * size_t(xp_len)));
+  chunk = chunk < 1 ? 1 : chunk > N ? N : chunk;
+  T* xpad = static_cast<T*>(std::aligned_alloc(64, sizeof(T) * size_t(xp_len * chunk)));
+  if (!xpad) {
+    std::free(wr);
+    return;
+  }
+  for (int64_t n0 = 0; n0 < N; n0 += chunk) {
+  const int64_t nb = N - n0 < chunk ? N - n0 : chunk;
+  parallel_for(0, nb, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t i = lo; i < hi; ++i) p.fill(xpad + i * xp_len, x, n0 + i);
+  });
+  parallel_for(0, nb * oblocks, 1, [&](int64_t lo, int64_t hi) {
+    typename Vec<T>::type tile_v[kXB2 * 2];  // the register block's tile, vector-aligned
+    T* tile = reinterpret_cast<T*>(tile_v);
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t i = image_major ? task / oblocks : task % nb, n = n0 + i;
+      const int64_t o0 = (image_major ? task % oblocks : task / nb) * cw;
+      const T* wb = wr + o0 * taps;
+      const T* bb = bias ? bias + o0 : nullptr;
+      const T* xp = xpad + i * xp_len;
+      // Rows short enough (7x7 maps) take two output rows per register block, which halves the
+      // weight loads per FMA.
+      const int rows = nv == 2 && OW <= kXB2 / 2 ? 2 : 1;
+      for (int64_t y = 0; y < OH; y += rows)
+        for (int64_t x0 = 0; x0 < OW; x0 += xbmax) {
+          const int xb = int(OW - x0 < xbmax ? OW - x0 : xbmax);
+          const int rb = int(OH - y < rows ? OH - y : rows);
+          if (nv == 2 && rb == 2) {
+            switch (xb) {
+#define TF_RUN2(k) \
+  case k: forward_run2_3x3<T, k, 2>(tile, xp, wb, p, bb, y, x0); break;
+              TF_RUN2(7) TF_RUN2(6) TF_RUN2(5) TF_RUN2(4) TF_RUN2(3) TF_RUN2(2) TF_RUN2(1)
+#undef TF_RUN2
+              default: break;
+            }
+          } else if (nv == 2) {
+            switch (xb) {
+#define TF_RUN2(k) \
+  case k: forward_run2_3x3<T, k, 1>(tile, xp, wb, p, bb, y, x0); break;
+              TF_RUN2(14) TF_RUN2(13) TF_RUN2(12) TF_RUN2(11) TF_RUN2(10) TF_RUN2(9) TF_RUN2(8) TF_RUN2(7)
+              TF_RUN2(6) TF_RUN2(5) TF_RUN2(4) TF_RUN2(3) TF_RUN2(2) TF_RUN2(1)
+#undef TF_RUN2
+              default: break;
+            }
+          } else {
             switch (xb) {
 #define TF_RUN(k)                                                                                            \
   case k:                                                                                                    \
-    if (KH == 5 && KW == 5) forward_run<T, k, 5, 5>(tile, xp, wr, p, KH, KW, outC, o0, bias, y, x0);        \
-    else if (KH == 3 && KW == 3) forward_run<T, k, 3, 3>(tile, xp, wr, p, KH, KW, outC, o0, bias, y, x0);   \
-    else forward_run<T, k, 0, 0>(tile, xp, wr, p, KH, KW, outC, o0, bias, y, x0);                           \
+    if (KH == 5 && KW == 5) forward_run<T, k, 5, 5>(tile, xp, wb, p, KH, KW, cw, bb, y, x0);             \
+    else if (KH == 3 && KW == 3) forward_run<T, k, 3, 3>(tile, xp, wb, p, KH, KW, cw, bb, y, x0);        \
+    else forward_run<T, k, 0, 0>(tile, xp, wb, p, KH, KW, cw, bb, y, x0);                                \
     break;
               TF_RUN(12) TF_RUN(11) TF_RUN(10) TF_RUN(9) TF_RUN(8) TF_RUN(7) TF_RUN(6) TF_RUN(5) TF_RUN(4) TF_RUN(3)
               TF_RUN(2) TF_RUN(1)
 #undef TF_RUN
               default: break;
             }
-            // tile [xb][W] -> out[n, o0 + l, y, x0 + j]
-            for (int l = 0; l < W; ++l) {
-              T* dst = out.ptr<T>() + n * out.strides[0] + (o0 + l) * out.strides[1] + y * out.strides[3] + x0 * out.strides[4];
-              for (int j = 0; j < xb; ++j) dst[j * out.strides[4]] = tile[j * W + l];
-            }
           }
+          // tile [rb][xb][cw] -> out[n, o0 + l, y + r, x0 + j] (out is contiguous: unit column stride)
+          for (int r = 0; r < rb; ++r) {
+            const T* src = tile + r * xb * cw;
+            T* dst = out.ptr<T>() + n * out.strides[0] + o0 * out.strides[1] + (y + r) * out.strides[3] + x0;
+            for (int l = 0; l < cw; ++l, dst += out.strides[1])
+              for (int j = 0; j < xb; ++j) dst[j] = src[j * cw + l];
+          }
+        }
     }
   });
+  }
+  std::free(xpad);
   std::free(wr);
 }
 
