@@ -379,6 +379,7 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
       [[4, 64, 7, 7], [64, 64, 3, 3], 1, true], // channels-last input (strided rows)
       [[2, 16, 30, 31], [32, 16, 3, 3], 1, false],
       [[3, 48, 6, 5], [96, 48, 3, 3], 0, false],
+      [[3, 32, 5, 5], [32, 32, 3, 3], 1, false], // rows paired across images; an odd last row and image
     ];
     for (const [xs, ws, padding, channelsLast] of cases) {
       for (const level of levels) {

@@ -107,9 +107,11 @@ inline void forward_run(T* tile, const T* xp, const T* wb, const Padded<T>& p, i
 // broadcasts for 2 * XB FMAs, the GEMM micro-kernel's balance. The tap loop is kept a loop, its
 // input offsets read from a table: with the nine taps unrolled GCC (12) ran out of registers for
 // the addresses and spilled accumulators on every tap.
+// Block row r's positions start at input row pointer row[r] (rows of one image or of two: the
+// padded images share a layout, so one offset steps both).
 template <class T, int XB, int R>
-inline void forward_run2_3x3(T* tile, const T* xp, const T* wb, const Padded<T>& p, const T* bias, int64_t y,
-                             int64_t x0) {
+inline void forward_run2_3x3(T* tile, const T* row0, const T* row1, const T* wb, const Padded<T>& p,
+                             const T* bias) {
   typedef typename Vec<T>::type V;
   constexpr int W = kVecBytes / sizeof(T);
   V acc[R * XB][2];
@@ -124,7 +126,7 @@ inline void forward_run2_3x3(T* tile, const T* xp, const T* wb, const Padded<T>&
   // of them on every iteration.
   const int64_t taps = p.C * 9, row_step = p.PW - 3, plane_step = p.PH * p.PW - 3 * p.PW;
   const T* wk = wb;
-  const T* xt = xp + y * p.PW + x0;
+  int64_t xo = 0;  // the tap's offset from the block's rows
   int kx = 0, ky = 0;
   for (int64_t k = 0; k < taps; ++k, wk += 2 * W) {
     V w0, w1;
@@ -133,16 +135,16 @@ inline void forward_run2_3x3(T* tile, const T* xp, const T* wb, const Padded<T>&
 #pragma GCC unroll 16
     for (int j = 0; j < R * XB; ++j) {
       // A broadcast (x - 0 is x, so GCC folds it; x + 0 is not, for -0).
-      const V xv = xt[j / XB * p.PW + j % XB] - V{};
+      const V xv = (j < XB ? row0 : row1)[xo + j % XB] - V{};
       acc[j][0] += w0 * xv;
       acc[j][1] += w1 * xv;
     }
-    __builtin_prefetch(xt + 2 * plane_step + 6 * p.PW);  // this tap's row, two channels on
-    ++xt;
+    __builtin_prefetch(row0 + xo + 2 * plane_step + 6 * p.PW);  // this tap's row, two channels on
+    ++xo;
     if (++kx == 3) {
       kx = 0;
-      xt += row_step;
-      if (++ky == 3) ky = 0, xt += plane_step;
+      xo += row_step;
+      if (++ky == 3) ky = 0, xo += plane_step;
     }
   }
   for (int j = 0; j < R * XB; ++j) {
@@ -211,34 +213,59 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   parallel_for(0, nb, 1, [&](int64_t lo, int64_t hi) {
     for (int64_t i = lo; i < hi; ++i) p.fill(xpad + i * xp_len, x, n0 + i);
   });
-  parallel_for(0, nb * oblocks, 1, [&](int64_t lo, int64_t hi) {
+  // Maps with short rows (7x7) take two output rows per register block, which halves the weight
+  // loads per FMA; a task then covers two images, so the odd last row of one pairs with the first
+  // of the other and no block runs half empty.
+  const int rows = nv == 2 && OW <= kXB2 / 2 ? 2 : 1;
+  const int64_t units = (nb + rows - 1) / rows;  // images per task: rows
+  parallel_for(0, units * oblocks, 1, [&](int64_t lo, int64_t hi) {
     typename Vec<T>::type tile_v[kXB2 * 2];  // the register block's tile, vector-aligned
     T* tile = reinterpret_cast<T*>(tile_v);
+    // tile [slot][xb][cw] -> out[n, o0 + l, y, x0 + j] (out is contiguous: unit column stride)
+    auto store = [&](const T* src, int64_t n, int64_t o0, int64_t y, int64_t x0, int xb) {
+      T* dst = out.ptr<T>() + n * out.strides[0] + o0 * out.strides[1] + y * out.strides[3] + x0;
+      for (int l = 0; l < cw; ++l, dst += out.strides[1])
+        for (int j = 0; j < xb; ++j) dst[j] = src[j * cw + l];
+    };
     for (int64_t task = lo; task < hi; ++task) {
-      const int64_t i = image_major ? task / oblocks : task % nb, n = n0 + i;
-      const int64_t o0 = (image_major ? task % oblocks : task / nb) * cw;
+      const int64_t u = image_major ? task / oblocks : task % units;
+      const int64_t o0 = (image_major ? task % oblocks : task / units) * cw;
       const T* wb = wr + o0 * taps;
       const T* bb = bias ? bias + o0 : nullptr;
-      const T* xp = xpad + i * xp_len;
-      // Rows short enough (7x7 maps) take two output rows per register block, which halves the
-      // weight loads per FMA.
-      const int rows = nv == 2 && OW <= kXB2 / 2 ? 2 : 1;
-      for (int64_t y = 0; y < OH; y += rows)
+      const int64_t i0 = u * rows, ni = nb - i0 < rows ? nb - i0 : rows;
+      if (rows == 2) {
+        // Slots s = (image i0 + s / OH, row s % OH), two per block.
+        const int64_t slots = ni * OH;
+        for (int64_t s0 = 0; s0 < slots; s0 += 2) {
+          const int64_t ia = i0 + s0 / OH, ya = s0 % OH, ib = i0 + (s0 + 1) / OH, yb = (s0 + 1) % OH;
+          const T* ra = xpad + ia * xp_len + ya * p.PW;
+          const T* rb = xpad + ib * xp_len + yb * p.PW;
+          const bool pair = s0 + 1 < slots;
+          switch (OW) {
+#define TF_RUN2(k)                                                                   \
+  case k:                                                                            \
+    if (pair) forward_run2_3x3<T, k, 2>(tile, ra, rb, wb, p, bb);                    \
+    else forward_run2_3x3<T, k, 1>(tile, ra, ra, wb, p, bb);                         \
+    break;
+            TF_RUN2(7) TF_RUN2(6) TF_RUN2(5) TF_RUN2(4) TF_RUN2(3) TF_RUN2(2) TF_RUN2(1)
+#undef TF_RUN2
+            default: break;
+          }
+          store(tile, n0 + ia, o0, ya, 0, int(OW));
+          if (pair) store(tile + OW * cw, n0 + ib, o0, yb, 0, int(OW));
+        }
+        continue;
+      }
+      const int64_t n = n0 + i0;
+      const T* xp = xpad + i0 * xp_len;
+      for (int64_t y = 0; y < OH; ++y)
         for (int64_t x0 = 0; x0 < OW; x0 += xbmax) {
           const int xb = int(OW - x0 < xbmax ? OW - x0 : xbmax);
-          const int rb = int(OH - y < rows ? OH - y : rows);
-          if (nv == 2 && rb == 2) {
+          const T* row = xp + y * p.PW + x0;
+          if (nv == 2) {
             switch (xb) {
 #define TF_RUN2(k) \
-  case k: forward_run2_3x3<T, k, 2>(tile, xp, wb, p, bb, y, x0); break;
-              TF_RUN2(7) TF_RUN2(6) TF_RUN2(5) TF_RUN2(4) TF_RUN2(3) TF_RUN2(2) TF_RUN2(1)
-#undef TF_RUN2
-              default: break;
-            }
-          } else if (nv == 2) {
-            switch (xb) {
-#define TF_RUN2(k) \
-  case k: forward_run2_3x3<T, k, 1>(tile, xp, wb, p, bb, y, x0); break;
+  case k: forward_run2_3x3<T, k, 1>(tile, row, row, wb, p, bb); break;
               TF_RUN2(14) TF_RUN2(13) TF_RUN2(12) TF_RUN2(11) TF_RUN2(10) TF_RUN2(9) TF_RUN2(8) TF_RUN2(7)
               TF_RUN2(6) TF_RUN2(5) TF_RUN2(4) TF_RUN2(3) TF_RUN2(2) TF_RUN2(1)
 #undef TF_RUN2
@@ -258,13 +285,7 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
               default: break;
             }
           }
-          // tile [rb][xb][cw] -> out[n, o0 + l, y + r, x0 + j] (out is contiguous: unit column stride)
-          for (int r = 0; r < rb; ++r) {
-            const T* src = tile + r * xb * cw;
-            T* dst = out.ptr<T>() + n * out.strides[0] + o0 * out.strides[1] + (y + r) * out.strides[3] + x0;
-            for (int l = 0; l < cw; ++l, dst += out.strides[1])
-              for (int j = 0; j < xb; ++j) dst[j] = src[j * cw + l];
-          }
+          store(tile, n, o0, y, x0, xb);
         }
     }
   });
