@@ -74,6 +74,78 @@ T* scratch(size_t n) {
   return static_cast<T*>(buf.get(sizeof(T) * n));
 }
 
+// dst [PHd, PWd] = the [rows, cols] plane at src (strides rs, cs) placed at (top, left), zeros
+// elsewhere (what falls outside dst is dropped); then kSlack zeros, which the vector loops below
+// read past the last row (lanes whose results are discarded or multiplied by zero).
+template <class T>
+void place_plane(T* dst, int64_t PHd, int64_t PWd, const T* src, int64_t rows, int64_t cols, int64_t rs, int64_t cs,
+                 int64_t top, int64_t left) {
+  constexpr int kSlack = kVecBytes / sizeof(T);
+  const int64_t q0 = left > 0 ? (left < PWd ? left : PWd) : 0;
+  const int64_t q1 = left + cols < PWd ? (left + cols > q0 ? left + cols : q0) : PWd;  // [q0, q1) from src
+  for (int64_t r = 0; r < PHd; ++r) {
+    T* __restrict row = dst + r * PWd;
+    const int64_t h = r - top;
+    if (h < 0 || h >= rows) {
+      for (int64_t q = 0; q < PWd; ++q) row[q] = T(0);
+      continue;
+    }
+    const T* __restrict sr = src + h * rs + (q0 - left) * cs;
+    for (int64_t q = 0; q < q0; ++q) row[q] = T(0);
+    if (cs == 1) {
+      for (int64_t q = 0; q < q1 - q0; ++q) row[q0 + q] = sr[q];
+    } else {
+      for (int64_t q = 0; q < q1 - q0; ++q) row[q0 + q] = sr[q * cs];
+    }
+    for (int64_t q = q1; q < PWd; ++q) row[q] = T(0);
+  }
+  for (int q = 0; q < kSlack; ++q) dst[PHd * PWd + q] = T(0);
+}
+
+constexpr int kMaxRegTaps = 64;  // filters up to 8x8 keep their taps in a vector array
+
+// out[y, x] = b + sum_t wt[t] * P[y * pitch + x + off[t]] for y < OH, x < OW (stride 1): a vector of
+// W outputs takes every tap from registers (one load and one FMA each), where one pass over the
+// plane per tap would load and store the accumulators for every FMA. Rows of out are OW apart; a
+// row's last vector reads past it (into the next row or the slack) for lanes it does not store.
+template <class T, int TAPS>
+void correlate(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* off, int taps_rt, T b, int64_t OH,
+               int64_t OW) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  const int taps = TAPS ? TAPS : taps_rt;
+  V wv[TAPS ? TAPS : kMaxRegTaps];
+  int64_t o[TAPS ? TAPS : kMaxRegTaps];
+  for (int t = 0; t < taps; ++t) wv[t] = wt[t] - V{}, o[t] = off[t];  // broadcast (x - 0 is x)
+  const V bv = b - V{};
+  for (int64_t y = 0; y < OH; ++y) {
+    const T* prow = P + y * pitch;
+    T* orow = out + y * OW;
+    for (int64_t x0 = 0; x0 < OW; x0 += W) {
+      V acc = bv;
+      for (int t = 0; t < taps; ++t) {
+        V v;
+        __builtin_memcpy(&v, prow + x0 + o[t], sizeof(V));
+        acc += wv[t] * v;
+      }
+      if (x0 + W <= OW) {
+        __builtin_memcpy(orow + x0, &acc, sizeof(V));
+      } else {
+        T lanes[W];
+        __builtin_memcpy(lanes, &acc, sizeof(V));
+        for (int64_t j = 0; j < OW - x0; ++j) orow[x0 + j] = lanes[j];
+      }
+    }
+  }
+}
+
+template <class T>
+void correlate_any(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* off, int taps, T b, int64_t OH,
+                   int64_t OW) {
+  if (taps == 9) correlate<T, 9>(out, P, pitch, wt, off, taps, b, OH, OW);
+  else correlate<T, 0>(out, P, pitch, wt, off, taps, b, OH, OW);
+}
+
 // sum_i a[i] * b[i] with vector accumulators (a scalar reduction would not vectorise without
 // reassociation, which -ffast-math is not allowed to grant here).
 template <class T>
@@ -98,19 +170,55 @@ T dot(const T* __restrict a, const T* __restrict b, int64_t n) {
   return s;
 }
 
+// acc[t] += sum_{i < n} gf[i] * P[i + off[t]], for every tap in one pass: a load of gf, then one
+// load and one FMA per tap (a dot product per tap loads two operands per FMA). gf must be zero up
+// to n rounded up to a vector, and P readable that far past each offset.
+template <class T, int TAPS>
+void tap_dots(double* acc, const T* gf, const T* P, const int64_t* off, int taps_rt, int64_t n) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  const int taps = TAPS ? TAPS : taps_rt;
+  V a[TAPS ? TAPS : kMaxRegTaps];
+  int64_t o[TAPS ? TAPS : kMaxRegTaps];
+  for (int t = 0; t < taps; ++t) a[t] = V{}, o[t] = off[t];
+  for (int64_t i = 0; i < n; i += W) {
+    V gv;
+    __builtin_memcpy(&gv, gf + i, sizeof(V));
+    for (int t = 0; t < taps; ++t) {
+      V v;
+      __builtin_memcpy(&v, P + i + o[t], sizeof(V));
+      a[t] += gv * v;
+    }
+  }
+  for (int t = 0; t < taps; ++t) {
+    T sum = 0;
+    for (int l = 0; l < W; ++l) sum += a[t][l];
+    acc[t] += double(sum);
+  }
+}
+
 template <class T>
 void forward(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias, const DwGeom& g) {
   const int64_t N = x.shape[0], C = x.shape[1];
+  const int taps = int(g.KH * g.KW);
+  int64_t off[kMaxRegTaps];
+  for (int t = 0; t < taps && t < kMaxRegTaps; ++t) off[t] = t / g.KW * g.dh * g.PW + t % g.KW * g.dw;
   parallel_for(0, N * C, 1, [&](int64_t lo, int64_t hi) {
-    T* buf = scratch<T>(size_t(2 * g.PH * g.PW));
+    T* buf = scratch<T>(size_t(2 * g.PH * g.PW + kVecBytes));
     if (!buf) return;  // out of memory (the binding bounds the plane, so only a starved machine gets here)
-    T* flat = buf + g.PH * g.PW;  // the output plane with pitch PW (stride 1)
+    T* flat = buf + g.PH * g.PW + kVecBytes / sizeof(T);  // the output plane with pitch PW (stride 1)
     for (int64_t t = lo; t < hi; ++t) {
       const int64_t n = t / C, c = t % C;
-      g.pad(buf, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], x.strides[3], x.strides[4]);
       const T* wc = w.ptr<T>() + c * g.KH * g.KW;
       const T b = bias ? bias->ptr<T>()[c] : T(0);
       T* op = out.ptr<T>() + t * g.OH * g.OW;
+      if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
+        place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
+                    x.strides[4], g.ph, g.pw);
+        correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW);
+        continue;
+      }
+      g.pad(buf, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], x.strides[3], x.strides[4]);
       if (g.sh == 1 && g.sw == 1) {
         T* __restrict acc = flat;
         const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
@@ -146,11 +254,28 @@ void forward(const TensorView& out, const TensorView& x, const TensorView& w, co
 template <class T>
 void input_grad(const TensorView& dx, const TensorView& gout, const TensorView& w, const DwGeom& g) {
   const int64_t N = dx.shape[0], C = dx.shape[1];
+  // Stride 1: dx[h, w] = sum_t w[ky, kx] * P[h + (KH-1-ky)*dh, w + (KW-1-kx)*dw], P being gOut placed
+  // at ((KH-1)*dh - ph, (KW-1)*dw - pw) in a [H + (KH-1)*dh, W + (KW-1)*dw] plane of zeros: the
+  // forward's correlation with the flipped filter.
+  const int taps = int(g.KH * g.KW);
+  const int64_t GH = g.H + (g.KH - 1) * g.dh, GW = g.W + (g.KW - 1) * g.dw;
+  const bool correlated = g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps;
+  int64_t off[kMaxRegTaps];
+  for (int t = 0; t < taps && t < kMaxRegTaps; ++t)
+    off[t] = (g.KH - 1 - t / g.KW) * g.dh * GW + (g.KW - 1 - t % g.KW) * g.dw;
+  const int64_t need = correlated ? GH * GW : 2 * g.PH * g.PW;
   parallel_for(0, N * C, 1, [&](int64_t lo, int64_t hi) {
-    T* buf = scratch<T>(size_t(2 * g.PH * g.PW));
+    T* buf = scratch<T>(size_t(need + kVecBytes));
     if (!buf) return;
     for (int64_t t = lo; t < hi; ++t) {
       const int64_t n = t / C, c = t % C;
+      if (correlated) {
+        const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
+        place_plane(buf, GH, GW, gp, g.OH, g.OW, gout.strides[3], gout.strides[4], (g.KH - 1) * g.dh - g.ph,
+                    (g.KW - 1) * g.dw - g.pw);
+        correlate_any(dx.ptr<T>() + t * g.H * g.W, buf, GW, w.ptr<T>() + c * taps, off, taps, T(0), g.H, g.W);
+        continue;
+      }
       for (int64_t i = 0; i < g.PH * g.PW; ++i) buf[i] = T(0);
       const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
       const T* wc = w.ptr<T>() + c * g.KH * g.KW;
@@ -199,18 +324,31 @@ void input_grad(const TensorView& dx, const TensorView& gout, const TensorView& 
 template <class T>
 void weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const DwGeom& g) {
   const int64_t N = x.shape[0], C = x.shape[1], taps = g.KH * g.KW;
+  constexpr int W = kVecBytes / sizeof(T);
+  int64_t off[kMaxRegTaps];
+  for (int64_t t = 0; t < taps && t < kMaxRegTaps; ++t) off[t] = t / g.KW * g.dh * g.PW + t % g.KW * g.dw;
   parallel_for(0, C, 1, [&](int64_t lo, int64_t hi) {
-    T* buf = scratch<T>(size_t(2 * g.PH * g.PW));
-    T* gf = buf + g.PH * g.PW;  // g with pitch PW (stride 1)
+    T* buf = scratch<T>(size_t(2 * g.PH * g.PW + 2 * W));
+    T* gf = buf + g.PH * g.PW + W;  // g with pitch PW (stride 1), zeros to a whole vector past its end
     static thread_local Scratch acc_scratch;
     double* acc = static_cast<double*>(acc_scratch.get(sizeof(double) * size_t(taps)));
     if (!buf || !acc) return;
     for (int64_t c = lo; c < hi; ++c) {
       for (int64_t k = 0; k < taps; ++k) acc[k] = 0;
       for (int64_t n = 0; n < N; ++n) {
-        g.pad(buf, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], x.strides[3], x.strides[4]);
         const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
         const int64_t gs = gout.strides[4];
+        if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
+          const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
+          place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
+                      x.strides[4], g.ph, g.pw);
+          g.pitch_rows(gf, gp, gout.strides[3], gs);
+          for (int l = 0; l < W; ++l) gf[n_flat + l] = T(0);
+          if (taps == 9) tap_dots<T, 9>(acc, gf, buf, off, int(taps), n_flat);
+          else tap_dots<T, 0>(acc, gf, buf, off, int(taps), n_flat);
+          continue;
+        }
+        g.pad(buf, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], x.strides[3], x.strides[4]);
         if (g.sh == 1 && g.sw == 1) {
           const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
           g.pitch_rows(gf, gp, gout.strides[3], gs);
