@@ -87,13 +87,13 @@ void place_plane(T* dst, int64_t PHd, int64_t PWd, const T* src, int64_t rows, i
     T* __restrict row = dst + r * PWd;
     const int64_t h = r - top;
     if (h < 0 || h >= rows) {
-      for (int64_t q = 0; q < PWd; ++q) row[q] = T(0);
+      __builtin_memset(row, 0, sizeof(T) * size_t(PWd));
       continue;
     }
     const T* __restrict sr = src + h * rs + (q0 - left) * cs;
     for (int64_t q = 0; q < q0; ++q) row[q] = T(0);
     if (cs == 1) {
-      for (int64_t q = 0; q < q1 - q0; ++q) row[q0 + q] = sr[q];
+      __builtin_memcpy(row + q0, sr, sizeof(T) * size_t(q1 - q0));
     } else {
       for (int64_t q = 0; q < q1 - q0; ++q) row[q0 + q] = sr[q * cs];
     }
