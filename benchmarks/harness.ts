@@ -31,6 +31,23 @@ export function timeFast(fn: () => void, inner = 1000, batches = 15): number {
   return median(samples);
 }
 
+/**
+ * Rounds of a suite whose ratios against peers matter (gemm, conv): each round times ours, then the
+ * peers, and each side keeps its best round. This machine's speed drifts by tens of percent over
+ * minutes; alternating gives both sides the same fast and slow spells instead of one side all of one.
+ * TENSORFORGE_BENCH_ROUNDS sets the count (default 3).
+ */
+export function benchRounds(): number {
+  const n = Number(process.env.TENSORFORGE_BENCH_ROUNDS ?? 3);
+  return Number.isInteger(n) && n >= 1 ? n : 3;
+}
+
+export function roundsNote(rounds: number): string {
+  return rounds > 1
+    ? `${rounds} rounds, each timing tensorforge and then the peers; every figure is the best of its rounds' medians (the machine's speed drifts over minutes: alternating gives both sides the same spells).`
+    : 'one round (TENSORFORGE_BENCH_ROUNDS=1).';
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;

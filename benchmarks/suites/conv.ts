@@ -3,7 +3,7 @@
 // GFLOP/s; beside PyTorch 1.13 (oneDNN) in the same run, best of 1 and 2 threads.
 // TENSORFORGE_BENCH_QUICK=1 shrinks batches and repeats (a smoke test, not a result).
 import * as tf from 'tensorforge';
-import { fmt, peerSettingsNote, runPeer, timeIt, type Section } from '../harness';
+import { benchRounds, fmt, peerSettingsNote, roundsNote, runPeer, timeIt, type Section } from '../harness';
 
 interface Layer {
   name: string;
@@ -69,28 +69,35 @@ export function run(): Section {
   const threadCounts = cores > 1 ? [1, cores] : [1];
   const notes: string[] = [];
   const ours = new Map<number, Map<string, number>>();
-  for (const threads of threadCounts) {
-    tf.setNumThreads(threads);
-    ours.set(threads, timeOurs());
-  }
-  tf.setNumThreads(cores);
-
   const peerBest = new Map<string, { seconds: number; threads: number }>();
   let torchVersion: string | null = null;
-  for (const threads of [1, 2]) {
-    const r = runPeer<{ torch: string; seconds: Record<string, number> }>('conv.py', {
-      threads, layers: LAYERS, min_seconds: TIMING.minSeconds, warmup: TIMING.warmup,
-    });
-    if (!r.ok) {
-      notes.push(`PyTorch skipped: ${r.reason}`);
-      break;
+  let peersOk = true;
+  const rounds = QUICK ? 1 : benchRounds();
+  for (let round = 0; round < rounds; round++) {
+    for (const threads of threadCounts) {
+      tf.setNumThreads(threads);
+      const mine = ours.get(threads) ?? new Map<string, number>();
+      for (const [k, s] of timeOurs()) mine.set(k, Math.min(mine.get(k) ?? Infinity, s));
+      ours.set(threads, mine);
     }
-    torchVersion = r.value.torch;
-    for (const [k, s] of Object.entries(r.value.seconds)) {
-      const prev = peerBest.get(k);
-      if (!prev || s < prev.seconds) peerBest.set(k, { seconds: s, threads });
+    tf.setNumThreads(cores);
+    for (const threads of peersOk ? [1, 2] : []) {
+      const r = runPeer<{ torch: string; seconds: Record<string, number> }>('conv.py', {
+        threads, layers: LAYERS, min_seconds: TIMING.minSeconds, warmup: TIMING.warmup,
+      });
+      if (!r.ok) {
+        notes.push(`PyTorch skipped: ${r.reason}`);
+        peersOk = false;
+        break;
+      }
+      torchVersion = r.value.torch;
+      for (const [k, s] of Object.entries(r.value.seconds)) {
+        const prev = peerBest.get(k);
+        if (!prev || s < prev.seconds) peerBest.set(k, { seconds: s, threads });
+      }
     }
   }
+  notes.push(roundsNote(rounds));
 
   const top = threadCounts[threadCounts.length - 1];
   const header = [
