@@ -352,8 +352,10 @@ describe('maxPool2d 2x2 stride 2 fast path', () => {
   it('agrees with the general kernel on ties, NaN, -inf, odd and even sizes (values and indices), every level', () => {
     tf.manualSeed(21);
     const initial = tf.cpuKernelLevel();
-    // Odd widths take the row-by-row pass, even widths the flat one.
-    for (const shape of [[3, 4, 9, 7], [2, 3, 8, 10], [1, 2, 7, 6], [2, 1, 2, 34]]) {
+    // Odd and even sizes; rows shorter than a vector (loads run into the next rows and planes, the
+    // last plane's through a padded copy), rows of several vectors with a ragged last one (35
+    // outputs), a single output per plane.
+    for (const shape of [[3, 4, 9, 7], [2, 3, 8, 10], [1, 2, 7, 6], [2, 1, 2, 34], [4, 3, 10, 10], [1, 2, 6, 70], [3, 5, 2, 2]]) {
       // Rounded values make ties common; NaN (single and several in a window) and -inf windows.
       const x = tf.randn(shape).mul(2).round();
       const data = x.dataSync();
@@ -369,6 +371,16 @@ describe('maxPool2d 2x2 stride 2 fast path', () => {
         const [slow, slowIdx] = tf.maxPool2d(general, 2, { returnIndices: true }) as unknown as [tf.Tensor, tf.Tensor];
         expect(Array.from(fast.dataSync()), `${level} ${shape}`).toEqual(Array.from(slow.dataSync()));
         expect(Array.from(fastIdx.dataSync()), `${level} ${shape}`).toEqual(Array.from(slowIdx.dataSync()));
+        // float64, and a channel slice (planes apart, the view ending before its storage does)
+        const [f64] = tf.maxPool2d(xs.double(), 2, { returnIndices: true }) as unknown as [tf.Tensor, tf.Tensor];
+        expect(Array.from(f64.dataSync()), `${level} ${shape} float64`).toEqual(Array.from(slow.dataSync()));
+        if (shape[1] > 1) {
+          const sliced = xs.narrow(1, 0, shape[1] - 1);
+          const [fs, fsIdx] = tf.maxPool2d(sliced, 2, { returnIndices: true }) as unknown as [tf.Tensor, tf.Tensor];
+          const [ss, ssIdx] = tf.maxPool2d(sliced.contiguous(), 2, { returnIndices: true }) as unknown as [tf.Tensor, tf.Tensor];
+          expect(Array.from(fs.dataSync()), `${level} ${shape} sliced`).toEqual(Array.from(ss.dataSync()));
+          expect(Array.from(fsIdx.dataSync()), `${level} ${shape} sliced`).toEqual(Array.from(ssIdx.dataSync()));
+        }
       }
     }
     tf.setCpuKernelLevel(initial);

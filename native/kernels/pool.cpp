@@ -11,6 +11,7 @@
 // output row at a time with the window taps in the outer loops: the inner loop runs along the row
 // (no per-output loop setup, and it vectorises), visiting each window's taps in PyTorch's order.
 #include <limits>
+#include <type_traits>
 
 #include "pool.h"
 #include "simd.h"
@@ -29,13 +30,19 @@ inline int64_t off5(const TensorView& v, int64_t n, int64_t c, int64_t d, int64_
   return n * v.strides[0] + c * v.strides[1] + d * v.strides[2] + h * v.strides[3] + w * v.strides[4];
 }
 
-// The common 2x2 window with stride 2 (no padding, dilation or depth) on contiguous rows, in two
-// vectorisable passes per plane with the general kernel's tie and NaN rules (taps a, b / c, d in
-// row-major order; a later tap wins when greater or NaN):
-//   horizontal: each input row's pairs (a, b) -> the winner's value and whether it is b;
-//   vertical:   row 2*oh's winner against row 2*oh+1's, the latter taken when greater or NaN.
+// The common 2x2 window with stride 2 (no padding, dilation or depth) on contiguous rows, with the
+// general kernel's tie and NaN rules (taps a, b / c, d in row-major order; a later tap wins when
+// greater or NaN). W outputs of a row at a time: the two input rows' 2W values are loaded as four
+// vectors and split into even and odd columns by shuffles, then
+//   horizontal: (a, b) -> the winner and whether it is b, likewise (c, d);
+//   vertical:   the top winner against the bottom one, the latter taken when greater or NaN.
 // Pairing (c, d) first gives the same winner as visiting c then d after (a, b): a later NaN still
-// wins, and ties still go to the earlier tap. Rows of even width are one flat stream of pairs.
+// wins, and ties still go to the earlier tap. Loads run past a short row into the rest of x's
+// storage; those that would run past x (the last plane's last rows) go through a zero-padded copy.
+// Stores that would write past the output plane write the valid lanes.
+// W int32 lanes (a helper: a vector_size that depends on a template parameter directly is ignored).
+template <int W> struct Int32Lanes { typedef int32_t type __attribute__((vector_size(W * 4))); };
+
 template <class T>
 bool max_pool_2x2(const TensorView& out, const TensorView& indices, const TensorView& x, const SpatialGeom& g) {
   const bool fits = g.kernel[0] == 1 && g.stride[0] == 1 && g.pad[0] == 0 && g.in[0] == 1 && g.kernel[1] == 2 &&
@@ -43,44 +50,68 @@ bool max_pool_2x2(const TensorView& out, const TensorView& indices, const Tensor
                     g.dilation[1] == 1 && g.dilation[2] == 1 && x.strides[4] == 1 && x.strides[3] == g.in[2] &&
                     2 * g.out[1] <= g.in[1] && 2 * g.out[2] <= g.in[2];
   if (!fits) return false;
-  const int64_t N = out.shape[0], C = out.shape[1], OH = g.out[1], OW = g.out[2], W = g.in[2];
-  const int64_t pairs = 2 * OH * OW;  // horizontal pairs of the rows that windows cover
-  parallel_for(0, N * C, grain_for(OH * OW * 4), [&](int64_t lo, int64_t hi) {
-    static thread_local Scratch scratch;
-    T* hv = static_cast<T*>(scratch.get((sizeof(T) + sizeof(int32_t)) * size_t(pairs)));
-    if (!hv) return;
-    int32_t* hb = reinterpret_cast<int32_t*>(hv + pairs);
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  typedef typename std::conditional<sizeof(T) == 4, int32_t, int64_t>::type I;  // T's lane-sized integer
+  typedef I IM __attribute__((vector_size(kVecBytes)));
+  typedef typename Int32Lanes<W>::type IV;  // W int32 lanes (the indices)
+  IM even, odd;
+  IV lane;
+  for (int j = 0; j < W; ++j) even[j] = I(2 * j), odd[j] = I(2 * j + 1), lane[j] = 2 * j;
+  const int64_t N = out.shape[0], C = out.shape[1], OH = g.out[1], OW = g.out[2], Wi = g.in[2];
+  // One past x's last element (its strides are not negative): loads that stay below it read x's
+  // storage, if not always this plane (lanes past a row are discarded).
+  int64_t end = 1;
+  for (int d = 0; d < x.ndim; ++d) end += (x.shape[d] - 1) * x.strides[d];
+  // At least 2^17 input values per thread: smaller shares measured slower split than whole (LeNet's
+  // second pool, 102K values: 188 us on two threads, 102 us on one).
+  const int64_t per_plane = 4 * OH * OW;
+  const int64_t grain = per_plane >= (int64_t(1) << 17) ? 1 : (int64_t(1) << 17) / per_plane + 1;
+  parallel_for(0, N * C, grain, [&](int64_t lo, int64_t hi) {
+    T pad[4 * W];  // the zero-padded copy of a block's two input rows (2W values each)
     for (int64_t task = lo; task < hi; ++task) {
       const int64_t n = task / C, c = task % C;
-      const T* xp = x.ptr<T>() + off5(x, n, c, 0, 0, 0);
+      const int64_t plane = off5(x, n, c, 0, 0, 0);
+      const T* xp = x.ptr<T>() + plane;
       T* op = out.ptr<T>() + off5(out, n, c, 0, 0, 0);
       int32_t* ip = indices.ptr<int32_t>() + off5(indices, n, c, 0, 0, 0);
-      const int64_t rows = W == 2 * OW ? 1 : 2 * OH, len = W == 2 * OW ? pairs : OW;
-      for (int64_t r = 0; r < rows; ++r) {
-        const T* __restrict src = xp + r * W;
-        T* __restrict v = hv + r * len;
-        int32_t* __restrict bsel = hb + r * len;
-        for (int64_t k = 0; k < len; ++k) {
-          const T a = src[2 * k], b = src[2 * k + 1];
-          const bool take = (b > a) | (b != b);
-          v[k] = take ? b : a;
-          bsel[k] = take ? 1 : 0;
+      for (int64_t oh = 0; oh < OH; ++oh)
+        for (int64_t ow0 = 0; ow0 < OW; ow0 += W) {
+          const int64_t nw = OW - ow0 < W ? OW - ow0 : W;
+          const int64_t top = 2 * oh * Wi + 2 * ow0;  // a's offset in the plane
+          const T* r0 = xp + top;
+          const T* r1 = r0 + Wi;
+          if (plane + top + Wi + 2 * W > end) {
+            for (int j = 0; j < 4 * W; ++j) pad[j] = T(0);
+            for (int64_t j = 0; j < 2 * nw; ++j) pad[j] = r0[j], pad[2 * W + j] = r1[j];
+            r0 = pad;
+            r1 = pad + 2 * W;
+          }
+          V t0, t1, b0, b1;
+          __builtin_memcpy(&t0, r0, sizeof(V));
+          __builtin_memcpy(&t1, r0 + W, sizeof(V));
+          __builtin_memcpy(&b0, r1, sizeof(V));
+          __builtin_memcpy(&b1, r1 + W, sizeof(V));
+          const V a = __builtin_shuffle(t0, t1, even), b = __builtin_shuffle(t0, t1, odd);
+          const V cc = __builtin_shuffle(b0, b1, even), d = __builtin_shuffle(b0, b1, odd);
+          const IM take_b = (b > a) | (b != b), take_d = (d > cc) | (d != d);
+          const V v0 = take_b ? b : a, v1 = take_d ? d : cc;
+          const IM take_v = (v1 > v0) | (v1 != v1);
+          const V best = take_v ? v1 : v0;
+          const IV sb = __builtin_convertvector(take_b, IV), sd = __builtin_convertvector(take_d, IV);
+          const IV tv = __builtin_convertvector(take_v, IV);
+          // Lanes of the masks are 0 or -1: the chosen tap's offset from a, then a's position.
+          const IV idx = int32_t(top) + lane + (tv != 0 ? int32_t(Wi) - sd : -sb);
+          const int64_t o = oh * OW + ow0;
+          if (o + W <= OH * OW) {
+            // Whole vectors: lanes past the row land on later outputs of this plane, which this
+            // loop writes afterwards.
+            __builtin_memcpy(op + o, &best, sizeof(V));
+            __builtin_memcpy(ip + o, &idx, sizeof(IV));
+          } else {
+            for (int64_t j = 0; j < nw; ++j) op[o + j] = best[j], ip[o + j] = idx[j];
+          }
         }
-      }
-      for (int64_t oh = 0; oh < OH; ++oh) {
-        const T* __restrict v0 = hv + 2 * oh * OW;
-        const T* __restrict v1 = v0 + OW;
-        const int32_t* __restrict b0 = hb + 2 * oh * OW;
-        const int32_t* __restrict b1 = b0 + OW;
-        T* __restrict orow = op + oh * OW;
-        int32_t* __restrict irow = ip + oh * OW;
-        const int32_t base = int32_t(2 * oh * W), Wi = int32_t(W);
-        for (int64_t ow = 0; ow < OW; ++ow) {
-          const bool take = (v1[ow] > v0[ow]) | (v1[ow] != v1[ow]);
-          orow[ow] = take ? v1[ow] : v0[ow];
-          irow[ow] = base + int32_t(2 * ow) + (take ? Wi + b1[ow] : b0[ow]);
-        }
-      }
     }
   });
   return true;
