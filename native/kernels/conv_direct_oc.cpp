@@ -52,33 +52,31 @@ struct Padded {
   }
 };
 
+// Images of N per chunk of the batch when each takes `bytes` of workspace: 8 MiB a chunk, at least
+// one image.
+inline int64_t images_per_chunk(size_t bytes, int64_t N) {
+  const int64_t n = int64_t((size_t(8) << 20) / (bytes > 0 ? bytes : 1));
+  return n < 1 ? 1 : n > N ? N : n;
+}
+
 template <class T>
 Padded<T> padded_of(const TensorView& x, const SpatialGeom& g) {
   const int64_t KH = g.kernel[1], KW = g.kernel[2];
   return Padded<T>{x.shape[1], g.out[1] + KH - 1, g.out[2] + KW - 1, g.pad[1], g.pad[2]};
 }
 
-// A vector of copies of *p, loaded as such. On AVX-512 this is a broadcast load (a load-port
-// operation): left to itself GCC keeps each input value in a register across taps and broadcasts it
-// there, which takes the FP pipes the FMAs need (half the FMA rate on Zen 4).
+// A vector of copies of *p. x - 0 is x for every x, so GCC folds the subtraction and, on AVX-512,
+// broadcasts straight from memory (a load-port operation); V{} + x would keep an add (0 + -0 is +0).
 template <class T>
 inline typename Vec<T>::type broadcast_load(const T* p) {
-  typedef typename Vec<T>::type V;
-#if defined(TF_CPU_LEVEL_avx512) && defined(__x86_64__)
-  V v;
-  if constexpr (sizeof(T) == 4) asm("vbroadcastss %1, %0" : "=v"(v) : "m"(*p));
-  else asm("vbroadcastsd %1, %0" : "=v"(v) : "m"(*p));
-  return v;
-#else
-  return V{} + *p;
-#endif
+  return *p - typename Vec<T>::type{};
 }
 
 // acc[j] (channels o0.. of W lanes) for positions x0 + j, j < XB, of output row y. KHC x KWC is the
-// kernel when known at compile time (0 x 0: KH x KW at run time). GCC (12) also stores the
-// accumulators to the stack at the end of every iteration of the innermost loop it keeps: with
-// run-time tap loops that was every tap (10 stores per 10 FMAs, half the FMA rate); with the kx
-// loop unrolled it is every tap row (10 per 50). Unrolling ky as well did not measure faster.
+// kernel when known at compile time (0 x 0: KH x KW at run time); with kx unrolled, the taps of a
+// row share their input values (forward_run<float, 10, 5, 5>: 14 broadcasts and 5 weight loads per
+// 50 FMAs, no stack traffic in the loop per objdump). An inline-asm broadcast used here before kept
+// GCC from moving the accumulators' stores out of the loop (10 stores per tap row).
 template <class T, int XB, int KHC, int KWC>
 inline void forward_run(T* tile, const T* xp, const T* wb, const Padded<T>& p, int64_t KH_, int64_t KW_, int64_t ldw,
                         const T* bias, int64_t y, int64_t x0) {
@@ -104,9 +102,8 @@ inline void forward_run(T* tile, const T* xp, const T* wb, const Padded<T>& p, i
 
 // Two vectors of output channels per block, for 3x3 layers with many input channels (ResNet's): XB
 // positions x 2W channels in 2 * XB accumulators, so each tap costs two weight loads and XB
-// broadcasts for 2 * XB FMAs, the GEMM micro-kernel's balance. The tap loop is kept a loop, its
-// input offsets read from a table: with the nine taps unrolled GCC (12) ran out of registers for
-// the addresses and spilled accumulators on every tap.
+// broadcasts for 2 * XB FMAs, the GEMM micro-kernel's balance. The taps stay a loop (with the nine
+// unrolled, GCC 12 ran out of registers for the addresses and spilled accumulators on every tap).
 // Block row r's positions start at input row pointer row[r] (rows of one image or of two: the
 // padded images share a layout, so one offset steps both).
 template <class T, int XB, int R>
@@ -121,9 +118,7 @@ inline void forward_run2_3x3(T* tile, const T* row0, const T* row1, const T* wb,
     __builtin_memcpy(&b1, bias + W, sizeof(V));
   }
   for (int j = 0; j < R * XB; ++j) acc[j][0] = b0, acc[j][1] = b1;
-  // One flat loop over (channel, tap), the input pointer stepped tap by tap: with a loop nest, or
-  // the taps' offsets read from a table, GCC kept the accumulators in memory as well and stored all
-  // of them on every iteration.
+  // One flat loop over (channel, tap), the input offset stepped tap by tap.
   const int64_t taps = p.C * 9, row_step = p.PW - 3, plane_step = p.PH * p.PW - 3 * p.PW;
   const T* wk = wb;
   int64_t xo = 0;  // the tap's offset from the block's rows
@@ -134,8 +129,7 @@ inline void forward_run2_3x3(T* tile, const T* row0, const T* row1, const T* wb,
     __builtin_memcpy(&w1, wk + W, sizeof(V));
 #pragma GCC unroll 16
     for (int j = 0; j < R * XB; ++j) {
-      // A broadcast (x - 0 is x, so GCC folds it; x + 0 is not, for -0).
-      const V xv = (j < XB ? row0 : row1)[xo + j % XB] - V{};
+      const V xv = broadcast_load<T>((j < XB ? row0 : row1) + xo + j % XB);
       acc[j][0] += w0 * xv;
       acc[j][1] += w1 * xv;
     }
@@ -201,8 +195,7 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   // channels) across images.
   const bool image_major = sizeof(T) * taps * outC <= (size_t(512) << 10);
   const int64_t xp_len = (p.C * p.PH * p.PW + W - 1) / W * W;
-  int64_t chunk = int64_t((size_t(8) << 20) / (sizeof(T) * size_t(xp_len)));
-  chunk = chunk < 1 ? 1 : chunk > N ? N : chunk;
+  const int64_t chunk = images_per_chunk(sizeof(T) * size_t(xp_len), N);
   T* xpad = static_cast<T*>(std::aligned_alloc(64, sizeof(T) * size_t(xp_len * chunk)));
   if (!xpad) {
     std::free(wr);
@@ -403,22 +396,20 @@ void weight_grad_t(const TensorView& dw, const TensorView& x, const TensorView& 
 // positions of one image: two vector loads and nine broadcasts per 18 FMAs. A flat loop over the
 // positions, as in the forward, keeps the accumulators in registers.
 template <class T>
-inline void dw_run2_3x3(typename Vec<T>::type* sums, const T* gt, const T* xpc, int64_t PW, int64_t OW, int64_t pos0,
-                        int64_t npos) {
+inline void dw_run2_3x3(typename Vec<T>::type* sums, const T* gt, const T* xpc, int64_t PW, int64_t OW, int64_t L) {
   typedef typename Vec<T>::type V;
   constexpr int W = kVecBytes / sizeof(T);
   V acc[2][9];
   for (int t = 0; t < 9; ++t) acc[0][t] = sums[t], acc[1][t] = sums[9 + t];
-  int64_t x = pos0 % OW;
-  const T* row = xpc + pos0 / OW * PW + x;
-  gt += pos0 * 2 * W;
-  for (int64_t pos = 0; pos < npos; ++pos, gt += 2 * W) {
+  const T* row = xpc;
+  int64_t x = 0;
+  for (int64_t pos = 0; pos < L; ++pos, gt += 2 * W) {
     V g0, g1;
     __builtin_memcpy(&g0, gt, sizeof(V));
     __builtin_memcpy(&g1, gt + W, sizeof(V));
 #pragma GCC unroll 9
     for (int t = 0; t < 9; ++t) {
-      const V xv = row[t / 3 * PW + t % 3] - V{};  // a broadcast (see forward_run2_3x3)
+      const V xv = broadcast_load<T>(row + t / 3 * PW + t % 3);
       acc[0][t] += g0 * xv;
       acc[1][t] += g1 * xv;
     }
@@ -441,8 +432,7 @@ void weight_grad2_3x3_t(const TensorView& dw, const TensorView& x, const TensorV
   const Padded<T> p = padded_of<T>(x, g);
   const int64_t blocks = outC / cw, plane = p.PH * p.PW, cgroups = (p.C + kCG - 1) / kCG;
   const int64_t xp_len = (p.C * plane + W - 1) / W * W, gt_len = L * outC;
-  int64_t chunk = int64_t((size_t(8) << 20) / (sizeof(T) * size_t(xp_len + gt_len)));
-  chunk = chunk < 1 ? 1 : chunk > N ? N : chunk;
+  const int64_t chunk = images_per_chunk(sizeof(T) * size_t(xp_len + gt_len), N);
   T* xpad = static_cast<T*>(std::aligned_alloc(64, sizeof(T) * size_t((xp_len + gt_len) * chunk)));
   if (!xpad) return;
   T* gT = xpad + xp_len * chunk;
@@ -480,7 +470,7 @@ void weight_grad2_3x3_t(const TensorView& dw, const TensorView& x, const TensorV
         for (int64_t i = 0; i < nb; ++i) {
           const T* gt = gT + (i * blocks + b) * L * cw;
           for (int64_t c = c0; c < c1; ++c)
-            dw_run2_3x3<T>(sums + (c - c0) * 18, gt, xpad + i * xp_len + c * plane, p.PW, OW, 0, L);
+            dw_run2_3x3<T>(sums + (c - c0) * 18, gt, xpad + i * xp_len + c * plane, p.PW, OW, L);
         }
         for (int64_t c = c0; c < c1; ++c)
           for (int v = 0; v < 2; ++v)
