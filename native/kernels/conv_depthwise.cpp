@@ -44,26 +44,6 @@ struct DwGeom {
         for (int64_t x = OW; x < PW; ++x) row[x] = T(0);
     }
   }
-  // buf [PH, PW] = the plane at src (strides rs, cs) zero-padded.
-  template <class T> void pad(T* buf, const T* src, int64_t rs, int64_t cs) const {
-    for (int64_t r = 0; r < PH; ++r) {
-      T* row = buf + r * PW;
-      const int64_t h = r - ph;
-      if (h < 0 || h >= H) {
-        for (int64_t q = 0; q < PW; ++q) row[q] = T(0);
-        continue;
-      }
-      const T* s = src + h * rs;
-      const int64_t q0 = pw < PW ? pw : PW, q1 = pw + W < PW ? pw + W : PW;  // [q0, q1) holds data
-      for (int64_t q = 0; q < q0; ++q) row[q] = T(0);
-      if (cs == 1) {
-        for (int64_t q = q0; q < q1; ++q) row[q] = s[q - pw];
-      } else {
-        for (int64_t q = q0; q < q1; ++q) row[q] = s[(q - pw) * cs];
-      }
-      for (int64_t q = q1; q < PW; ++q) row[q] = T(0);
-    }
-  }
 };
 
 // Per-thread scratch (no std containers here: their out-of-line instantiations would be shared
@@ -212,13 +192,12 @@ void forward(const TensorView& out, const TensorView& x, const TensorView& w, co
       const T* wc = w.ptr<T>() + c * g.KH * g.KW;
       const T b = bias ? bias->ptr<T>()[c] : T(0);
       T* op = out.ptr<T>() + t * g.OH * g.OW;
+      place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
+                  x.strides[4], g.ph, g.pw);
       if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
-        place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
-                    x.strides[4], g.ph, g.pw);
         correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW);
         continue;
       }
-      g.pad(buf, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], x.strides[3], x.strides[4]);
       if (g.sh == 1 && g.sw == 1) {
         T* __restrict acc = flat;
         const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
@@ -338,17 +317,16 @@ void weight_grad(const TensorView& dw, const TensorView& x, const TensorView& go
       for (int64_t n = 0; n < N; ++n) {
         const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
         const int64_t gs = gout.strides[4];
+        place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
+                    x.strides[4], g.ph, g.pw);
         if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
           const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
-          place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
-                      x.strides[4], g.ph, g.pw);
           g.pitch_rows(gf, gp, gout.strides[3], gs);
           for (int l = 0; l < W; ++l) gf[n_flat + l] = T(0);
           if (taps == 9) tap_dots<T, 9>(acc, gf, buf, off, int(taps), n_flat);
           else tap_dots<T, 0>(acc, gf, buf, off, int(taps), n_flat);
           continue;
         }
-        g.pad(buf, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], x.strides[3], x.strides[4]);
         if (g.sh == 1 && g.sw == 1) {
           const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
           g.pitch_rows(gf, gp, gout.strides[3], gs);
