@@ -30,6 +30,9 @@ inline int64_t off5(const TensorView& v, int64_t n, int64_t c, int64_t d, int64_
   return n * v.strides[0] + c * v.strides[1] + d * v.strides[2] + h * v.strides[3] + w * v.strides[4];
 }
 
+// W int32 lanes (a helper: a vector_size that depends on a template parameter directly is ignored).
+template <int W> struct Int32Lanes { typedef int32_t type __attribute__((vector_size(W * 4))); };
+
 // The common 2x2 window with stride 2 (no padding, dilation or depth) on contiguous rows, with the
 // general kernel's tie and NaN rules (taps a, b / c, d in row-major order; a later tap wins when
 // greater or NaN). W outputs of a row at a time: the two input rows' 2W values are loaded as four
@@ -40,9 +43,6 @@ inline int64_t off5(const TensorView& v, int64_t n, int64_t c, int64_t d, int64_
 // wins, and ties still go to the earlier tap. Loads run past a short row into the rest of x's
 // storage; those that would run past x (the last plane's last rows) go through a zero-padded copy.
 // Stores that would write past the output plane write the valid lanes.
-// W int32 lanes (a helper: a vector_size that depends on a template parameter directly is ignored).
-template <int W> struct Int32Lanes { typedef int32_t type __attribute__((vector_size(W * 4))); };
-
 template <class T>
 bool max_pool_2x2(const TensorView& out, const TensorView& indices, const TensorView& x, const SpatialGeom& g) {
   const bool fits = g.kernel[0] == 1 && g.stride[0] == 1 && g.pad[0] == 0 && g.in[0] == 1 && g.kernel[1] == 2 &&
@@ -59,10 +59,11 @@ bool max_pool_2x2(const TensorView& out, const TensorView& indices, const Tensor
   IV lane;
   for (int j = 0; j < W; ++j) even[j] = I(2 * j), odd[j] = I(2 * j + 1), lane[j] = 2 * j;
   const int64_t N = out.shape[0], C = out.shape[1], OH = g.out[1], OW = g.out[2], Wi = g.in[2];
-  // One past x's last element (its strides are not negative): loads that stay below it read x's
-  // storage, if not always this plane (lanes past a row are discarded).
+  // One past x's last element in memory: loads that stay below it read x's storage, if not always
+  // this plane (lanes past a row are discarded).
   int64_t end = 1;
-  for (int d = 0; d < x.ndim; ++d) end += (x.shape[d] - 1) * x.strides[d];
+  for (int d = 0; d < x.ndim; ++d)
+    if (x.strides[d] > 0) end += (x.shape[d] - 1) * x.strides[d];
   // At least 2^17 input values per thread: smaller shares measured slower split than whole (LeNet's
   // second pool, 102K values: 188 us on two threads, 102 us on one).
   const int64_t per_plane = 4 * OH * OW;
