@@ -42,9 +42,10 @@ export function benchRounds(): number {
   return Number.isInteger(n) && n >= 1 ? n : 3;
 }
 
-export function roundsNote(rounds: number): string {
+/** The notes' line on rounds; `figure` says which of a round's results a figure keeps. */
+export function roundsNote(rounds: number, figure = "the best of its rounds' medians"): string {
   return rounds > 1
-    ? `${rounds} rounds, each timing tensorforge and then the peers; every figure is the best of its rounds' medians (the machine's speed drifts over minutes: alternating gives both sides the same spells).`
+    ? `${rounds} rounds, each timing tensorforge and then the peers; every figure is ${figure} (the machine's speed drifts over minutes: alternating gives both sides the same spells).`
     : 'one round (TENSORFORGE_BENCH_ROUNDS=1).';
 }
 

@@ -75,7 +75,7 @@ export function run(): Section {
     const ratio = bestPeer ? `${fmt(r.epoch_seconds / bestPeer.epoch_seconds, 2)}x` : '-';
     rows.push([`tensorforge, ${threads} thread${Number(threads) > 1 ? 's' : ''}`, fmt(r.epoch_seconds, 2), fmt(r.images_per_second, 0), fmt(r.test_accuracy * 100, 2), ratio]);
   }
-  notes.push(peerSettingsNote(), roundsNote(rounds).replace("best of its rounds' medians", 'fastest epoch of its rounds'));
+  notes.push(peerSettingsNote(), roundsNote(rounds, 'the fastest epoch of its rounds'));
   // One seed's accuracy differs between the two libraries by their RNGs (shuffling, initialisation)
   // as much as between seeds: the same comparison over seeds 0..S-1 (TENSORFORGE_BENCH_SEEDS, default
   // 5) at all threads says whether one trains worse.
