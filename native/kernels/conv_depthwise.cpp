@@ -16,6 +16,7 @@
 // Forward and input gradient run in parallel over (n, c) planes, the weight gradient over c.
 #include "conv.h"
 #include "simd.h"
+#include "window.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
 
@@ -52,34 +53,6 @@ template <class T>
 T* scratch(size_t n) {
   static thread_local Scratch buf;
   return static_cast<T*>(buf.get(sizeof(T) * n));
-}
-
-// dst [PHd, PWd] = the [rows, cols] plane at src (strides rs, cs) placed at (top, left), zeros
-// elsewhere (what falls outside dst is dropped); then kSlack zeros, which the vector loops below
-// read past the last row (lanes whose results are discarded or multiplied by zero).
-template <class T>
-void place_plane(T* dst, int64_t PHd, int64_t PWd, const T* src, int64_t rows, int64_t cols, int64_t rs, int64_t cs,
-                 int64_t top, int64_t left) {
-  constexpr int kSlack = kVecBytes / sizeof(T);
-  const int64_t q0 = left > 0 ? (left < PWd ? left : PWd) : 0;
-  const int64_t q1 = left + cols < PWd ? (left + cols > q0 ? left + cols : q0) : PWd;  // [q0, q1) from src
-  for (int64_t r = 0; r < PHd; ++r) {
-    T* __restrict row = dst + r * PWd;
-    const int64_t h = r - top;
-    if (h < 0 || h >= rows) {
-      __builtin_memset(row, 0, sizeof(T) * size_t(PWd));
-      continue;
-    }
-    const T* __restrict sr = src + h * rs + (q0 - left) * cs;
-    for (int64_t q = 0; q < q0; ++q) row[q] = T(0);
-    if (cs == 1) {
-      __builtin_memcpy(row + q0, sr, sizeof(T) * size_t(q1 - q0));
-    } else {
-      for (int64_t q = 0; q < q1 - q0; ++q) row[q0 + q] = sr[q * cs];
-    }
-    for (int64_t q = q1; q < PWd; ++q) row[q] = T(0);
-  }
-  for (int q = 0; q < kSlack; ++q) dst[PHd * PWd + q] = T(0);
 }
 
 constexpr int kMaxRegTaps = 64;  // filters up to 8x8 keep their taps in a vector array
@@ -193,7 +166,7 @@ void forward(const TensorView& out, const TensorView& x, const TensorView& w, co
       const T b = bias ? bias->ptr<T>()[c] : T(0);
       T* op = out.ptr<T>() + t * g.OH * g.OW;
       place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
-                  x.strides[4], g.ph, g.pw);
+                  x.strides[4], g.ph, g.pw, kVecBytes / sizeof(T));
       if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
         correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW);
         continue;
@@ -251,7 +224,7 @@ void input_grad(const TensorView& dx, const TensorView& gout, const TensorView& 
       if (correlated) {
         const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
         place_plane(buf, GH, GW, gp, g.OH, g.OW, gout.strides[3], gout.strides[4], (g.KH - 1) * g.dh - g.ph,
-                    (g.KW - 1) * g.dw - g.pw);
+                    (g.KW - 1) * g.dw - g.pw, kVecBytes / sizeof(T));
         correlate_any(dx.ptr<T>() + t * g.H * g.W, buf, GW, w.ptr<T>() + c * taps, off, taps, T(0), g.H, g.W);
         continue;
       }
@@ -318,7 +291,7 @@ void weight_grad(const TensorView& dw, const TensorView& x, const TensorView& go
         const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
         const int64_t gs = gout.strides[4];
         place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
-                    x.strides[4], g.ph, g.pw);
+                    x.strides[4], g.ph, g.pw, kVecBytes / sizeof(T));
         if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
           const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
           g.pitch_rows(gf, gp, gout.strides[3], gs);

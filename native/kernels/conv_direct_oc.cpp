@@ -19,6 +19,7 @@
 
 #include "conv.h"
 #include "simd.h"
+#include "window.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
 
@@ -32,23 +33,9 @@ template <class T>
 struct Padded {
   int64_t C, PH, PW, padT, padL;
   void fill(T* xp, const TensorView& x, int64_t n) const {
-    const int64_t H = x.shape[3], Wd = x.shape[4], ws = x.strides[4];
-    // Columns [q0, q1) of a padded row come from the input row; the rest are zero.
-    const int64_t q0 = padL > 0 ? padL : 0, q1 = padL + Wd < PW ? padL + Wd : PW;
     for (int64_t c = 0; c < C; ++c)
-      for (int64_t r = 0; r < PH; ++r) {
-        T* dst = xp + (c * PH + r) * PW;
-        const int64_t h = r - padT;
-        if (h < 0 || h >= H || q0 >= q1) {
-          for (int64_t q = 0; q < PW; ++q) dst[q] = T(0);
-          continue;
-        }
-        const T* src = x.ptr<T>() + n * x.strides[0] + c * x.strides[1] + h * x.strides[3];  // column 0
-        for (int64_t q = 0; q < q0; ++q) dst[q] = T(0);
-        if (ws == 1) __builtin_memcpy(dst + q0, src + (q0 - padL), sizeof(T) * size_t(q1 - q0));
-        else for (int64_t q = q0; q < q1; ++q) dst[q] = src[(q - padL) * ws];
-        for (int64_t q = q1; q < PW; ++q) dst[q] = T(0);
-      }
+      place_plane(xp + c * PH * PW, PH, PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], x.shape[3], x.shape[4],
+                  x.strides[3], x.strides[4], padT, padL, 0);
   }
 };
 

@@ -1,7 +1,8 @@
-// Window arithmetic shared by conv.cpp and pool.cpp: which output positions of a row read inside
-// the input for a given kernel offset, and which taps of a window lie inside the input. Integer
-// divisions are slow (tens of cycles) next to the short rows they bound, so the per-kernel-column
-// ranges are computed once per task (ColumnRanges) and stride 1 never divides.
+// Window arithmetic shared by the convolution and pooling kernels: which output positions of a row
+// read inside the input for a given kernel offset, which taps of a window lie inside the input, and
+// a plane placed in a zero-padded buffer. Integer divisions are slow (tens of cycles) next to the
+// short rows they bound, so the per-kernel-column ranges are computed once per task (ColumnRanges)
+// and stride 1 never divides.
 #pragma once
 #include "common.h"
 
@@ -52,5 +53,32 @@ struct ColumnRanges {
     }
   }
 };
+
+// dst [PHd, PWd] = the [rows, cols] plane at src (strides rs, cs) placed at (top, left), zeros
+// elsewhere (what falls outside dst is dropped); then `slack` more zeros, for vector loops that read
+// past the last row (lanes whose results are discarded or multiplied by zero).
+template <class T>
+void place_plane(T* dst, int64_t PHd, int64_t PWd, const T* src, int64_t rows, int64_t cols, int64_t rs, int64_t cs,
+                 int64_t top, int64_t left, int64_t slack) {
+  const int64_t q0 = left > 0 ? (left < PWd ? left : PWd) : 0;
+  const int64_t q1 = left + cols < PWd ? (left + cols > q0 ? left + cols : q0) : PWd;  // [q0, q1) from src
+  for (int64_t r = 0; r < PHd; ++r) {
+    T* __restrict row = dst + r * PWd;
+    const int64_t h = r - top;
+    if (h < 0 || h >= rows) {
+      __builtin_memset(row, 0, sizeof(T) * size_t(PWd));
+      continue;
+    }
+    const T* __restrict sr = src + h * rs + (q0 - left) * cs;
+    for (int64_t q = 0; q < q0; ++q) row[q] = T(0);
+    if (cs == 1) {
+      __builtin_memcpy(row + q0, sr, sizeof(T) * size_t(q1 - q0));
+    } else {
+      for (int64_t q = 0; q < q1 - q0; ++q) row[q0 + q] = sr[q * cs];
+    }
+    for (int64_t q = q1; q < PWd; ++q) row[q] = T(0);
+  }
+  for (int64_t q = 0; q < slack; ++q) dst[PHd * PWd + q] = T(0);
+}
 
 TF_KERNEL_NAMESPACE_END
