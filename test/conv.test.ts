@@ -379,6 +379,47 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
     tf.setCpuKernelLevel(initialLevel);
   });
 
+  // The input gradient of layers with few input channels and whole vectors of output channels
+  // (LeNet's conv2: 16 -> 6) sums over the output channels in the vector lanes
+  // (conv_direct_oc_dx.cpp): channel blocks of 6 and a remainder, positions in pairs with an odd
+  // last one, rows longer than a vector of sums, taps skipped where they fall in the padding.
+  it('input gradient with lanes over the output channels: gradcheck in float64 on every level', () => {
+    forced('direct', () => {
+      const cases: [number, number[], number[], tf.ConvOptions][] = [
+        [2, [2, 3, 8, 9], [16, 3, 5, 5], { padding: 2 }],
+        [2, [1, 7, 5, 17], [32, 7, 3, 3], { padding: [1, 0] }], // 7 channels: blocks of 6 and 1; 17 columns
+        [2, [2, 1, 3, 1], [16, 1, 3, 1], {}], // one column: a single odd position
+        [2, [1, 13, 4, 6], [16, 13, 2, 5], { padding: [1, 4] }], // padding = kernel - 1: taps past every row's data
+        [1, [2, 2, 15], [8, 2, 4], { padding: 'same' }], // 8 channels: whole vectors for float64 only on AVX-512
+      ];
+      for (const level of levels) {
+        tf.setCpuKernelLevel(level);
+        for (const [ns, xs, ws, opts] of cases) {
+          tf.tidy(() => {
+            const inputs = [toTensor(randArr(xs), 'float64', true), toTensor(randArr(ws), 'float64')];
+            const f = ns === 1 ? tf.conv1d : tf.conv2d;
+            expect(tf.gradcheck((x, w) => f(x, w, null, opts), inputs), `${level} ${JSON.stringify([xs, ws, opts])}`).toBe(true);
+          });
+        }
+      }
+      tf.setCpuKernelLevel(initialLevel);
+    });
+  });
+
+  it('input gradient with lanes over the output channels: direct, auto and im2col agree, every level', () => {
+    const cases: [number[], number[], number, boolean][] = [
+      [[5, 6, 14, 14], [16, 6, 5, 5], 0, true], // LeNet's conv2 with a channels-last input
+      [[3, 13, 9, 33], [32, 13, 3, 3], 1, false], // three vectors of sums per row, the last ragged
+    ];
+    for (const [xs, ws, padding, channelsLast] of cases) {
+      for (const level of levels) {
+        tf.setCpuKernelLevel(level);
+        agreeAll(xs, ws, padding, channelsLast);
+      }
+    }
+    tf.setCpuKernelLevel(initialLevel);
+  });
+
   it('two channel vectors per block: a batch padded in several chunks', () => {
     agreeAll([10, 32, 82, 82], [32, 32, 3, 3], 1, false); // 0.9 MB padded images, 8 MiB chunks
   });

@@ -17,6 +17,10 @@ bool conv_direct_oc(const TensorView& out, const TensorView& x, const TensorView
                     const SpatialGeom& g, int64_t groups);
 bool conv_direct_oc_weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
                                 int64_t groups);
+// conv_direct_oc_dx.cpp: the input gradient of such a layer whose output channels fill whole
+// vectors (any input channels), given the adjoint's geometry; false (nothing done) for other layers.
+bool conv_direct_oc_input_grad(const TensorView& dx, const TensorView& gout, const TensorView& w,
+                               const SpatialGeom& g);
 // conv_depthwise.cpp: mode 0 writes y (out), 1 writes x (dx, from y = gOut), 2 writes w (dW); see kernels.h.
 void conv_depthwise(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
                     const SpatialGeom& g);

@@ -315,6 +315,8 @@ void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w
     wv.data = static_cast<char*>(w.data) +
               ((w.shape[3] - 1) * w.strides[3] + (w.shape[4] - 1) * w.strides[4]) * dtype_size(w.dtype);
     if (conv_direct_oc(out, x, wv, bias, g, 1)) return;
+    // Else, with the lanes over the forward's output channels (the sum's index) when they fill vectors.
+    if (conv_direct_oc_input_grad(out, x, w, g)) return;
   }
   TF_DISPATCH_FLOAT(x.dtype, T, {
     T* wt = adjoint ? adjoint_weight<T>(w, groups) : nullptr;

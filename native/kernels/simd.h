@@ -19,6 +19,29 @@ constexpr int kVecBytes = 16;
 
 template <class T> struct Vec { typedef T type __attribute__((vector_size(kVecBytes))); };
 
+// dst[0, n) = the first n lanes of v (0 <= n <= the lanes): a masked store where the CPU level has
+// one. (A copy through memory costs a failed store-to-load forward; a lane loop becomes a memcpy.)
+template <class T>
+inline void store_first(T* dst, typename Vec<T>::type v, int n) {
+  constexpr int W = kVecBytes / sizeof(T);
+  if (n >= W) {
+    __builtin_memcpy(dst, &v, sizeof(v));
+    return;
+  }
+#if defined(TF_CPU_LEVEL_avx512)
+  if constexpr (sizeof(T) == 4) {
+    __builtin_ia32_storeups512_mask(reinterpret_cast<float*>(dst), reinterpret_cast<__attribute__((vector_size(64))) float&>(v),
+                                    static_cast<unsigned short>((1u << n) - 1));
+    return;
+  } else if constexpr (sizeof(T) == 8) {
+    __builtin_ia32_storeupd512_mask(reinterpret_cast<double*>(dst), reinterpret_cast<__attribute__((vector_size(64))) double&>(v),
+                                    static_cast<unsigned char>((1u << n) - 1));
+    return;
+  }
+#endif
+  for (int l = 0; l < n; ++l) dst[l] = v[l];
+}
+
 struct Scratch {
   void* p = nullptr;
   size_t cap = 0;
