@@ -385,4 +385,45 @@ describe('maxPool2d 2x2 stride 2 fast path', () => {
     }
     tf.setCpuKernelLevel(initial);
   });
+
+  it('backward: g scattered through the indices (2x2 and other windows, strided g), every level', () => {
+    tf.manualSeed(22);
+    const initial = tf.cpuKernelLevel();
+    const configs: [number[], number | number[], tf.MaxPoolOptions][] = [
+      [[2, 3, 9, 7], 2, {}], // odd rows and columns: a row and a column no window reads
+      [[1, 2, 6, 70], 2, {}], // rows of several vectors and a ragged last one
+      [[2, 2, 2, 2], 2, {}],
+      [[2, 2, 8, 9], 3, { stride: 2 }], // overlapping windows: indices outside the 2x2 blocks
+      [[1, 3, 7, 8], 2, { stride: 2, padding: 1 }], // shifted windows: the general kernel
+      [[1, 2, 9, 9], [2, 1], { stride: [2, 3] }], // blocks apart: 2 * outputs fit, indices in blocks or not
+    ];
+    for (const [shape, k, opts] of configs) {
+      for (const level of tf.cpuKernelLevels()) {
+        tf.setCpuKernelLevel(level);
+        for (const dtype of ['float32', 'float64'] as const) {
+          tf.tidy(() => {
+            const x = tf.randn(shape, { dtype }).requiresGrad_();
+            const [y, idx] = tf.maxPool2d(x, k, { ...opts, returnIndices: true }) as unknown as [tf.Tensor, tf.Tensor];
+            const g = tf.randn(y.shape, { dtype });
+            // A transposed copy of g (rows not unit-strided) as well as the contiguous one.
+            for (const gv of [g, g.transpose(2, 3).contiguous().transpose(2, 3)]) {
+              y.backward(gv, { retainGraph: true });
+              const plane = shape[2] * shape[3], outPlane = y.shape[2] * y.shape[3];
+              const ref = new Float64Array(x.numel());
+              const gd = g.dataSync(), id = idx.dataSync();
+              for (let p = 0; p < shape[0] * shape[1]; p++)
+                for (let o = 0; o < outPlane; o++) ref[p * plane + id[p * outPlane + o]] += gd[p * outPlane + o];
+              const got = Array.from(x.grad!.dataSync() as ArrayLike<number>);
+              for (let i = 0; i < ref.length; i++) {
+                expect(Math.abs(got[i] - ref[i]), `${level} ${dtype} ${shape} ${JSON.stringify([k, opts])} at ${i}`).toBeLessThan(1e-5);
+              }
+              x.grad!.dispose();
+              x.grad = null;
+            }
+          });
+        }
+      }
+    }
+    tf.setCpuKernelLevel(initial);
+  });
 });
