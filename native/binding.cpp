@@ -698,15 +698,15 @@ int64_t direct_conv_checks(Napi::Env env, Meta& m, const TensorView& x, const Te
   const int64_t in_c = adjoint ? w.shape[0] : w.shape[1] * groups, out_c = adjoint ? w.shape[1] * groups : w.shape[0];
   if (in_c != x.shape[1] || w.shape[2] != 1 || w.shape[3] != g.kernel[1] || w.shape[4] != g.kernel[2])
     fail(env, m.op, "weight " + shape_str(w) + " does not match input " + shape_str(x));
-  // Scratch per thread: KW shifted copies of every input plane (row pitch up to pw + a vector); the
+  // Scratch per thread: a padded copy of every input plane (and a few rows of reads past it); the
   // weight gradient keeps a vector of partial sums per weight and thread (2^21 weights: 128 MiB).
   // Layers whose output channels fill whole vectors at every CPU level (one group, a multiple of 16)
-  // take the lanes-over-channels kernels (conv_direct_oc.cpp) instead: one padded copy of the planes
-  // and a scalar partial sum per weight and thread, so 16 times the weights fit the same bound.
+  // take the lanes-over-channels kernels (conv_direct_oc.cpp) instead: a scalar partial sum per
+  // weight and thread, so 16 times the weights fit the same bound.
   const bool oc_lanes = groups == 1 && out_c % 16 == 0;
   const double ph = double(g.out[1] + g.kernel[1] - 1), pw = double(g.out[2] + g.kernel[2] - 1);
   const double weights = double(w.shape[0]) * double(w.shape[1]) * double(g.kernel[1] * g.kernel[2]);
-  if ((ph + 1) * (pw + 16) * double(oc_lanes ? 1 : g.kernel[2]) * double(x.shape[1] + 4) > double(1 << 26) ||
+  if ((ph + 1) * (pw + 16) * double(x.shape[1] + 4) > double(1 << 26) ||
       weights > double(oc_lanes ? 1 << 25 : 1 << 21))
     fail(env, m.op, "planes of " + shape_str(x) + " are too large for the direct kernel");
   return out_c;

@@ -8,17 +8,20 @@
 //   dW[o, c, ky, kx] = sum_{n, y, x} gOut[n, o, y, x] * xp[n, g*Cg + c, y + ky, x + kx]
 // where xp is x zero-padded to PH = OH + KH - 1 rows and g = o / (outC / G).
 //
-// The trick that makes both loops plain streams: lay planes out with a row pitch P (OW + KW - 1,
-// rounded up to a whole vector where that wastes little) and keep, per input channel, KW copies of
-// xp shifted left by kx. Then tap (ky, kx) of flat output position i = y*P + x reads copy kx at
-// i + ky*P: a vector load, aligned when P is. A layer is KH*KW AXPYs (forward) or dot products (weight gradient) over the flat
-// [OH, P] plane; the columns past OW are computed and dropped (forward) or multiply zeros (weight
-// gradient: gOut is copied into a zero-padded [OH, P] plane). Blocks of output channels share each
-// loaded input vector, so a loop step does more FMAs than loads.
+// The trick that makes both loops plain streams: lay each padded input plane out with the row pitch
+// P = OW + KW - 1 of xp itself. Then tap (ky, kx) of flat output position i = y*P + x reads
+// xp at i + ky*P + kx: a vector load. A layer is KH*KW AXPYs (forward) or dot products (weight
+// gradient) over the flat [OH, P] plane; the columns past OW are computed and dropped (forward) or
+// multiply zeros (weight gradient: gOut is copied into a zero-padded [OH, P] plane). Blocks of
+// output channels share each loaded input vector, so a loop step does more FMAs than loads.
+// (KW copies of xp shifted by kx, rows padded to whole vectors, made every load aligned; they
+// measured 13-25% slower than this one unaligned copy on LeNet's first layer and 2-D layers of 2
+// and 3 channels: the copies' writing and the columns of padding cost more than split loads.)
 #include <cstdlib>
 
 #include "conv.h"
 #include "simd.h"
+#include "window.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
 
@@ -40,11 +43,8 @@ template <class T>
 struct Plane {
   static constexpr int W = kVecBytes / sizeof(T);
   int64_t KH, KW, OH, OW, PH, P;
-  int64_t flat;    // OH * P rounded up to a whole vector: the flattened output plane
-  int64_t copy;    // one shifted copy of a padded input plane (PH * P and the reads past it)
-  int64_t copies;  // KW shifted copies (aligned rows) or 1
-  int64_t kx_step; // distance from tap (ky, kx) to (ky, kx + 1): the next copy, or the next element
-  int64_t channel; // copies * copy: one input channel's buffer
+  int64_t flat;     // OH * P rounded up to a whole vector: the flattened output plane
+  int64_t channel;  // one input channel's padded plane and the reads past it, in whole vectors
   int64_t padT, padL;
   explicit Plane(const SpatialGeom& g) {
     KH = g.kernel[1];
@@ -52,38 +52,16 @@ struct Plane {
     OH = g.out[1];
     OW = g.out[2];
     PH = OH + KH - 1;
-    // Whole-vector rows make every load aligned, unless rounding up would waste more than a
-    // quarter of the work (narrow planes); then rows are packed and loads unaligned.
-    const int64_t row = OW + KW - 1, aligned = (row + W - 1) / W * W;
-    P = 4 * aligned <= 5 * row ? aligned : row;
+    P = OW + KW - 1;
     flat = (OH * P + W - 1) / W * W;
-    // Shifted copies only pay when they make loads aligned; packed rows read one copy at +kx.
-    copies = P % W == 0 ? KW : 1;
-    copy = (flat + (KH - 1) * P + (copies == 1 ? KW - 1 : 0) + W - 1) / W * W;  // all of a tap's reads
-    kx_step = copies == 1 ? 1 : copy;
-    channel = copies * copy;
+    channel = (flat + (KH - 1) * P + KW - 1 + W - 1) / W * W;  // all of a tap's reads
     padT = g.pad[1];
     padL = g.pad[2];
   }
-  // The shifted copies of input channel c of image n: dst[kx * copy + r * P + q] = xp[r, q + kx].
+  // Input channel c of image n, padded: dst[r * P + q] = xp[r, q], zeros past the plane.
   void fill(T* dst, const TensorView& x, int64_t n, int64_t c) const {
-    const int64_t H = x.shape[3], Wd = x.shape[4];
-    const T* src = x.ptr<T>() + n * x.strides[0] + c * x.strides[1];
-    for (int64_t i = 0; i < channel; ++i) dst[i] = T(0);
-    for (int64_t h = 0; h < H; ++h) {
-      const T* s = src + h * x.strides[3];
-      for (int64_t kx = 0; kx < copies; ++kx) {
-        // xp column q + kx = input column w + padL, so q = w + padL - kx, kept when 0 <= q < P.
-        T* row = dst + kx * copy + (h + padT) * P;
-        int64_t w0 = kx - padL > 0 ? kx - padL : 0;
-        int64_t w1 = P + kx - padL < Wd ? P + kx - padL : Wd;
-        if (x.strides[4] == 1) {
-          if (w1 > w0) __builtin_memcpy(row + w0 + padL - kx, s + w0, sizeof(T) * size_t(w1 - w0));
-        } else {
-          for (int64_t w = w0; w < w1; ++w) row[w + padL - kx] = s[w * x.strides[4]];
-        }
-      }
-    }
+    place_plane(dst, PH, P, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], x.shape[3], x.shape[4], x.strides[3],
+                x.strides[4], padT, padL, channel - PH * P);
   }
 };
 
@@ -93,7 +71,7 @@ inline void out_block(T* acc, int64_t flat, const T* xs, const Plane<T>& pl, con
                       int64_t i) {
   typedef typename Vec<T>::type V;
   constexpr int W = kVecBytes / sizeof(T);
-  const int64_t taps = pl.KH * pl.KW, KW = pl.KW, P = pl.P, kx_step = pl.kx_step;
+  const int64_t taps = pl.KH * pl.KW, KW = pl.KW, P = pl.P;
   V a[OB][U];
   for (int o = 0; o < OB; ++o)
     for (int u = 0; u < U; ++u)
@@ -103,7 +81,7 @@ inline void out_block(T* acc, int64_t flat, const T* xs, const Plane<T>& pl, con
     const T* wc = w + c * taps;
     for (int64_t ky = 0; ky < pl.KH; ++ky)
       for (int64_t kx = 0; kx < KW; ++kx) {
-        const T* src = xc + kx * kx_step + ky * P;
+        const T* src = xc + kx + ky * P;
         const int64_t t = ky * KW + kx;
         V xv[U];
         for (int u = 0; u < U; ++u) __builtin_memcpy(&xv[u], src + u * W, sizeof(V));
@@ -201,7 +179,7 @@ inline void dw_block(typename Vec<T>::type* part, int64_t part_stride, const T* 
   typedef typename Vec<T>::type V;
   constexpr int W = kVecBytes / sizeof(T);
   const T* src[TB];
-  for (int t = 0; t < TB; ++t) src[t] = xc + (t0 + t) % pl.KW * pl.kx_step + (t0 + t) / pl.KW * pl.P;
+  for (int t = 0; t < TB; ++t) src[t] = xc + (t0 + t) % pl.KW + (t0 + t) / pl.KW * pl.P;
   V a[OB][TB];
   for (int o = 0; o < OB; ++o)
     for (int t = 0; t < TB; ++t) a[o][t] = part[o * part_stride + t];
