@@ -316,6 +316,44 @@ inline void dw_run_fixed(typename Vec<T>::type* sums, const T* gt, const T* xpc,
   for (int t = 0; t < KH * KW; ++t) sums[t] = acc[t];
 }
 
+// dw_run_fixed for the taps of kernel rows [KY0, KY1), R positions of a row at a time: each kernel
+// row's R + KW - 1 input values are broadcast once into registers and serve R * KW FMAs (a position
+// and a tap that read the same input value share it), so a block costs R gOut loads and
+// (KY1 - KY0) (R + KW - 1) broadcasts for (KY1 - KY0) KW R FMAs. For 5x5 on AVX-512 the rows go in
+// two passes (15 and 10 accumulators): 48 loads per 100 FMAs, where dw_run_fixed takes 104.
+template <class T, int KW, int KY0, int KY1, int R>
+inline void dw_run_rows(typename Vec<T>::type* sums, const T* gt, const T* xpc, int64_t PW, int64_t OH, int64_t OW) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T), NT = (KY1 - KY0) * KW;
+  V acc[NT];
+  for (int t = 0; t < NT; ++t) acc[t] = sums[KY0 * KW + t];
+  for (int64_t y = 0; y < OH; ++y) {
+    const T* g = gt + y * OW * W;
+    int64_t x = 0;
+    for (; x + R <= OW; x += R) {
+      V gv[R];
+      for (int j = 0; j < R; ++j) __builtin_memcpy(&gv[j], g + (x + j) * W, sizeof(V));
+      for (int ky = KY0; ky < KY1; ++ky) {
+        const T* row = xpc + (y + ky) * PW + x;
+        V b[R + KW - 1];
+        for (int i = 0; i < R + KW - 1; ++i) {
+          b[i] = broadcast_load<T>(row + i);
+          in_register(b[i]);
+        }
+        for (int kx = 0; kx < KW; ++kx)
+          for (int j = 0; j < R; ++j) acc[(ky - KY0) * KW + kx] += gv[j] * b[j + kx];
+      }
+    }
+    for (; x < OW; ++x) {
+      V gv;
+      __builtin_memcpy(&gv, g + x * W, sizeof(V));
+      for (int ky = KY0; ky < KY1; ++ky)
+        for (int kx = 0; kx < KW; ++kx) acc[(ky - KY0) * KW + kx] += gv * broadcast_load<T>(xpc + (y + ky) * PW + x + kx);
+    }
+  }
+  for (int t = 0; t < NT; ++t) sums[KY0 * KW + t] = acc[t];
+}
+
 template <class T>
 void weight_grad_t(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g) {
   typedef typename Vec<T>::type V;
@@ -350,6 +388,17 @@ void weight_grad_t(const TensorView& dw, const TensorView& x, const TensorView& 
           for (int64_t c = 0; c < p.C; ++c) {
             V* s = sums + (b * p.C + c) * taps;
             const T* xpc = xp + c * p.PH * p.PW;
+#if defined(TF_CPU_LEVEL_avx512)
+            if (KH == 5 && KW == 5) {
+              dw_run_rows<T, 5, 0, 3, 4>(s, gt, xpc, p.PW, OH, OW);
+              dw_run_rows<T, 5, 3, 5, 4>(s, gt, xpc, p.PW, OH, OW);
+              continue;
+            }
+            if (KH == 3 && KW == 3) {
+              dw_run_rows<T, 3, 0, 3, 4>(s, gt, xpc, p.PW, OH, OW);
+              continue;
+            }
+#endif
             if (KH == 5 && KW == 5) {
               dw_run_fixed<T, 5, 5>(s, gt, xpc, p, OH, OW);
               continue;

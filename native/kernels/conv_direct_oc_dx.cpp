@@ -71,19 +71,6 @@ struct DxGeom {
   int64_t grow;                    // gT's row: PW + 1 columns (the zero partner of an odd last position)
 };
 
-// Keeps v in a register: GCC otherwise folds a load used twice into both FMAs as a memory operand,
-// two loads where one serves (8 instead of 14 loads per 12 FMAs here).
-template <class V>
-inline void in_register(V& v) {
-#if defined(__x86_64__)
-  asm("" : "+v"(v));
-#elif defined(__aarch64__)
-  asm("" : "+w"(v));
-#else
-  (void)v;
-#endif
-}
-
 constexpr int kCB = 6;  // input channels per block: 6 x 2 accumulators, two inputs and a weight
 
 // Channels [c0, c0 + CB) of output row y of one image, positions in pairs: for pair x0, x0 + 1,
@@ -112,7 +99,7 @@ void dx_row(typename Vec<T>::type* pair, int64_t pair_c, const T* g0, const T* w
         for (int c = 0; c < CB; ++c) {
           V wv;
           __builtin_memcpy(&wv, wk + c * wc + k, sizeof(V));
-          in_register(wv);
+          in_register(wv);  // one load for both FMAs, not a memory operand in each
           acc[c][0] += wv * g[0];
           acc[c][1] += wv * g[1];
         }

@@ -42,6 +42,20 @@ inline void store_first(T* dst, typename Vec<T>::type v, int n) {
   for (int l = 0; l < n; ++l) dst[l] = v[l];
 }
 
+// Keeps v in a register: GCC otherwise may fold a load used several times into each use as a memory
+// operand (a load per FMA where one serves). An empty asm on the register only, so unlike one that
+// reads memory, it does not keep stores from moving.
+template <class V>
+inline void in_register(V& v) {
+#if defined(__x86_64__)
+  asm("" : "+v"(v));
+#elif defined(__aarch64__)
+  asm("" : "+w"(v));
+#else
+  (void)v;
+#endif
+}
+
 struct Scratch {
   void* p = nullptr;
   size_t cap = 0;
