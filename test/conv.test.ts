@@ -336,10 +336,10 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
       agree([...xs], [...ws], padding);
     }
   });
-  function agree(xs: number[], ws: number[], padding: number): void {
+  function agree(xs: number[], ws: number[], padding: number, channelsLast = false): void {
     for (const level of levels) {
       tf.setCpuKernelLevel(level);
-      agreeAll(xs, ws, padding, false);
+      agreeAll(xs, ws, padding, channelsLast);
     }
     tf.setCpuKernelLevel(initialLevel);
   }
@@ -370,13 +370,7 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
       [[3, 48, 6, 5], [96, 48, 3, 3], 0, false],
       [[3, 32, 5, 5], [32, 32, 3, 3], 1, false], // rows paired across images; an odd last row and image
     ];
-    for (const [xs, ws, padding, channelsLast] of cases) {
-      for (const level of levels) {
-        tf.setCpuKernelLevel(level);
-        agreeAll(xs, ws, padding, channelsLast);
-      }
-    }
-    tf.setCpuKernelLevel(initialLevel);
+    for (const [xs, ws, padding, channelsLast] of cases) agree(xs, ws, padding, channelsLast);
   });
 
   // The input gradient of layers with few input channels and whole vectors of output channels
@@ -411,13 +405,7 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
       [[5, 6, 14, 14], [16, 6, 5, 5], 0, true], // LeNet's conv2 with a channels-last input
       [[3, 13, 9, 33], [32, 13, 3, 3], 1, false], // three vectors of sums per row, the last ragged
     ];
-    for (const [xs, ws, padding, channelsLast] of cases) {
-      for (const level of levels) {
-        tf.setCpuKernelLevel(level);
-        agreeAll(xs, ws, padding, channelsLast);
-      }
-    }
-    tf.setCpuKernelLevel(initialLevel);
+    for (const [xs, ws, padding, channelsLast] of cases) agree(xs, ws, padding, channelsLast);
   });
 
   it('two channel vectors per block: a batch padded in several chunks', () => {

@@ -14,9 +14,9 @@
 // gradient) over the flat [OH, P] plane; the columns past OW are computed and dropped (forward) or
 // multiply zeros (weight gradient: gOut is copied into a zero-padded [OH, P] plane). Blocks of
 // output channels share each loaded input vector, so a loop step does more FMAs than loads.
-// (KW copies of xp shifted by kx, rows padded to whole vectors, made every load aligned; they
-// measured 13-25% slower than this one unaligned copy on LeNet's first layer and 2-D layers of 2
-// and 3 channels: the copies' writing and the columns of padding cost more than split loads.)
+// (KW copies of xp shifted by kx, rows padded to whole vectors, made every load aligned. In
+// alternating A/B runs they took 14-15% longer than one unaligned copy on LeNet's first layer and
+// 14-30% on 2-D layers of 2 and 3 channels; packed rows then saved another 3-15% on the latter.)
 #include <cstdlib>
 
 #include "conv.h"

@@ -39,13 +39,6 @@ struct Padded {
   }
 };
 
-// Images of N per chunk of the batch when each takes `bytes` of workspace: 8 MiB a chunk, at least
-// one image.
-inline int64_t images_per_chunk(size_t bytes, int64_t N) {
-  const int64_t n = int64_t((size_t(8) << 20) / (bytes > 0 ? bytes : 1));
-  return n < 1 ? 1 : n > N ? N : n;
-}
-
 template <class T>
 Padded<T> padded_of(const TensorView& x, const SpatialGeom& g) {
   const int64_t KH = g.kernel[1], KW = g.kernel[2];

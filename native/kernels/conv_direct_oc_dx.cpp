@@ -132,8 +132,7 @@ void input_grad_t(const TensorView& dx, const TensorView& gout, const TensorView
   // Images are transposed in chunks (an 8 MiB workspace or one image), each by one thread, then
   // shared by tasks of one output row each.
   const int64_t gt_row = d.grow = (d.PW + 1) * d.M, gt_len = d.OHg * gt_row;
-  int64_t chunk = int64_t((size_t(8) << 20) / (sizeof(T) * size_t(gt_len > 0 ? gt_len : 1)));
-  chunk = chunk < 1 ? 1 : chunk > N ? N : chunk;
+  const int64_t chunk = images_per_chunk(sizeof(T) * size_t(gt_len), N);
   T* gT = static_cast<T*>(std::aligned_alloc(64, (sizeof(T) * size_t(gt_len * chunk) + 63) / 64 * 64));
   if (!gT) {
     std::free(wr);

@@ -56,6 +56,13 @@ inline void in_register(V& v) {
 #endif
 }
 
+// Images of N per chunk of the batch when each takes `bytes` of workspace: 8 MiB a chunk, at least
+// one image (the direct convolutions pad or transpose a chunk at a time).
+inline int64_t images_per_chunk(size_t bytes, int64_t N) {
+  const int64_t n = int64_t((size_t(8) << 20) / (bytes > 0 ? bytes : 1));
+  return n < 1 ? 1 : n > N ? N : n;
+}
+
 struct Scratch {
   void* p = nullptr;
   size_t cap = 0;
