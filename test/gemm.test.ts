@@ -32,10 +32,13 @@ for (const level of levels) {
       }
     });
 
-    it('packed path across block edges (K > 256, M > 96, odd N), transposes, float64', () => {
+    // The packed kernel's blocks (gemm.cpp): KC 384 / NC 320 / MC 672 for float32 and KC 192 /
+    // NC 336 / MC 672 for float64 on AVX-512 (smaller MR elsewhere); B is read in place for M <= 8 MR
+    // unless its row stride is a multiple of 128 bytes.
+    it('packed path across block edges (K, M and N blocks), transposes, B in place or packed, float64', () => {
       tf.setCpuKernelLevel(level);
       tf.manualSeed(12);
-      for (const [m, k, n] of [[97, 257, 33], [13, 513, 129], [2, 3, 4]]) {
+      for (const [m, k, n] of [[97, 257, 33], [13, 513, 129], [2, 3, 4], [677, 389, 45], [30, 389, 700], [50, 400, 352]]) {
         for (const ta of [false, true]) {
           for (const tb of [false, true]) {
             const a = operand(m, k, ta), b = operand(k, n, tb);
@@ -43,8 +46,29 @@ for (const level of levels) {
           }
         }
       }
-      const a = operand(37, 300, true, 'float64'), b = operand(300, 41, false, 'float64');
-      expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol: 1e-12, atol: 1e-12 });
+      for (const [m, k, n] of [[37, 300, 41], [40, 200, 350]]) {
+        const a = operand(m, k, true, 'float64'), b = operand(k, n, false, 'float64');
+        expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol: 1e-12, atol: 1e-12 });
+      }
+    });
+
+    it('threads split C into blocks: the same bits with 1, 2 and 3 threads', () => {
+      tf.setCpuKernelLevel(level);
+      tf.manualSeed(14);
+      const threads = tf.getNumThreads();
+      try {
+        for (const [m, k, n] of [[300, 400, 500], [700, 65, 40], [24, 100, 1000]]) {
+          const a = tf.randn([m, k]), b = tf.randn([k, n]);
+          tf.setNumThreads(1);
+          const one = a.matmul(b).dataSync();
+          for (const t of [2, 3]) {
+            tf.setNumThreads(t);
+            expect(Array.from(a.matmul(b).dataSync()), `${m}x${k}x${n} on ${t} threads`).toEqual(Array.from(one));
+          }
+        }
+      } finally {
+        tf.setNumThreads(threads);
+      }
     });
 
     it('batched, with a broadcast batch dim and many small matrices', () => {

@@ -3,20 +3,19 @@
 //   A: [batch..., M, K]   B: [batch..., K, N]   C: [batch..., M, N]   any strides (transposes are
 //   just strides: packing reads them, nothing is copied beforehand).
 //
-// Five loops around a register micro-kernel:
-//   jc (NC columns of B) -> pc (KC of K: pack B[pc, jc] into NR-wide panels, shared by all threads)
-//     -> ic (MC rows of A: pack A[ic, pc] into MR-tall panels, one per task)
-//       -> jr (NR) -> ir (MR): micro-kernel keeps an MR x NR tile of C in vector registers.
-// Tasks are (MC block of M) x (column group of the packed B panel), so small-M shapes still use
-// every thread. The vector width comes from the CPU level this file is compiled for (GCC vector
-// extensions: 64 bytes on AVX-512, 32 on AVX2, 16 otherwise). Peak tuning is a later issue; this
-// entry point stays.
+// Five loops around a register micro-kernel (Gemm::block): MC rows of A (packed) -> KC of K ->
+// NC columns of B (packed, L2-sized) -> one MR-row panel of A (in L1) -> the NR-wide panels of B
+// streaming past it; the micro-kernel keeps an MR x NR tile of C in vector registers. Threads split
+// C into a grid of blocks and run those loops independently (Gemm::run), so no thread waits for
+// another. The vector width comes from the CPU level this file is compiled for (GCC vector
+// extensions: 64 bytes on AVX-512, 32 on AVX2, 16 otherwise).
 //
 // Batch-reduce GEMM: a batch dim where C has stride 0 is summed over, not repeated:
 //   C = alpha * sum_r A[r] @ B[r] + beta * C      (r runs over C's stride-0 batch dims)
 // which is the weight gradient of a convolution (sum over images of gOut[n] @ cols[n]^T). When A's
 // rows and B's columns are contiguous in k (that product's layout), DotGemm keeps a small tile of C
 // in vector accumulators across all of r and k, so C is written once and nothing is packed.
+#include <algorithm>
 #include <cstdlib>
 
 #include "elementwise.h"
@@ -82,8 +81,6 @@ struct Epi {
     for (int64_t i = 0; i < M; ++i) row(c + i * rs, cs, i, 0, N);
   }
 };
-constexpr int64_t kMC = kMR * 8;
-constexpr int64_t kNC = 4096;
 
 template <class T>
 struct Gemm {
@@ -91,6 +88,17 @@ struct Gemm {
   static constexpr int W = kVecBytes / sizeof(T);
   static constexpr int NR = 2 * W;
   static constexpr int MR = kMR;
+  static constexpr int64_t kSmallM = 8 * kMR;
+  // Blocking (see block()), in bytes of one row or column so float64 gets half the elements:
+  // KC: the A panel (MR x KC, 18 KiB) stays in L1 beside B's streaming panels;
+  // NC: the packed B block (KC x NC, 512 KiB) stays in L2 (half of Zen 4's, a quarter of Sapphire
+  //     Rapids'), with room for the A block's panels and C's lines passing through;
+  // MC: the packed A block (MC x KC, 1 MiB) is re-read once per B block, from L2 or L3.
+  // Measured on Sapphire Rapids (2 MiB L2): KC 1024-2048 bytes and NC 512 KiB-1 MiB were equal within
+  // noise; NC 256 KiB was 10% slower at 2048^3.
+  static constexpr int64_t KC = 1536 / int64_t(sizeof(T));
+  static constexpr int64_t NC = (int64_t(512) << 10) / (KC * int64_t(sizeof(T))) / NR * NR;
+  static constexpr int64_t MC = (int64_t(1) << 20) / (KC * int64_t(sizeof(T))) / MR * MR;
 
   // Pack rows [i0, i0+mc) x cols [p0, p0+kc) of A into MR-tall panels: panel r holds, for each k,
   // the MR values A[i0 + r*MR + 0..MR-1, p0 + k] (zero-padded past M).
@@ -124,6 +132,27 @@ struct Gemm {
     }
   }
 
+  // All of a B block [kc x nc] whose rows are contiguous, into NR-wide panels (the last zero-padded
+  // past nc): row by row, so the reads run along B's rows (a panel at a time would read kc short
+  // pieces at B's row stride, which the prefetchers do not follow when B is far larger than the caches).
+  static void pack_b_rows(T* dst, const T* b, int64_t rs, int64_t nc, int64_t kc) {
+    const int64_t full = nc / NR;
+    const int rest = int(nc - full * NR);
+    for (int64_t k = 0; k < kc; ++k) {
+      const T* src = b + k * rs;
+      T* d = dst + k * NR;
+      for (int64_t p = 0; p < full; ++p) {
+        for (int j = 0; j < NR; ++j) d[j] = src[j];
+        src += NR;
+        d += NR * kc;
+      }
+      if (rest) {
+        for (int j = 0; j < rest; ++j) d[j] = src[j];
+        for (int j = rest; j < NR; ++j) d[j] = T(0);
+      }
+    }
+  }
+
   // C[0:mr, 0:nr] = alpha * (Ap @ Bp) + beta * C   (beta == 0: C is not read)
   // ldb: distance between consecutive k rows of the B panel (NR when packed; B's row stride when
   // the panel is read in place).
@@ -133,7 +162,17 @@ struct Gemm {
                     T alpha, T beta, const Epi<T>* ep = nullptr, int64_t i0 = 0, int64_t j0 = 0) {
     V acc[MR][2];
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = V{};
+    // C's tile is written at the end: fetch its lines now, behind the FMAs (it is usually in L3).
+    for (int i = 0; i < mr; ++i) {
+      __builtin_prefetch(c + i * rsc, 1, 3);
+      __builtin_prefetch(c + i * rsc + (nr - 1) * csc, 1, 3);
+    }
+    // B's panel streams from L2: ask for it kPrefetch rows ahead (the last rows re-ask for the last).
+    constexpr int64_t kPrefetch = 8;
     for (int64_t k = 0; k < kc; ++k) {
+      const T* ahead = bp + (k + kPrefetch < kc ? kPrefetch * ldb : 0);
+      __builtin_prefetch(ahead, 0, 3);
+      __builtin_prefetch(ahead + W, 0, 3);
       V b0, b1;
       __builtin_memcpy(&b0, bp, sizeof(V));
       __builtin_memcpy(&b1, bp + W, sizeof(V));
@@ -187,6 +226,63 @@ struct Gemm {
       for (int64_t j = 0; j < N; ++j) c[i * rsc + j * csc] = beta == T(0) ? T(0) : beta * c[i * rsc + j * csc];
   }
 
+  // One thread's block of C: rows [i0, i0 + M) and columns [j0, j0 + N) of the whole product (a, b
+  // and c already point at the block; i0 and j0 index the epilogue's bias). Loops, outermost first:
+  //   ic: MC rows of A          (its packed block lives in L3 / the far part of L2)
+  //   pc: KC of K               pack A[ic, pc]
+  //   jc: NC columns of B       pack B[pc, jc]: NC x KC, sized for L2
+  //   ir: one MR-row panel of A, held in L1 ...
+  //   jr: ... while the NR-wide panels of B stream past it from L2.
+  // The broadcast operand (A) sits in L1 and the vector operand (B) streams, as BLIS arranges it.
+  static void block(int64_t M, int64_t N, int64_t K, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
+                    int64_t csb, T* c, int64_t rsc, int64_t csc, T alpha, T beta, const Epi<T>* ep, int64_t i0,
+                    int64_t j0) {
+    static thread_local Scratch a_scratch, b_scratch;
+    T* apack = static_cast<T*>(a_scratch.get(sizeof(T) * size_t((M < MC ? M : MC) + MR) * size_t(K < KC ? K : KC)));
+    T* bpack = static_cast<T*>(b_scratch.get(sizeof(T) * size_t((N < NC ? N : NC) + NR) * size_t(K < KC ? K : KC)));
+    if (!apack || !bpack) return;
+    // Few rows of A (a convolution's output channels) and rows of B contiguous: B's full panels are
+    // read in place, since packing would copy all of B for little reuse; only a ragged last panel is
+    // packed, zero-padded. Not when B's row stride is a multiple of 128 bytes: then the panel's kc
+    // rows fall into few L1/L2 sets (a 4 KiB stride maps every row to the same set) and evict each
+    // other ((64, 4096, 4096) ran at half speed).
+    const bool b_in_place = csb == 1 && M <= kSmallM && (rsb * int64_t(sizeof(T))) % 128 != 0;
+    for (int64_t ic = 0; ic < M; ic += MC) {
+      const int64_t mc = M - ic < MC ? M - ic : MC;
+      for (int64_t pc = 0; pc < K; pc += KC) {
+        const int64_t kc = K - pc < KC ? K - pc : KC;
+        const T beta_here = pc == 0 ? beta : T(1);
+        const Epi<T>* ep_here = pc + kc == K ? ep : nullptr;
+        pack_a(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc);
+        for (int64_t jc = 0; jc < N; jc += NC) {
+          const int64_t nc = N - jc < NC ? N - jc : NC;
+          const T* bsrc = b + pc * rsb + jc * csb;
+          if (csb == 1 && !b_in_place) {
+            pack_b_rows(bpack, bsrc, rsb, nc, kc);
+          } else {
+            for (int64_t jr = 0; jr < nc; jr += NR) {
+              const int64_t nr = nc - jr < NR ? nc - jr : NR;
+              if (!(b_in_place && nr == NR)) pack_b_panel(bpack + jr * kc, bsrc + jr * csb, rsb, csb, nr, kc);
+            }
+          }
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int mr = int(mc - ir < MR ? mc - ir : MR);
+            for (int64_t jr = 0; jr < nc; jr += NR) {
+              const int nr = int(nc - jr < NR ? nc - jr : NR);
+              const bool direct = b_in_place && nr == NR;
+              micro(kc, apack + ir * kc, direct ? bsrc + jr : bpack + jr * kc, direct ? rsb : int64_t(NR),
+                    c + (ic + ir) * rsc + (jc + jr) * csc, rsc, csc, mr, nr, alpha, beta_here, ep_here,
+                    i0 + ic + ir, j0 + jc + jr);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // Threads take a grid of blocks of C, each packing its own operands: no barriers, and no thread
+  // waits for another's packing. The grid (pm x pn = threads) minimises what is packed twice: every
+  // block column packs all of A's rows it needs, every block row all of B's columns.
   static void run(int64_t M, int64_t N, int64_t K, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
                   int64_t csb, T* c, int64_t rsc, int64_t csc, T alpha, T beta, const Epi<T>* ep = nullptr) {
     if (M == 0 || N == 0) return;
@@ -195,75 +291,32 @@ struct Gemm {
       if (ep) ep->block(c, M, N, rsc, csc);
       return;
     }
-    static thread_local Scratch b_scratch;
-    for (int64_t jc = 0; jc < N; jc += kNC) {
-      const int64_t nc = N - jc < kNC ? N - jc : kNC;
-      const int64_t npanels = (nc + NR - 1) / NR;
-      for (int64_t pc = 0; pc < K; pc += kKC) {
-        const int64_t kc = K - pc < kKC ? K - pc : kKC;
-        const T beta_here = pc == 0 ? beta : T(1);
-        T* bpack = static_cast<T*>(b_scratch.get(sizeof(T) * npanels * NR * kc));
-        if (!bpack) return;
-        const T* bsrc = b + pc * rsb + jc * csb;
-        // Few rows of C (one M block) and rows of B contiguous: full panels are read in place, since
-        // packing would copy all of B for little reuse (convolution's small products); only a ragged
-        // last panel is packed, zero-padded. Larger M reuses packed panels enough to pay for them.
-        // Not when B's row stride is a multiple of 128 bytes: then the panel's kc rows fall into few
-        // L1/L2 sets (a 4 KiB stride maps every row to the same set) and evict each other, so every
-        // micro-kernel call re-reads the panel from memory ((64, 4096, 4096) ran at half speed).
-        const bool b_in_place = csb == 1 && M <= kMC && (rsb * int64_t(sizeof(T))) % 128 != 0;
-        parallel_for(0, npanels, 16, [&](int64_t lo, int64_t hi) {
-          for (int64_t p = lo; p < hi; ++p) {
-            const int64_t nr = nc - p * NR < NR ? nc - p * NR : NR;
-            if (b_in_place && nr == NR) continue;
-            pack_b_panel(bpack + p * NR * kc, bsrc + p * NR * csb, rsb, csb, nr, kc);
-          }
-        });
-        // Tasks: M blocks x groups of B panels. The M blocks share the MR-row panels of A evenly
-        // (M = 128: 60 + 68 rows, not 96 + 32, which left one thread a third of the other's work);
-        // none exceeds kMC rows.
-        const int64_t mpanels = (M + MR - 1) / MR;
-        const int64_t mblocks = (M + kMC - 1) / kMC;
-        auto block_rows = [&](int64_t mb, int64_t* ic, int64_t* mc) {
-          const int64_t r0 = mb * mpanels / mblocks * MR, r1 = (mb + 1) * mpanels / mblocks * MR;
-          *ic = r0;
-          *mc = (r1 < M ? r1 : M) - r0;
-        };
-        int64_t groups = 1;
-        const int64_t want = 4 * num_threads();
-        while (mblocks * groups < want && groups * 2 <= npanels && npanels / (groups * 2) >= 4) groups *= 2;
-        const int64_t panels_per_group = (npanels + groups - 1) / groups;
-        const int64_t flops_per_task = 2 * kMC * kc * panels_per_group * NR;
-        const int64_t grain = flops_per_task > (1 << 20) ? 1 : (1 << 20) / (flops_per_task + 1) + 1;
-        parallel_for(0, mblocks * groups, grain, [&](int64_t lo, int64_t hi) {
-          static thread_local Scratch a_scratch;
-          T* apack = static_cast<T*>(a_scratch.get(sizeof(T) * kMC * kc));
-          if (!apack) return;
-          int64_t packed_block = -1;
-          for (int64_t task = lo; task < hi; ++task) {
-            const int64_t mb = task / groups, g = task % groups;
-            int64_t ic, mc;
-            block_rows(mb, &ic, &mc);
-            if (packed_block != mb) {
-              pack_a(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc);
-              packed_block = mb;
-            }
-            const int64_t p_end = (g + 1) * panels_per_group < npanels ? (g + 1) * panels_per_group : npanels;
-            for (int64_t p = g * panels_per_group; p < p_end; ++p) {
-              const int64_t jr = p * NR;
-              const int nr = int(nc - jr < NR ? nc - jr : NR);
-              for (int64_t ir = 0; ir < mc; ir += MR) {
-                const int mr = int(mc - ir < MR ? mc - ir : MR);
-                const bool direct = b_in_place && nr == NR;
-                micro(kc, apack + ir * kc, direct ? bsrc + jr : bpack + p * NR * kc, direct ? rsb : int64_t(NR),
-                      c + (ic + ir) * rsc + (jc + jr) * csc, rsc, csc,
-                      mr, nr, alpha, beta_here, pc + kc == K ? ep : nullptr, ic + ir, jc + jr);
-              }
-            }
-          }
-        });
-      }
+    const int64_t mpanels = (M + MR - 1) / MR, npanels = (N + NR - 1) / NR;
+    // At least ~2 MFLOP per thread, or waking the others costs more than it saves.
+    const double flops = 2.0 * double(M) * double(N) * double(K);
+    int64_t threads = in_parallel_region() ? 1 : num_threads();
+    const double max_by_work = flops / 2e6;
+    if (double(threads) > max_by_work) threads = max_by_work < 1 ? 1 : int64_t(max_by_work);
+    int64_t pm = 1, pn = threads;
+    double best = -1;
+    for (int64_t m = 1; m <= threads; ++m) {
+      if (threads % m) continue;
+      const int64_t n = threads / m;
+      if (m > mpanels || n > npanels) continue;
+      const double packed = double(n) * double(M) + double(m) * double(N);
+      if (best < 0 || packed < best) best = packed, pm = m, pn = n;
     }
+    if (best < 0) pm = 1, pn = 1;
+    parallel_for(0, pm * pn, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t t = lo; t < hi; ++t) {
+        const int64_t bm = t / pn, bn = t % pn;
+        const int64_t r0 = bm * mpanels / pm * MR, r1 = std::min((bm + 1) * mpanels / pm * MR, M);
+        const int64_t c0 = bn * npanels / pn * NR, c1 = std::min((bn + 1) * npanels / pn * NR, N);
+        if (r1 <= r0 || c1 <= c0) continue;
+        block(r1 - r0, c1 - c0, K, a + r0 * rsa, rsa, csa, b + c0 * csb, rsb, csb, c + r0 * rsc + c0 * csc, rsc, csc,
+              alpha, beta, ep, r0, c0);
+      }
+    });
   }
 };
 
