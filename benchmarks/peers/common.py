@@ -1,5 +1,5 @@
 # Shared by the peer scripts: timing like benchmarks/harness.ts (median after warm-up).
-import time
+import json, sys, time
 
 def median(xs):
     xs = sorted(xs); n = len(xs)
@@ -23,3 +23,23 @@ def bench_fast(fn, inner=1000, batches=15):
             fn()
         samples.append((time.perf_counter() - t0) / inner)
     return median(samples)
+
+
+def main(measure):
+    """Runs measure(args) on the JSON in argv[1] and prints its JSON result; or, with
+    `--serve REQ RESP` (benchmarks/harness.ts PeerServer), stays up answering each JSON line read
+    from the pipe REQ with a line {"value": result} or {"error": message} on the pipe RESP, after a
+    first {"value": "ready"} once the peer's modules are imported."""
+    if len(sys.argv) == 4 and sys.argv[1] == "--serve":
+        with open(sys.argv[3], "w") as resp, open(sys.argv[2]) as req:
+            def answer(msg):
+                resp.write(json.dumps(msg) + "\n")
+                resp.flush()
+            answer({"value": "ready"})
+            for line in req:
+                try:
+                    answer({"value": measure(json.loads(line))})
+                except Exception as e:  # the harness reports it and stops asking this peer
+                    answer({"error": f"{type(e).__name__}: {e}"})
+        return
+    print(json.dumps(measure(json.loads(sys.argv[1]))))

@@ -1,28 +1,34 @@
 # Peer SGEMM GFLOP/s for the gemm suite: NumPy (OpenBLAS) and PyTorch, at the thread count the
 # runner sets through OMP_NUM_THREADS / OPENBLAS_NUM_THREADS. Input JSON: {"shapes": [[M, N, K], ...],
 # "threads": T}. Output JSON: {"numpy": {"M,N,K": gflops}, "torch": {...}} (a missing peer is absent).
-import json, sys
-from common import bench
+from common import bench, main
 
-args = json.loads(sys.argv[1])
-out = {}
 try:
     import numpy as np
-    res = {}
-    for (m, n, k) in args["shapes"]:
-        a = np.random.rand(m, k).astype(np.float32); b = np.random.rand(k, n).astype(np.float32)
-        res[f"{m},{n},{k}"] = 2 * m * n * k / bench(lambda: a @ b) / 1e9
-    out["numpy"] = res
 except ImportError:
-    pass
+    np = None
 try:
     import torch
-    torch.set_num_threads(args["threads"])
-    res = {}
-    for (m, n, k) in args["shapes"]:
-        a = torch.rand(m, k); b = torch.rand(k, n)
-        res[f"{m},{n},{k}"] = 2 * m * n * k / bench(lambda: torch.matmul(a, b)) / 1e9
-    out["torch"] = res
 except ImportError:
-    pass
-print(json.dumps(out))
+    torch = None
+
+
+def measure(args):
+    out = {}
+    if np is not None:
+        res = {}
+        for (m, n, k) in args["shapes"]:
+            a = np.random.rand(m, k).astype(np.float32); b = np.random.rand(k, n).astype(np.float32)
+            res[f"{m},{n},{k}"] = 2 * m * n * k / bench(lambda: a @ b) / 1e9
+        out["numpy"] = res
+    if torch is not None:
+        torch.set_num_threads(args["threads"])
+        res = {}
+        for (m, n, k) in args["shapes"]:
+            a = torch.rand(m, k); b = torch.rand(k, n)
+            res[f"{m},{n},{k}"] = 2 * m * n * k / bench(lambda: torch.matmul(a, b)) / 1e9
+        out["torch"] = res
+    return out
+
+
+main(measure)

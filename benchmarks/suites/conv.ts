@@ -3,7 +3,7 @@
 // GFLOP/s; beside PyTorch 1.13 (oneDNN) in the same run, best of 1 and 2 threads.
 // TENSORFORGE_BENCH_QUICK=1 shrinks batches and repeats (a smoke test, not a result).
 import * as tf from 'tensorforge';
-import { benchRounds, fmt, peerSettingsNote, roundsNote, runPeer, timeIt, type Section } from '../harness';
+import { benchRounds, fmt, PeerServer, peerSettingsNote, roundsNote, timeIt, type Section } from '../harness';
 
 interface Layer {
   name: string;
@@ -37,28 +37,27 @@ function flops(l: Layer, pass: Pass): number {
 
 const key = (l: Layer, pass: Pass): string => `${l.name},${pass}`;
 
-function timeOurs(): Map<string, number> {
+/** Median seconds of layer l's forward and forward + backward at the current thread count. */
+function timeOurs(l: Layer): Map<string, number> {
   const res = new Map<string, number>();
-  for (const l of LAYERS) {
-    tf.manualSeed(0);
-    const x = tf.randn([l.n, l.c, l.h, l.w]);
-    const w = tf.randn([l.oc, l.c / l.groups, l.k, l.k]);
-    const b = tf.randn([l.oc]);
-    const opts = { stride: l.stride, padding: l.pad, groups: l.groups };
-    const g = tf.noGrad(() => tf.randnLike(tf.conv2d(x, w, b, opts)));
-    res.set(key(l, 'fwd'), timeIt(() => tf.tidy(() => void tf.noGrad(() => tf.conv2d(x, w, b, opts))), TIMING));
-    for (const t of [x, w, b]) t.requiresGrad_(true);
-    const step = (): void =>
-      tf.tidy(() => {
-        tf.conv2d(x, w, b, opts).backward(g);
-        for (const t of [x, w, b]) {
-          t.grad?.dispose();
-          t.grad = null;
-        }
-      });
-    res.set(key(l, 'fwdbwd'), timeIt(step, TIMING));
-    tf.dispose([x, w, b, g]);
-  }
+  tf.manualSeed(0);
+  const x = tf.randn([l.n, l.c, l.h, l.w]);
+  const w = tf.randn([l.oc, l.c / l.groups, l.k, l.k]);
+  const b = tf.randn([l.oc]);
+  const opts = { stride: l.stride, padding: l.pad, groups: l.groups };
+  const g = tf.noGrad(() => tf.randnLike(tf.conv2d(x, w, b, opts)));
+  res.set(key(l, 'fwd'), timeIt(() => tf.tidy(() => void tf.noGrad(() => tf.conv2d(x, w, b, opts))), TIMING));
+  for (const t of [x, w, b]) t.requiresGrad_(true);
+  const step = (): void =>
+    tf.tidy(() => {
+      tf.conv2d(x, w, b, opts).backward(g);
+      for (const t of [x, w, b]) {
+        t.grad?.dispose();
+        t.grad = null;
+      }
+    });
+  res.set(key(l, 'fwdbwd'), timeIt(step, TIMING));
+  tf.dispose([x, w, b, g]);
   return res;
 }
 
@@ -71,33 +70,52 @@ export function run(): Section {
   const ours = new Map<number, Map<string, number>>();
   const peerBest = new Map<string, { seconds: number; threads: number }>();
   let torchVersion: string | null = null;
-  let peersOk = true;
-  const rounds = QUICK ? 1 : benchRounds();
-  for (let round = 0; round < rounds; round++) {
-    for (const threads of threadCounts) {
-      tf.setNumThreads(threads);
-      const mine = ours.get(threads) ?? new Map<string, number>();
-      for (const [k, s] of timeOurs()) mine.set(k, Math.min(mine.get(k) ?? Infinity, s));
-      ours.set(threads, mine);
+  // PyTorch at 1 and 2 threads, each a process kept up and asked for each layer right after ours.
+  const servers = new Map<number, PeerServer>();
+  for (const threads of [1, 2]) {
+    const srv = PeerServer.open('conv.py', threads);
+    if (typeof srv === 'string') {
+      notes.push(`PyTorch skipped: ${srv}`);
+      break;
     }
-    tf.setNumThreads(cores);
-    for (const threads of peersOk ? [1, 2] : []) {
-      const r = runPeer<{ torch: string; seconds: Record<string, number> }>('conv.py', {
-        threads, layers: LAYERS, min_seconds: TIMING.minSeconds, warmup: TIMING.warmup,
-      });
-      if (!r.ok) {
-        notes.push(`PyTorch skipped: ${r.reason}`);
-        peersOk = false;
-        break;
-      }
-      torchVersion = r.value.torch;
-      for (const [k, s] of Object.entries(r.value.seconds)) {
-        const prev = peerBest.get(k);
-        if (!prev || s < prev.seconds) peerBest.set(k, { seconds: s, threads });
-      }
-    }
+    servers.set(threads, srv);
   }
-  notes.push(roundsNote(rounds));
+  const closePeers = (): void => {
+    for (const srv of servers.values()) srv.close();
+    servers.clear();
+  };
+  const rounds = QUICK ? 1 : benchRounds();
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const l of LAYERS) {
+        for (const threads of threadCounts) {
+          tf.setNumThreads(threads);
+          const mine = ours.get(threads) ?? new Map<string, number>();
+          for (const [k, s] of timeOurs(l)) mine.set(k, Math.min(mine.get(k) ?? Infinity, s));
+          ours.set(threads, mine);
+        }
+        for (const [threads, srv] of [...servers]) {
+          const r = srv.call<{ torch: string; seconds: Record<string, number> }>({
+            threads, layers: [l], min_seconds: TIMING.minSeconds, warmup: TIMING.warmup,
+          });
+          if (!r.ok) {
+            notes.push(`PyTorch skipped: ${r.reason}`);
+            closePeers();
+            break;
+          }
+          torchVersion = r.value.torch;
+          for (const [k, s] of Object.entries(r.value.seconds)) {
+            const prev = peerBest.get(k);
+            if (!prev || s < prev.seconds) peerBest.set(k, { seconds: s, threads });
+          }
+        }
+      }
+    }
+  } finally {
+    closePeers();
+    tf.setNumThreads(cores);
+  }
+  notes.push(roundsNote(rounds, "the best of its rounds' medians", true));
 
   const top = threadCounts[threadCounts.length - 1];
   const header = [
@@ -128,7 +146,7 @@ export function run(): Section {
   if (torchVersion) {
     notes.push(
       `PyTorch ${torchVersion}: F.conv2d (oneDNN), the same shapes, forward under no_grad and forward + backward of a fixed random output ` +
-        'gradient, at 1 and 2 threads each in its own process; the table shows the faster.',
+        'gradient, at 1 and 2 threads each in its own process (kept running, asked for each layer right after ours); the table shows the faster.',
     );
   }
   notes.push(peerSettingsNote());

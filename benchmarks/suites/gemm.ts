@@ -3,7 +3,7 @@
 // measured in the same run.
 // 'tensorforge' is the compiled package (dist/) here: npm run bench builds it and maps the name.
 import * as tf from 'tensorforge';
-import { benchRounds, fmt, peerSettingsNote, roundsNote, runPeer, timeIt, type Section } from '../harness';
+import { benchRounds, fmt, PeerServer, peerSettingsNote, roundsNote, timeIt, type Section } from '../harness';
 
 const SHAPES: [number, number, number][] = [
   [128, 128, 128], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [4096, 4096, 4096],
@@ -19,40 +19,57 @@ export function run(): Section {
   const notes: string[] = [];
   const rounds = benchRounds();
   const keepMax = (m: Map<string, number>, k: string, v: number): void => void m.set(k, Math.max(m.get(k) ?? 0, v));
-  let peersOk = true;
-  for (let round = 0; round < rounds; round++) {
-    for (const threads of threadCounts) {
-      tf.setNumThreads(threads);
-      peak.set(threads, Math.max(peak.get(threads) ?? 0, tf.measureFmaPeak(0.5)));
-      for (const [m, n, k] of SHAPES) {
-        tf.manualSeed(0);
-        const a = tf.randn([m, k]), b = tf.randn([k, n]);
-        const t = timeIt(() => a.matmul(b).dispose(), { minSeconds: 0.4 });
-        keepMax(ours, `${m},${n},${k},${threads}`, (2 * m * n * k) / t / 1e9);
-        a.dispose();
-        b.dispose();
+  // One peer process per thread count, kept up and asked for each shape right after ours.
+  const servers = new Map<number, PeerServer>();
+  for (const threads of threadCounts) {
+    const srv = PeerServer.open('gemm.py', threads);
+    if (typeof srv === 'string') {
+      notes.push(`peers skipped: ${srv}`);
+      break;
+    }
+    servers.set(threads, srv);
+  }
+  const closePeers = (): void => {
+    for (const srv of servers.values()) srv.close();
+    servers.clear();
+  };
+  try {
+    for (let round = 0; round < rounds; round++) {
+      for (const threads of threadCounts) {
+        tf.setNumThreads(threads);
+        peak.set(threads, Math.max(peak.get(threads) ?? 0, tf.measureFmaPeak(0.5)));
+        for (const [m, n, k] of SHAPES) {
+          tf.manualSeed(0);
+          const a = tf.randn([m, k]), b = tf.randn([k, n]);
+          const t = timeIt(() => a.matmul(b).dispose(), { minSeconds: 0.4 });
+          keepMax(ours, `${m},${n},${k},${threads}`, (2 * m * n * k) / t / 1e9);
+          a.dispose();
+          b.dispose();
+          const srv = servers.get(threads);
+          if (!srv) continue;
+          const r = srv.call<Record<string, Record<string, number>>>({ shapes: [[m, n, k]], threads });
+          if (!r.ok) {
+            notes.push(`peers skipped: ${r.reason}`);
+            closePeers();
+            continue;
+          }
+          for (const [name, table] of Object.entries(r.value)) {
+            const prev = peers.get(name) ?? {};
+            for (const [shape, g] of Object.entries(table)) prev[`${shape},${threads}`] = Math.max(prev[`${shape},${threads}`] ?? 0, g);
+            peers.set(name, prev);
+          }
+        }
       }
     }
+  } finally {
+    closePeers();
     tf.setNumThreads(cores);
-    for (const threads of peersOk ? threadCounts : []) {
-      const r = runPeer<Record<string, Record<string, number>>>('gemm.py', { shapes: SHAPES, threads });
-      if (!r.ok) {
-        notes.push(`peers skipped: ${r.reason}`);
-        peersOk = false;
-        break;
-      }
-      for (const [name, table] of Object.entries(r.value)) {
-        const prev = peers.get(name) ?? {};
-        for (const [shape, g] of Object.entries(table)) prev[`${shape},${threads}`] = Math.max(prev[`${shape},${threads}`] ?? 0, g);
-        peers.set(name, prev);
-      }
-    }
   }
   notes.unshift(
     `tensorforge CPU kernels: ${tf.cpuKernelLevel()}; ${cores} threads at most.`,
     `FMA peak measured by this run (tf.measureFmaPeak: vector FMA chains on every thread, best of the rounds): ${threadCounts.map((t) => `${fmt(peak.get(t)!, 0)} GFLOP/s at ${t} thread${t > 1 ? 's' : ''}`).join(', ')}.`,
     peerSettingsNote(),
-    roundsNote(rounds),
+    roundsNote(rounds, "the best of its rounds' medians", true),
   );
   for (const p of ['numpy', 'torch']) if (peers.size > 0 && !peers.has(p)) notes.push(`${p} not installed: skipped`);
   const header = ['M, N, K', 'threads', 'tensorforge', '% of FMA peak', 'NumPy (OpenBLAS)', 'PyTorch', 'vs best peer'];
