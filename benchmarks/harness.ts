@@ -262,3 +262,24 @@ export function fmt(x: number, digits = 1): string {
   if (!Number.isFinite(x)) return '-';
   return x.toFixed(digits);
 }
+
+/** A PeerServer per thread count; `reason` when the peer cannot run (then `servers` is empty). */
+export class PeerServers {
+  readonly servers = new Map<number, PeerServer>();
+  readonly reason: string | null = null;
+  constructor(script: string, threadCounts: number[]) {
+    for (const threads of threadCounts) {
+      const srv = PeerServer.open(script, threads);
+      if (typeof srv === 'string') {
+        this.reason = srv;
+        this.close();
+        return;
+      }
+      this.servers.set(threads, srv);
+    }
+  }
+  close(): void {
+    for (const srv of this.servers.values()) srv.close();
+    this.servers.clear();
+  }
+}

@@ -3,7 +3,7 @@
 // GFLOP/s; beside PyTorch 1.13 (oneDNN) in the same run, best of 1 and 2 threads.
 // TENSORFORGE_BENCH_QUICK=1 shrinks batches and repeats (a smoke test, not a result).
 import * as tf from 'tensorforge';
-import { benchRounds, fmt, PeerServer, peerSettingsNote, roundsNote, timeIt, type Section } from '../harness';
+import { benchRounds, fmt, PeerServers, peerSettingsNote, roundsNote, timeIt, type Section } from '../harness';
 
 interface Layer {
   name: string;
@@ -71,19 +71,8 @@ export function run(): Section {
   const peerBest = new Map<string, { seconds: number; threads: number }>();
   let torchVersion: string | null = null;
   // PyTorch at 1 and 2 threads, each a process kept up and asked for each layer right after ours.
-  const servers = new Map<number, PeerServer>();
-  for (const threads of [1, 2]) {
-    const srv = PeerServer.open('conv.py', threads);
-    if (typeof srv === 'string') {
-      notes.push(`PyTorch skipped: ${srv}`);
-      break;
-    }
-    servers.set(threads, srv);
-  }
-  const closePeers = (): void => {
-    for (const srv of servers.values()) srv.close();
-    servers.clear();
-  };
+  const peerProcs = new PeerServers('conv.py', [1, 2]);
+  if (peerProcs.reason) notes.push(`PyTorch skipped: ${peerProcs.reason}`);
   const rounds = QUICK ? 1 : benchRounds();
   try {
     for (let round = 0; round < rounds; round++) {
@@ -94,13 +83,13 @@ export function run(): Section {
           for (const [k, s] of timeOurs(l)) mine.set(k, Math.min(mine.get(k) ?? Infinity, s));
           ours.set(threads, mine);
         }
-        for (const [threads, srv] of [...servers]) {
+        for (const [threads, srv] of [...peerProcs.servers]) {
           const r = srv.call<{ torch: string; seconds: Record<string, number> }>({
             threads, layers: [l], min_seconds: TIMING.minSeconds, warmup: TIMING.warmup,
           });
           if (!r.ok) {
             notes.push(`PyTorch skipped: ${r.reason}`);
-            closePeers();
+            peerProcs.close();
             break;
           }
           torchVersion = r.value.torch;
@@ -112,7 +101,7 @@ export function run(): Section {
       }
     }
   } finally {
-    closePeers();
+    peerProcs.close();
     tf.setNumThreads(cores);
   }
   notes.push(roundsNote(rounds, "the best of its rounds' medians", true));

@@ -3,7 +3,7 @@
 // measured in the same run.
 // 'tensorforge' is the compiled package (dist/) here: npm run bench builds it and maps the name.
 import * as tf from 'tensorforge';
-import { benchRounds, fmt, PeerServer, peerSettingsNote, roundsNote, timeIt, type Section } from '../harness';
+import { benchRounds, fmt, PeerServers, peerSettingsNote, roundsNote, timeIt, type Section } from '../harness';
 
 const SHAPES: [number, number, number][] = [
   [128, 128, 128], [256, 256, 256], [512, 512, 512], [1024, 1024, 1024], [2048, 2048, 2048], [4096, 4096, 4096],
@@ -20,19 +20,8 @@ export function run(): Section {
   const rounds = benchRounds();
   const keepMax = (m: Map<string, number>, k: string, v: number): void => void m.set(k, Math.max(m.get(k) ?? 0, v));
   // One peer process per thread count, kept up and asked for each shape right after ours.
-  const servers = new Map<number, PeerServer>();
-  for (const threads of threadCounts) {
-    const srv = PeerServer.open('gemm.py', threads);
-    if (typeof srv === 'string') {
-      notes.push(`peers skipped: ${srv}`);
-      break;
-    }
-    servers.set(threads, srv);
-  }
-  const closePeers = (): void => {
-    for (const srv of servers.values()) srv.close();
-    servers.clear();
-  };
+  const peerProcs = new PeerServers('gemm.py', threadCounts);
+  if (peerProcs.reason) notes.push(`peers skipped: ${peerProcs.reason}`);
   try {
     for (let round = 0; round < rounds; round++) {
       for (const threads of threadCounts) {
@@ -45,12 +34,12 @@ export function run(): Section {
           keepMax(ours, `${m},${n},${k},${threads}`, (2 * m * n * k) / t / 1e9);
           a.dispose();
           b.dispose();
-          const srv = servers.get(threads);
+          const srv = peerProcs.servers.get(threads);
           if (!srv) continue;
           const r = srv.call<Record<string, Record<string, number>>>({ shapes: [[m, n, k]], threads });
           if (!r.ok) {
             notes.push(`peers skipped: ${r.reason}`);
-            closePeers();
+            peerProcs.close();
             continue;
           }
           for (const [name, table] of Object.entries(r.value)) {
@@ -62,7 +51,7 @@ export function run(): Section {
       }
     }
   } finally {
-    closePeers();
+    peerProcs.close();
     tf.setNumThreads(cores);
   }
   notes.unshift(
