@@ -36,6 +36,7 @@ export interface Binding {
   convDirectWeightGrad(): void;
   /** Depthwise convolution: mode 0 forward, 1 input gradient, 2 weight gradient (native/kernels/conv_depthwise.cpp). */
   convDepthwise(mode: number): void;
+  convDepthwiseBackward(): void;
   /** Convolution as implicit GEMM (devices only): mode 0 forward, 1 input gradient, 2 weight gradient. */
   convImplicit(mode: number): void;
   maxPool(): void;

@@ -790,6 +790,24 @@ ConvPass read_conv_pass(Napi::Env env, Meta& m, int32_t mode) {
   return p;
 }
 
+// The check ConvDepthwise and ConvDepthwiseBackward share: one filter per channel, 1-D or 2-D, and
+// planes small enough for the per-thread scratch.
+void want_depthwise(Napi::Env env, const char* op, const TensorView& x, const TensorView& w, const SpatialGeom& g,
+                    int64_t groups) {
+  if (g.in[0] != 1 || g.kernel[0] != 1) fail(env, op, "the depthwise kernel takes 1-D and 2-D convolutions only");
+  if (groups != x.shape[1] || w.shape[0] != x.shape[1] || w.shape[1] != 1)
+    fail(env, op, "groups " + std::to_string(groups) + " and weight " + shape_str(w) + " are not depthwise for input " +
+                      shape_str(x));
+  for (int i = 0; i < 3; ++i)
+    if (w.shape[2 + i] != g.kernel[i]) fail(env, op, "weight " + shape_str(w) + " does not match the kernel size");
+  // Zero-padded planes of scratch per thread.
+  const double ph = double((g.out[1] - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1);
+  const double pw = double((g.out[2] - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1);
+  const double gh = double(g.in[1] + (g.kernel[1] - 1) * g.dilation[1]), gw = double(g.in[2] + (g.kernel[2] - 1) * g.dilation[2]);
+  if (ph * pw > double(1 << 26) || gh * gw > double(1 << 26))
+    fail(env, op, "planes of " + shape_str(x) + " are too large for the depthwise kernel");
+}
+
 // convDepthwise(mode) meta: as read_conv_pass, with groups == C == outC (one filter per channel),
 // 1-D or 2-D. See kernels.h.
 Napi::Value ConvDepthwise(const Napi::CallbackInfo& info) {
@@ -798,14 +816,7 @@ Napi::Value ConvDepthwise(const Napi::CallbackInfo& info) {
   Meta m{env, mode == 0 ? "conv (depthwise)" : "conv backward (depthwise)"};
   const ConvPass p = read_conv_pass(env, m, mode);
   const SpatialGeom& g = p.g;
-  if (g.in[0] != 1 || g.kernel[0] != 1) fail(env, m.op, "the depthwise kernel takes 1-D and 2-D convolutions only");
-  if (p.groups != p.x.shape[1] || p.w.shape[0] != p.x.shape[1])
-    fail(env, m.op, "groups " + std::to_string(p.groups) + " and weight " + shape_str(p.w) +
-                        " are not depthwise for input " + shape_str(p.x));
-  // One zero-padded plane of scratch per thread.
-  const double ph = double((g.out[1] - 1) * g.stride[1] + (g.kernel[1] - 1) * g.dilation[1] + 1);
-  const double pw = double((g.out[2] - 1) * g.stride[2] + (g.kernel[2] - 1) * g.dilation[2] + 1);
-  if (ph * pw > double(1 << 26)) fail(env, m.op, "planes of " + shape_str(p.x) + " are too large for the depthwise kernel");
+  want_depthwise(env, m.op, p.x, p.w, g, p.groups);
   if (p.x.numel() > 0 && p.y.numel() > 0) kernels().conv_depthwise(mode, p.y, p.x, p.w, p.has_bias ? &p.bias : nullptr, g);
   else if (mode != 0 && p.written(mode).numel() > 0) kernels().fill(p.written(mode), 0);
   return env.Undefined();
@@ -1144,6 +1155,50 @@ struct NormGrads {
   void* dw_data() const { return has_dw ? dw.data : nullptr; }
   void* db_data() const { return has_db ? db.data : nullptr; }
 };
+
+// convDepthwiseBackward() meta: gOut, x, w, hasDx, [dx], hasDw, [dw], hasDb, [db], ns, geometry as
+// im2col, groups. Writes the gradients given (dx input-shaped, dw weight-shaped, db [C]; each
+// contiguous) in one call (kernels.h conv_depthwise_backward).
+Napi::Value ConvDepthwiseBackward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "conv backward (depthwise)"};
+  const TensorView g0 = view(env, m), x0 = view(env, m), w0 = view(env, m);
+  NormGrads grads;
+  grads.read(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView gout = widen5(env, m.op, g0, ns, "output gradient");
+  const TensorView x = widen5(env, m.op, x0, ns, "input"), w = widen5(env, m.op, w0, ns, "weight");
+  const SpatialGeom g = read_conv_geom(env, m, ns, x);
+  const int64_t groups = m.next_int();
+  want_float(env, m.op, x);
+  want_dtype(env, m.op, gout, x.dtype);
+  want_dtype(env, m.op, w, x.dtype);
+  want_depthwise(env, m.op, x, w, g, groups);
+  want_spatial(env, m.op, gout, x.shape[0], x.shape[1], g.out, "output gradient");
+  TensorView dx{}, dw{};
+  if (grads.has_dx) {
+    dx = widen5(env, m.op, grads.dx, ns, "input gradient");
+    want_dtype(env, m.op, dx, x.dtype);
+    want_contiguous(env, m.op, dx);
+    want_spatial(env, m.op, dx, x.shape[0], x.shape[1], g.in, "input gradient");
+  }
+  if (grads.has_dw) {
+    dw = widen5(env, m.op, grads.dw, ns, "weight gradient");
+    want_dtype(env, m.op, dw, x.dtype);
+    want_contiguous(env, m.op, dw);
+    for (int i = 0; i < 5; ++i)
+      if (dw.shape[i] != w.shape[i]) fail(env, m.op, "weight gradient " + shape_str(grads.dw) + " does not match weight " + shape_str(w0));
+  }
+  if (grads.has_db) want_vector(env, m.op, grads.db, x, x.shape[1], "bias gradient");
+  if (x.numel() > 0 && gout.numel() > 0) {
+    kernels().conv_depthwise_backward(grads.has_dx ? &dx : nullptr, grads.has_dw ? &dw : nullptr,
+                                      grads.has_db ? &grads.db : nullptr, gout, x, w, g);
+  } else {
+    for (const TensorView* t : {grads.has_dx ? &dx : nullptr, grads.has_dw ? &dw : nullptr, grads.has_db ? &grads.db : nullptr})
+      if (t && t->numel() > 0) kernels().fill(*t, 0);
+  }
+  return env.Undefined();
+}
 
 // layerNorm(backward) meta:
 //   forward:  y, mean, rstd, x, d, eps, hasW, [w], hasB, [b]          (x viewed as [rows, d])
@@ -1759,6 +1814,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TF_ENTRY("convDirect", ConvDirect, k.conv_direct);
   TF_ENTRY("convDirectWeightGrad", ConvDirectWeightGrad, k.conv_direct_weight_grad);
   TF_ENTRY("convDepthwise", ConvDepthwise, k.conv_depthwise);
+  TF_ENTRY("convDepthwiseBackward", ConvDepthwiseBackward, k.conv_depthwise_backward);
   TF_ENTRY("convImplicit", ConvImplicit, k.conv_implicit);
   TF_ENTRY("maxPool", MaxPool, k.max_pool);
   TF_ENTRY("maxPoolBackward", MaxPoolBackward, k.max_pool_backward);

@@ -95,6 +95,11 @@ struct KernelTable {
   // have any strides).
   void (*conv_depthwise)(int mode, const TensorView& y, const TensorView& x, const TensorView& w,
                          const TensorView* bias, const SpatialGeom& g);
+  // Its backward in one call: writes each of dx (input-shaped), dw (weight-shaped) and db ([C])
+  // that is not null, from gOut (output-shaped), x and w (the written ones contiguous).
+  void (*conv_depthwise_backward)(const TensorView* dx, const TensorView* dw, const TensorView* db,
+                                  const TensorView& gout, const TensorView& x, const TensorView& w,
+                                  const SpatialGeom& g);
   // out, indices (int32, flat position in the input plane) = max over each window; the backward
   // writes dx = the gradient scattered through the indices.
   void (*max_pool)(const TensorView& out, const TensorView& indices, const TensorView& x, const SpatialGeom& g);

@@ -460,6 +460,64 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
   });
 });
 
+// The depthwise backward runs as one native call (conv_depthwise_backward: the three gradients in
+// one pass over gOut and x for stride 1, the separate passes otherwise).
+describe('depthwise backward in one call', () => {
+  const cases: [string, number[], number[], { padding?: number; stride?: number; dilation?: number }][] = [
+    ['3x3, odd sizes', [3, 7, 13, 17], [7, 1, 3, 3], { padding: 1 }],
+    ['5x5, no padding', [2, 5, 9, 11], [5, 1, 5, 5], {}],
+    ['3x3, stride 2 (separate passes)', [2, 3, 9, 8], [3, 1, 3, 3], { padding: 1, stride: 2 }],
+    ['1-D, dilation 2', [3, 6, 29], [6, 1, 3], { padding: 2, dilation: 2 }],
+  ];
+  // The gradients of sum(y * g) for the inputs in `needs` (x, w, b), under `algo`.
+  const grads = (xs: number[], ws: number[], opts: object, needs: boolean[], algo: ConvAlgorithm, dtype: tf.DType,
+    data: number[][]): (number[] | null)[] =>
+    tf.tidy(() => {
+      const prev = _setConvAlgorithm(algo);
+      try {
+        const [x, w, b] = [xs, ws, [ws[0]]].map((s, i) => toTensor({ shape: s, data: data[i] }, dtype, needs[i]));
+        const f = xs.length === 3 ? tf.conv1d : tf.conv2d;
+        const y = f(x, w, b, { ...opts, groups: xs[1] });
+        y.mul(toTensor({ shape: y.shape, data: data[3].slice(0, y.numel()) }, dtype)).sum().backward();
+        return [x, w, b].map((t) => (t.grad ? Array.from(t.grad.dataSync() as ArrayLike<number>) : null));
+      } finally {
+        _setConvAlgorithm(prev);
+      }
+    });
+  it('each gradient alone and all together agree with im2col + GEMM, every level, float32 and float64', () => {
+    for (const level of levels) {
+      tf.setCpuKernelLevel(level);
+      for (const [name, xs, ws, opts] of cases) {
+        const data = [randArr(xs).data, randArr(ws).data, randArr([ws[0]]).data, randArr([xs.reduce((a, b) => a * b) * 2]).data];
+        for (const needs of [[true, true, true], [true, false, false], [false, true, false], [false, false, true]]) {
+          for (const dtype of ['float64', 'float32'] as tf.DType[]) {
+            const want = grads(xs, ws, opts, needs, 'im2col', dtype, data);
+            const got = grads(xs, ws, opts, needs, 'auto', dtype, data);
+            const tol = dtype === 'float64' ? 1e-12 : 1e-4;
+            for (let k = 0; k < 3; k++) {
+              expect(got[k] === null, `${level} ${name} ${needs} grad ${k}`).toBe(want[k] === null);
+              if (!want[k]) continue;
+              const scale = Math.max(1, ...want[k]!.map(Math.abs));
+              const worst = Math.max(...want[k]!.map((v, j) => Math.abs(v - got[k]![j])));
+              expect(worst / scale, `${level} ${dtype} ${name} ${needs} grad ${k}`).toBeLessThan(tol);
+            }
+          }
+        }
+      }
+    }
+    tf.setCpuKernelLevel(initialLevel);
+  });
+  it('an empty batch gives zero weight and bias gradients', () => {
+    tf.tidy(() => {
+      const x = tf.zeros([0, 3, 6, 6], { requiresGrad: true });
+      const w = tf.randn([3, 1, 3, 3], { requiresGrad: true }), b = tf.randn([3], { requiresGrad: true });
+      tf.conv2d(x, w, b, { padding: 1, groups: 3 }).sum().backward();
+      expect(Array.from(w.grad!.dataSync())).toEqual(new Array(27).fill(0));
+      expect(Array.from(b.grad!.dataSync())).toEqual([0, 0, 0]);
+    });
+  });
+});
+
 describe('conv argument errors', () => {
   it('names the op and the shapes', () => {
     tf.tidy(() => {

@@ -154,6 +154,24 @@ function convPass(entry: 'convDepthwise' | 'convImplicit', mode: 0 | 1 | 2, y: D
   callee()[entry](mode);
 }
 
+/** The depthwise backward in one call: each of dx, dW and dB that is given (native conv_depthwise_backward). */
+function convDepthwiseBackward(gOut: Desc, x: Desc, w: Tensor, dx: Desc | null, dW: Tensor | null, dB: Tensor | null,
+  g: Geometry, groups: number): void {
+  meta();
+  put(gOut);
+  put(x);
+  w._meta();
+  metaNum(dx ? 1 : 0);
+  if (dx) put(dx);
+  metaNum(dW ? 1 : 0);
+  if (dW) dW._meta();
+  metaNum(dB ? 1 : 0);
+  if (dB) dB._meta();
+  geometryMeta(g);
+  metaNum(groups);
+  callee().convDepthwiseBackward();
+}
+
 function convDirectWeightGrad(dW: Tensor, x: Desc, gOut: Desc, g: Geometry, groups: number): void {
   meta();
   dW._meta();
@@ -404,6 +422,12 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
       const dB = needB ? empty([outC], dt, input.device) : null;
       const temps: Tensor[] = [];
       try {
+        if (depthwise && deviceHas(input.device, 'convDepthwiseBackward')) {
+          // All three gradients in one pass over gOut and x.
+          if (needX || needW || needB)
+            convDepthwiseBackward(batchedDesc(gc, unbatched), x, w, dx ? batchedDesc(dx, unbatched) : null, dW, dB, g, groups);
+          return bias ? [dx, dW, dB] : [dx, dW];
+        }
         // A vector of ones: sums as matrix-vector products (the GEMM entry point's unpacked path).
         const ones = needB ? empty([Math.max(L, N)], dt, input.device) : null;
         if (ones) {

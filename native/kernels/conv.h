@@ -21,6 +21,9 @@ bool conv_direct_oc_weight_grad(const TensorView& dw, const TensorView& x, const
 // vectors (any input channels), given the adjoint's geometry; false (nothing done) for other layers.
 bool conv_direct_oc_input_grad(const TensorView& dx, const TensorView& gout, const TensorView& w,
                                const SpatialGeom& g);
+// conv_depthwise.cpp: dx, dw and db (each optional) from gOut, x and w in one pass where it can; see kernels.h.
+void conv_depthwise_backward(const TensorView* dx, const TensorView* dw, const TensorView* db, const TensorView& gout,
+                             const TensorView& x, const TensorView& w, const SpatialGeom& g);
 // conv_depthwise.cpp: mode 0 writes y (out), 1 writes x (dx, from y = gOut), 2 writes w (dW); see kernels.h.
 void conv_depthwise(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
                     const SpatialGeom& g);

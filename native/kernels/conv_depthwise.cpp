@@ -330,7 +330,113 @@ void weight_grad(const TensorView& dw, const TensorView& x, const TensorView& go
   });
 }
 
+// sum_i a[i] for i < n, a readable (and zero) up to n rounded up to a vector.
+template <class T>
+T plane_sum(const T* a, int64_t n) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  V acc = V{};
+  for (int64_t i = 0; i < n; i += W) {
+    V v;
+    __builtin_memcpy(&v, a + i, sizeof(V));
+    acc += v;
+  }
+  T s = 0;
+  for (int l = 0; l < W; ++l) s += acc[l];
+  return s;
+}
+
+// The three gradients in one pass over gOut and x (the separate passes read gOut three times and
+// the planes are too big to stay cached between them: 12.8 MB each for C 128, 56x56, N 8, so the
+// backward is bound by memory traffic, not FMAs). Threads take channels; per channel and image, the
+// gOut plane is read from memory once and used twice from cache: padded for the input gradient's
+// correlation, and with pitch PW for the weight gradient's tap dot products and the bias sum.
+// Stride 1 with at most kMaxRegTaps taps; other shapes take the separate passes.
+template <class T>
+void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView* db, const TensorView& gout,
+                    const TensorView& x, const TensorView& w, const DwGeom& g) {
+  const int64_t N = x.shape[0], C = x.shape[1];
+  const int taps = int(g.KH * g.KW);
+  constexpr int W = kVecBytes / sizeof(T);
+  const int64_t GH = g.H + (g.KH - 1) * g.dh, GW = g.W + (g.KW - 1) * g.dw;
+  int64_t off_dx[kMaxRegTaps], off_dw[kMaxRegTaps];
+  for (int t = 0; t < taps; ++t) {
+    off_dx[t] = (g.KH - 1 - t / g.KW) * g.dh * GW + (g.KW - 1 - t % g.KW) * g.dw;
+    off_dw[t] = t / g.KW * g.dh * g.PW + t % g.KW * g.dw;
+  }
+  const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
+  const int64_t gp_len = GH * GW + W, xp_len = g.PH * g.PW + W, gf_len = g.PH * g.PW + 2 * W;
+  const int64_t gs3 = gout.strides[3], gs4 = gout.strides[4];
+  parallel_for(0, C, 1, [&](int64_t lo, int64_t hi) {
+    T* buf = scratch<T>(size_t(gp_len + xp_len + gf_len));
+    if (!buf) return;
+    T* gpad = buf;               // gOut padded for the input gradient's correlation
+    T* xpad = buf + gp_len;      // x padded, for the weight gradient
+    T* gf = xpad + xp_len;       // gOut with pitch PW, zero to a whole vector past its end
+    double acc[kMaxRegTaps];
+    for (int64_t c = lo; c < hi; ++c) {
+      for (int t = 0; t < taps; ++t) acc[t] = 0;
+      double bsum = 0;
+      const T* wc = w.ptr<T>() + c * taps;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
+        if (dx) {
+          place_plane(gpad, GH, GW, gp, g.OH, g.OW, gs3, gs4, (g.KH - 1) * g.dh - g.ph, (g.KW - 1) * g.dw - g.pw, W);
+          correlate_any(dx->ptr<T>() + (n * C + c) * g.H * g.W, gpad, GW, wc, off_dx, taps, T(0), g.H, g.W);
+        }
+        if (!dw && !db) continue;
+        g.pitch_rows(gf, gp, gs3, gs4);
+        for (int l = 0; l < W; ++l) gf[n_flat + l] = T(0);
+        if (dw) {
+          place_plane(xpad, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
+                      x.strides[4], g.ph, g.pw, W);
+          if (taps == 9) tap_dots<T, 9>(acc, gf, xpad, off_dw, taps, n_flat);
+          else tap_dots<T, 0>(acc, gf, xpad, off_dw, taps, n_flat);
+        }
+        if (db) bsum += double(plane_sum(gf, n_flat));
+      }
+      if (dw)
+        for (int t = 0; t < taps; ++t) dw->ptr<T>()[c * taps + t] = T(acc[t]);
+      if (db) db->ptr<T>()[c] = T(bsum);
+    }
+  });
+}
+
+// db[c] = sum of gOut's channel c, for the shapes backward_fused does not take.
+template <class T>
+void bias_grad(const TensorView& db, const TensorView& gout) {
+  const int64_t N = gout.shape[0], C = gout.shape[1], OH = gout.shape[3], OW = gout.shape[4];
+  parallel_for(0, C, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) {
+      double s = 0;
+      for (int64_t n = 0; n < N; ++n)
+        for (int64_t y = 0; y < OH; ++y) {
+          const T* row = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1] + y * gout.strides[3];
+          T r = 0;
+          for (int64_t x0 = 0; x0 < OW; ++x0) r += row[x0 * gout.strides[4]];
+          s += double(r);
+        }
+      db.ptr<T>()[c] = T(s);
+    }
+  });
+}
+
+template <class T>
+void backward(const TensorView* dx, const TensorView* dw, const TensorView* db, const TensorView& gout, const TensorView& x,
+              const TensorView& w, const DwGeom& g) {
+  if (g.sh == 1 && g.sw == 1 && g.KH * g.KW <= kMaxRegTaps) return backward_fused<T>(dx, dw, db, gout, x, w, g);
+  if (dx) input_grad<T>(*dx, gout, w, g);
+  if (dw) weight_grad<T>(*dw, x, gout, g);
+  if (db) bias_grad<T>(*db, gout);
+}
+
 }  // namespace
+
+void conv_depthwise_backward(const TensorView* dx, const TensorView* dw, const TensorView* db, const TensorView& gout,
+                             const TensorView& x, const TensorView& w, const SpatialGeom& geom) {
+  const DwGeom g(geom);
+  TF_DISPATCH_FLOAT(x.dtype, T, backward<T>(dx, dw, db, gout, x, w, g));
+}
 
 void conv_depthwise(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
                     const SpatialGeom& geom) {

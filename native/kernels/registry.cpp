@@ -42,6 +42,7 @@ void register_all(KernelTable& t) {
   t.conv_direct = conv_direct;
   t.conv_direct_weight_grad = conv_direct_weight_grad;
   t.conv_depthwise = conv_depthwise;
+  t.conv_depthwise_backward = conv_depthwise_backward;
   t.max_pool = max_pool;
   t.max_pool_backward = max_pool_backward;
   t.avg_pool = avg_pool;
