@@ -63,7 +63,10 @@ export function median(xs: number[]): number {
 }
 
 export interface Section {
+  /** The section's marker in RESULTS.md. */
   suite: string;
+  /** The suite that writes it (`npm run bench -- <command>`), when not `suite`. */
+  command?: string;
   title: string;
   header: string[];
   rows: (string | number)[][];

@@ -29,7 +29,7 @@ function render(s: Section, when: string): string {
     `<!-- suite:${s.suite} -->`,
     `## ${s.title}`,
     '',
-    `Reproduce: \`npm run bench -- ${s.suite}\`. Run ${when}.`,
+    `Reproduce: \`npm run bench -- ${s.command ?? s.suite}\`. Run ${when}.`,
     '',
     markdownTable(s.header, s.rows),
     '',

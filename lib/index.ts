@@ -80,3 +80,20 @@ export function cpuKernelLevels(): string[] {
 export function setCpuKernelLevel(level: string): void {
   native.setCpuLevel(level);
 }
+/**
+ * How bfloat16 matmuls run at the current CPU kernel level: 'amx' (AMX tiles), 'dot' (AVX512-BF16
+ * dot products) or 'widen' (float32 copies on the float kernel); float32 accumulation in all three.
+ */
+export function bf16MatmulKernel(): string {
+  return native.bf16MatmulKernel();
+}
+/** The bfloat16 matmul kernels this CPU and level run. */
+export function bf16MatmulKernels(): string[] {
+  return native.bf16MatmulKernels();
+}
+/** Pins the bfloat16 matmul kernel ('auto' picks the fastest); returns the previous one. For testing. */
+export function setBf16MatmulKernel(kernel: 'auto' | 'widen' | 'dot' | 'amx'): string {
+  const prev = native.bf16MatmulKernel();
+  native.bf16MatmulKernel(kernel);
+  return prev;
+}

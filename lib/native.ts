@@ -37,6 +37,8 @@ export interface Binding {
   /** Depthwise convolution: mode 0 forward, 1 input gradient, 2 weight gradient (native/kernels/conv_depthwise.cpp). */
   convDepthwise(mode: number): void;
   convDepthwiseBackward(): void;
+  bf16MatmulKernel(pin?: string): string;
+  bf16MatmulKernels(): string[];
   /** Convolution as implicit GEMM (devices only): mode 0 forward, 1 input gradient, 2 weight gradient. */
   convImplicit(mode: number): void;
   maxPool(): void;

@@ -1455,6 +1455,34 @@ Napi::Value CpuLevels(const Napi::CallbackInfo& info) {
   for (int i = 0; i < n; ++i) a.Set(uint32_t(i), names[i]);
   return a;
 }
+// bf16MatmulKernel([name]) -> the bfloat16 GEMM kernel in use ('widen', 'dot', 'amx'), after pinning
+// `name` ('auto' unpins) when given; fails naming the kernels that run here when it does not.
+// bf16MatmulKernels() -> those names.
+const char* const kBf16Kernels[] = {"auto", "widen", "dot", "amx"};
+Napi::Value Bf16MatmulKernels(const Napi::CallbackInfo& info) {
+  Napi::Array out = Napi::Array::New(info.Env());
+  uint32_t n = 0;
+  for (int k = 1; k < 4; ++k)
+    if (kernels().bf16_gemm_has(k)) out.Set(n++, Napi::String::New(info.Env(), kBf16Kernels[k]));
+  return out;
+}
+Napi::Value Bf16MatmulKernel(const Napi::CallbackInfo& info) {
+  int request = -1;
+  if (info.Length() > 0 && info[0].IsString()) {
+    const std::string name = info[0].As<Napi::String>().Utf8Value();
+    for (int k = 0; k < 4; ++k)
+      if (name == kBf16Kernels[k]) request = k;
+    if (request < 0 || kernels().bf16_gemm_kernel(request) < 0) {
+      std::string have;
+      for (int k = 1; k < 4; ++k)
+        if (kernels().bf16_gemm_has(k)) have += std::string(have.empty() ? "" : ", ") + "'" + kBf16Kernels[k] + "'";
+      fail(info.Env(), "setBf16MatmulKernel", "kernel '" + name + "' does not run here (level " + kernels().level +
+                                                   "; available: 'auto', " + have + ")");
+    }
+  }
+  const int k = kernels().bf16_gemm_kernel(-1);
+  return Napi::String::New(info.Env(), kBf16Kernels[k >= 0 && k < 4 ? k : 1]);
+}
 Napi::Value SetCpuLevel(const Napi::CallbackInfo& info) {
   const std::string name = info[0].ToString().Utf8Value();
   if (!select_kernel_level(name.c_str()))
@@ -1838,6 +1866,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TF_ENTRY("cpuLevel", CpuLevel, true);
   TF_ENTRY("cpuLevels", CpuLevels, true);
   TF_ENTRY("setCpuLevel", SetCpuLevel, true);
+  TF_ENTRY("bf16MatmulKernel", Bf16MatmulKernel, true);
+  TF_ENTRY("bf16MatmulKernels", Bf16MatmulKernels, true);
   TF_ENTRY("fmaPeak", FmaPeak, k.fma_burn);
 #else
   add_device_entries(env, exports);

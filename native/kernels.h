@@ -52,6 +52,11 @@ struct KernelTable {
   // each tile of C is finished. No batch-reduce (C has no stride-0 batch dim).
   void (*gemm_epilogue)(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta,
                         const GemmEpilogue& ep);
+  // The bfloat16 GEMM's kernel: request -1 reads it, 0-3 pins it (auto, widen to float32, AVX512-BF16
+  // dot products, AMX tiles) and returns the one in use or -1 when it does not run here; has(k):
+  // whether kernel k runs here (gemm.h).
+  int (*bf16_gemm_kernel)(int request);
+  int (*bf16_gemm_has)(int kernel);
 
   // Indexing. `index` is int32 and already bounds-checked against x.shape[dim].
   // out[..., i, ...] = x[..., index[i], ...]                       (index 1-D, out.shape[dim] = len)

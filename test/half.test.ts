@@ -291,3 +291,65 @@ describe('16-bit floats: modules, saving, errors', () => {
     expect(() => lstm.forward(tf.zeros([2, 1, 3], { dtype: 'float16' }))).toThrow(/no float16 kernel \(compute in float32: \.float\(\)\)/);
   });
 });
+
+// bfloat16 products on each kernel this CPU runs (gemm_bf16.cpp): 'amx' (AMX tiles), 'dot'
+// (AVX512-BF16 dot products), 'widen' (float32 copies): against the float32 product of the same
+// values, rounded once. Sizes cross each kernel's tiles and blocks (AMX: 32 x 32 tiles, K in 32s and
+// blocks of 1536; dot: 12 x 32, K in pairs and blocks of 768); full tiles with K past a block take
+// the path that keeps C in the tiles between blocks.
+describe('bfloat16 matmul kernels', () => {
+  const gk = new tf.Generator(77);
+  const d = 'bfloat16' as const;
+  const levels = tf.cpuKernelLevels();
+  const level0 = tf.cpuKernelLevel();
+  it('every kernel on every level: odd and block-crossing sizes, transposes, batches, the linear epilogue, threads', () => {
+    try {
+      for (const level of levels) {
+        tf.setCpuKernelLevel(level);
+        expect(tf.bf16MatmulKernels()).toContain('widen');
+        for (const kernel of tf.bf16MatmulKernels()) {
+          tf.setBf16MatmulKernel(kernel as 'widen');
+          expect(tf.bf16MatmulKernel()).toBe(kernel);
+          const what = `${level} ${kernel}`;
+          for (const [m, k, n] of [[2, 3, 2], [37, 53, 29], [64, 1600, 96], [33, 1601, 65], [70, 31, 1000]]) {
+            for (const [ta, tb] of [[false, false], [true, false], [false, true]]) {
+              const a = ta ? tf.randn([k, m], { generator: gk }).to(d).t() : tf.randn([m, k], { generator: gk }).to(d);
+              const b = tb ? tf.randn([n, k], { generator: gk }).to(d).t() : tf.randn([k, n], { generator: gk }).to(d);
+              close16(d, a.matmul(b), a.float().matmul(b.float()).to(d), `${what} ${m}x${k}x${n} ${ta} ${tb}`);
+            }
+          }
+          const a = tf.randn([2, 3, 45, 70], { generator: gk }).to(d), b = tf.randn([3, 70, 40], { generator: gk }).to(d);
+          close16(d, a.matmul(b), a.float().matmul(b.float()).to(d), `${what} batched`);
+          const x = tf.randn([50, 419], { generator: gk }).to(d), w = tf.randn([67, 419], { generator: gk }).to(d);
+          const bias = tf.randn([67], { generator: gk }).to(d);
+          for (const activation of [null, 'relu'] as const) {
+            const got = tf.nn.functional.linear(x, w, bias, { activation });
+            close16(d, got, tf.nn.functional.linear(x.float(), w.float(), bias.float(), { activation }).to(d), `${what} linear ${activation}`);
+          }
+          // The same bits on 1 and 2 threads (each thread computes whole blocks of C).
+          const threads = tf.getNumThreads();
+          const p = tf.randn([130, 200], { generator: gk }).to(d), q = tf.randn([200, 190], { generator: gk }).to(d);
+          tf.setNumThreads(1);
+          const one = Array.from(bits(p.matmul(q)));
+          tf.setNumThreads(2);
+          expect(Array.from(bits(p.matmul(q))), `${what} threads`).toEqual(one);
+          tf.setNumThreads(threads);
+        }
+        tf.setBf16MatmulKernel('auto');
+      }
+    } finally {
+      tf.setCpuKernelLevel(level0);
+      tf.setBf16MatmulKernel('auto');
+    }
+  });
+  it('pinning a kernel this CPU or level lacks is an error naming the ones it has', () => {
+    expect(() => tf.setBf16MatmulKernel('tiles' as 'amx')).toThrow(/setBf16MatmulKernel: kernel 'tiles' does not run here \(level \w+; available: 'auto', 'widen'/);
+    tf.setCpuKernelLevel('generic');
+    try {
+      expect(tf.bf16MatmulKernels()).toEqual(['widen']);
+      expect(() => tf.setBf16MatmulKernel('amx')).toThrow(/kernel 'amx' does not run here \(level generic; available: 'auto', 'widen'\)/);
+    } finally {
+      tf.setCpuKernelLevel(level0);
+    }
+  });
+});

@@ -252,6 +252,7 @@ function measuredSection(): Section {
   }
   return {
     suite: 'cuda-measured',
+    command: 'cuda',
     title: `CUDA kernels measured on ${name}`,
     header: ['op', 'precision', 'TFLOP/s', 'device peak', 'of peak'],
     rows,

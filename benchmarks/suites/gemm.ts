@@ -10,7 +10,12 @@ const SHAPES: [number, number, number][] = [
   [512, 768, 768], [512, 3072, 768], [512, 768, 3072], [4096, 1024, 1024], [1, 4096, 4096], [64, 4096, 4096],
 ];
 
-export function run(): Section {
+// bfloat16 operands, float32 accumulation (gemm_bf16.cpp: AMX tiles or AVX512-BF16 where the CPU has them).
+const BF16_SHAPES: [number, number, number][] = [
+  [1024, 1024, 1024], [2048, 2048, 2048], [512, 768, 768], [512, 3072, 768], [4096, 1024, 1024],
+];
+
+export function run(): Section[] {
   const cores = tf.getNumThreads();
   const threadCounts = cores > 1 ? [1, cores] : [1];
   const ours = new Map<string, number>();
@@ -27,16 +32,21 @@ export function run(): Section {
       for (const threads of threadCounts) {
         tf.setNumThreads(threads);
         peak.set(threads, Math.max(peak.get(threads) ?? 0, tf.measureFmaPeak(0.5)));
-        for (const [m, n, k] of SHAPES) {
+        const cases: [number, number, number, 'float32' | 'bfloat16'][] = [
+          ...SHAPES.map(([m, n, k]): [number, number, number, 'float32'] => [m, n, k, 'float32']),
+          ...BF16_SHAPES.map(([m, n, k]): [number, number, number, 'bfloat16'] => [m, n, k, 'bfloat16']),
+        ];
+        for (const [m, n, k, dtype] of cases) {
           tf.manualSeed(0);
-          const a = tf.randn([m, k]), b = tf.randn([k, n]);
+          const a = tf.randn([m, k]).to(dtype), b = tf.randn([k, n]).to(dtype);
           const t = timeIt(() => a.matmul(b).dispose(), { minSeconds: 0.4 });
-          keepMax(ours, `${m},${n},${k},${threads}`, (2 * m * n * k) / t / 1e9);
+          const key = `${dtype === 'bfloat16' ? 'bf16:' : ''}${m},${n},${k},${threads}`;
+          keepMax(ours, key, (2 * m * n * k) / t / 1e9);
           a.dispose();
           b.dispose();
           const srv = peerProcs.servers.get(threads);
           if (!srv) continue;
-          const r = srv.call<Record<string, Record<string, number>>>({ shapes: [[m, n, k]], threads });
+          const r = srv.call<Record<string, Record<string, number>>>({ shapes: [[m, n, k]], threads, dtype });
           if (!r.ok) {
             notes.push(`peers skipped: ${r.reason}`);
             peerProcs.close();
@@ -44,7 +54,10 @@ export function run(): Section {
           }
           for (const [name, table] of Object.entries(r.value)) {
             const prev = peers.get(name) ?? {};
-            for (const [shape, g] of Object.entries(table)) prev[`${shape},${threads}`] = Math.max(prev[`${shape},${threads}`] ?? 0, g);
+            for (const [shape, g] of Object.entries(table)) {
+              const pk = `${dtype === 'bfloat16' ? 'bf16:' : ''}${shape},${threads}`;
+              prev[pk] = Math.max(prev[pk] ?? 0, g);
+            }
             peers.set(name, prev);
           }
         }
@@ -72,5 +85,29 @@ export function run(): Section {
       rows.push([`${m}, ${n}, ${k}`, threads, fmt(us), `${fmt((100 * us) / peak.get(threads)!, 0)}%`, np ? fmt(np) : '-', pt ? fmt(pt) : '-', best ? `${fmt(us / best, 2)}x` : '-']);
     }
   }
-  return { suite: 'gemm', title: 'SGEMM (float32 matmul), GFLOP/s, median', header, rows, notes };
+  const bfRows: (string | number)[][] = [];
+  for (const threads of threadCounts) {
+    for (const [m, n, k] of BF16_SHAPES) {
+      const key = `bf16:${m},${n},${k},${threads}`;
+      const us = ours.get(key)!, pt = peers.get('torch')?.[key];
+      bfRows.push([`${m}, ${n}, ${k}`, threads, fmt(us), fmt(ours.get(`${m},${n},${k},${threads}`) ?? NaN), pt ? fmt(pt) : '-', pt ? `${fmt(us / pt, 2)}x` : '-']);
+    }
+  }
+  const bfNotes = [
+    `tensorforge's bfloat16 kernel here: ${tf.bf16MatmulKernel()} (of ${tf.bf16MatmulKernels().join(', ')}); float32 accumulation, C rounded once.`,
+    'the float32 column repeats the SGEMM table\'s figure for the same shape (where it has one) for scale.',
+    'PyTorch: torch.matmul on bfloat16 tensors (oneDNN), in the same peer processes, asked right after ours.',
+    roundsNote(rounds, "the best of its rounds' medians", true),
+  ];
+  return [
+    { suite: 'gemm', title: 'SGEMM (float32 matmul), GFLOP/s, median', header, rows, notes },
+    {
+      suite: 'gemm-bf16',
+      command: 'gemm',
+      title: 'bfloat16 matmul (float32 accumulation), GFLOP/s, median',
+      header: ['M, N, K', 'threads', 'tensorforge bfloat16', 'tensorforge float32', 'PyTorch bfloat16', 'vs PyTorch'],
+      rows: bfRows,
+      notes: bfNotes,
+    },
+  ];
 }

@@ -15,11 +15,12 @@
 // which is the weight gradient of a convolution (sum over images of gOut[n] @ cols[n]^T). When A's
 // rows and B's columns are contiguous in k (that product's layout), DotGemm keeps a small tile of C
 // in vector accumulators across all of r and k, so C is written once and nothing is packed.
-#include <algorithm>
 #include <cstdlib>
 
 #include "elementwise.h"
 #include "gemm.h"
+#include "gemm_blocked.h"
+#include "gemm_bf16.h"
 #include "simd.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
@@ -32,55 +33,6 @@ constexpr int kMR = 6;
 constexpr int kMR = 4;
 #endif
 constexpr int64_t kKC = 256;
-
-// The epilogue (kernel_types.h) as the kernels apply it: bias then activation on a row of C.
-// The activations are the elementwise kernels' (same functions, same results as unfused ops).
-template <class T>
-struct Epi {
-  const T* bias;
-  int64_t sm, sn;
-  Activation act;
-  bool active() const { return bias || act != Activation::None; }
-  // Row i (of the tile starting at C's (i0, j0)) of n elements at c with column stride cs.
-  void row(T* c, int64_t cs, int64_t i, int64_t j0, int64_t n) const {
-    constexpr T kSqrt1_2 = T(0.70710678118654752440), kSqrt2OverPi = T(0.79788456080286535588);
-    if (bias) {
-      const T* b = bias + i * sm + j0 * sn;
-      for (int64_t j = 0; j < n; ++j) c[j * cs] += b[j * sn];
-    }
-    switch (act) {
-      case Activation::Relu:
-        for (int64_t j = 0; j < n; ++j) {
-          const T v = c[j * cs];
-          c[j * cs] = v > T(0) || v != v ? v : T(0);
-        }
-        break;
-      case Activation::Gelu:
-        for (int64_t j = 0; j < n; ++j) {
-          const T v = c[j * cs];
-          c[j * cs] = T(0.5) * v * (T(1) + erf_(v * kSqrt1_2));
-        }
-        break;
-      case Activation::GeluTanh:
-        for (int64_t j = 0; j < n; ++j) {
-          const T v = c[j * cs];
-          c[j * cs] = T(0.5) * v * (T(1) + tanh_(kSqrt2OverPi * (v + T(0.044715) * v * v * v)));
-        }
-        break;
-      case Activation::Silu:
-        for (int64_t j = 0; j < n; ++j) {
-          const T v = c[j * cs];
-          c[j * cs] = v * sigmoid(v);
-        }
-        break;
-      default: break;
-    }
-  }
-  // The whole [M, N] block of C at c.
-  void block(T* c, int64_t M, int64_t N, int64_t rs, int64_t cs) const {
-    for (int64_t i = 0; i < M; ++i) row(c + i * rs, cs, i, 0, N);
-  }
-};
 
 template <class T>
 struct Gemm {
@@ -99,6 +51,19 @@ struct Gemm {
   static constexpr int64_t KC = 1536 / int64_t(sizeof(T));
   static constexpr int64_t NC = (int64_t(512) << 10) / (KC * int64_t(sizeof(T))) / NR * NR;
   static constexpr int64_t MC = (int64_t(1) << 20) / (KC * int64_t(sizeof(T))) / MR * MR;
+  // For Blocked<Gemm>: operand and result types, K as packed (a panel holds MR x kstride(kc)), and
+  // whether B's panels may be read in place.
+  typedef T TA;
+  typedef T TC;
+  static int64_t kstride(int64_t kc) { return kc; }
+  static bool b_in_place(int64_t M, int64_t rsb, int64_t csb) {
+    // Few rows of A (a convolution's output channels) and rows of B contiguous: B's full panels are
+    // read in place, since packing would copy all of B for little reuse; only a ragged last panel is
+    // packed, zero-padded. Not when B's row stride is a multiple of 128 bytes: then the panel's kc
+    // rows fall into few L1/L2 sets (a 4 KiB stride maps every row to the same set) and evict each
+    // other ((64, 4096, 4096) ran at half speed).
+    return csb == 1 && M <= kSmallM && (rsb * int64_t(sizeof(T))) % 128 != 0;
+  }
 
   // Pack rows [i0, i0+mc) x cols [p0, p0+kc) of A into MR-tall panels: panel r holds, for each k,
   // the MR values A[i0 + r*MR + 0..MR-1, p0 + k] (zero-padded past M).
@@ -185,138 +150,12 @@ struct Gemm {
       ap += MR;
       bp += ldb;
     }
-    if (mr == MR && nr == NR && csc == 1) {
-      // Full tile, rows of C contiguous: whole-vector loads and stores (small-K products, common in
-      // convolution, spend as long writing the tile as computing it).
-      for (int i = 0; i < MR; ++i) {
-        T* ci = c + i * rsc;
-        V r0 = acc[i][0] * alpha, r1 = acc[i][1] * alpha;
-        if (beta != T(0)) {
-          V c0, c1;
-          __builtin_memcpy(&c0, ci, sizeof(V));
-          __builtin_memcpy(&c1, ci + W, sizeof(V));
-          r0 += c0 * beta;
-          r1 += c1 * beta;
-        }
-        __builtin_memcpy(ci, &r0, sizeof(V));
-        __builtin_memcpy(ci + W, &r1, sizeof(V));
-        if (ep) ep->row(ci, 1, i0 + i, j0, NR);  // the row is still in L1
-      }
-      return;
-    }
-    T tile[MR][NR];
-    for (int i = 0; i < MR; ++i) {
-      __builtin_memcpy(&tile[i][0], &acc[i][0], sizeof(V));
-      __builtin_memcpy(&tile[i][W], &acc[i][1], sizeof(V));
-    }
-    for (int i = 0; i < mr; ++i) {
-      T* ci = c + i * rsc;
-      if (beta == T(0)) {
-        for (int j = 0; j < nr; ++j) ci[j * csc] = alpha * tile[i][j];
-      } else {
-        for (int j = 0; j < nr; ++j) ci[j * csc] = alpha * tile[i][j] + beta * ci[j * csc];
-      }
-      if (ep) ep->row(ci, csc, i0 + i, j0, nr);
-    }
+    store_tile<T, MR, 2>(acc, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
   }
 
-  static void zero_k(T* c, int64_t M, int64_t N, int64_t rsc, int64_t csc, T beta) {
-    // K == 0: C = beta * C
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) c[i * rsc + j * csc] = beta == T(0) ? T(0) : beta * c[i * rsc + j * csc];
-  }
-
-  // One thread's block of C: rows [i0, i0 + M) and columns [j0, j0 + N) of the whole product (a, b
-  // and c already point at the block; i0 and j0 index the epilogue's bias). Loops, outermost first:
-  //   ic: MC rows of A          (its packed block lives in L3 / the far part of L2)
-  //   pc: KC of K               pack A[ic, pc]
-  //   jc: NC columns of B       pack B[pc, jc]: NC x KC, sized for L2
-  //   ir: one MR-row panel of A, held in L1 ...
-  //   jr: ... while the NR-wide panels of B stream past it from L2.
-  // The broadcast operand (A) sits in L1 and the vector operand (B) streams, as BLIS arranges it.
-  static void block(int64_t M, int64_t N, int64_t K, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
-                    int64_t csb, T* c, int64_t rsc, int64_t csc, T alpha, T beta, const Epi<T>* ep, int64_t i0,
-                    int64_t j0) {
-    static thread_local Scratch a_scratch, b_scratch;
-    T* apack = static_cast<T*>(a_scratch.get(sizeof(T) * size_t((M < MC ? M : MC) + MR) * size_t(K < KC ? K : KC)));
-    T* bpack = static_cast<T*>(b_scratch.get(sizeof(T) * size_t((N < NC ? N : NC) + NR) * size_t(K < KC ? K : KC)));
-    if (!apack || !bpack) return;
-    // Few rows of A (a convolution's output channels) and rows of B contiguous: B's full panels are
-    // read in place, since packing would copy all of B for little reuse; only a ragged last panel is
-    // packed, zero-padded. Not when B's row stride is a multiple of 128 bytes: then the panel's kc
-    // rows fall into few L1/L2 sets (a 4 KiB stride maps every row to the same set) and evict each
-    // other ((64, 4096, 4096) ran at half speed).
-    const bool b_in_place = csb == 1 && M <= kSmallM && (rsb * int64_t(sizeof(T))) % 128 != 0;
-    for (int64_t ic = 0; ic < M; ic += MC) {
-      const int64_t mc = M - ic < MC ? M - ic : MC;
-      for (int64_t pc = 0; pc < K; pc += KC) {
-        const int64_t kc = K - pc < KC ? K - pc : KC;
-        const T beta_here = pc == 0 ? beta : T(1);
-        const Epi<T>* ep_here = pc + kc == K ? ep : nullptr;
-        pack_a(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc);
-        for (int64_t jc = 0; jc < N; jc += NC) {
-          const int64_t nc = N - jc < NC ? N - jc : NC;
-          const T* bsrc = b + pc * rsb + jc * csb;
-          if (csb == 1 && !b_in_place) {
-            pack_b_rows(bpack, bsrc, rsb, nc, kc);
-          } else {
-            for (int64_t jr = 0; jr < nc; jr += NR) {
-              const int64_t nr = nc - jr < NR ? nc - jr : NR;
-              if (!(b_in_place && nr == NR)) pack_b_panel(bpack + jr * kc, bsrc + jr * csb, rsb, csb, nr, kc);
-            }
-          }
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            const int mr = int(mc - ir < MR ? mc - ir : MR);
-            for (int64_t jr = 0; jr < nc; jr += NR) {
-              const int nr = int(nc - jr < NR ? nc - jr : NR);
-              const bool direct = b_in_place && nr == NR;
-              micro(kc, apack + ir * kc, direct ? bsrc + jr : bpack + jr * kc, direct ? rsb : int64_t(NR),
-                    c + (ic + ir) * rsc + (jc + jr) * csc, rsc, csc, mr, nr, alpha, beta_here, ep_here,
-                    i0 + ic + ir, j0 + jc + jr);
-            }
-          }
-        }
-      }
-    }
-  }
-
-  // Threads take a grid of blocks of C, each packing its own operands: no barriers, and no thread
-  // waits for another's packing. The grid (pm x pn = threads) minimises what is packed twice: every
-  // block column packs all of A's rows it needs, every block row all of B's columns.
   static void run(int64_t M, int64_t N, int64_t K, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
                   int64_t csb, T* c, int64_t rsc, int64_t csc, T alpha, T beta, const Epi<T>* ep = nullptr) {
-    if (M == 0 || N == 0) return;
-    if (K == 0) {
-      zero_k(c, M, N, rsc, csc, beta);
-      if (ep) ep->block(c, M, N, rsc, csc);
-      return;
-    }
-    const int64_t mpanels = (M + MR - 1) / MR, npanels = (N + NR - 1) / NR;
-    // At least ~2 MFLOP per thread, or waking the others costs more than it saves.
-    const double flops = 2.0 * double(M) * double(N) * double(K);
-    int64_t threads = in_parallel_region() ? 1 : num_threads();
-    const double max_by_work = flops / 2e6;
-    if (double(threads) > max_by_work) threads = max_by_work < 1 ? 1 : int64_t(max_by_work);
-    int64_t pm = 1, pn = threads;
-    double best = -1;
-    for (int64_t m = 1; m <= threads; ++m) {
-      if (threads % m) continue;
-      const int64_t n = threads / m;
-      if (m > mpanels || n > npanels) continue;
-      const double packed = double(n) * double(M) + double(m) * double(N);
-      if (best < 0 || packed < best) best = packed, pm = m, pn = n;
-    }
-    if (best < 0) pm = 1, pn = 1;
-    parallel_for(0, pm * pn, 1, [&](int64_t lo, int64_t hi) {
-      for (int64_t t = lo; t < hi; ++t) {
-        const int64_t bm = t / pn, bn = t % pn;
-        const int64_t r0 = bm * mpanels / pm * MR, r1 = std::min((bm + 1) * mpanels / pm * MR, M);
-        const int64_t c0 = bn * npanels / pn * NR, c1 = std::min((bn + 1) * npanels / pn * NR, N);
-        if (r1 <= r0 || c1 <= c0) continue;
-        block(r1 - r0, c1 - c0, K, a + r0 * rsa, rsa, csa, b + c0 * csb, rsb, csb, c + r0 * rsc + c0 * csc, rsc, csc,
-              alpha, beta, ep, r0, c0);
-      }
-    });
+    Blocked<Gemm>::run(M, N, K, a, rsa, csa, b, rsb, csb, c, rsc, csc, alpha, beta, ep);
   }
 };
 
@@ -652,10 +491,50 @@ struct Widened {
   }
 };
 
+// bfloat16 operands where the CPU multiplies them itself (AMX or AVX512-BF16, gemm_bf16.cpp): A and B are
+// read as they are, C accumulates in float32. Not for C's summed batch dims or matrix-vector shapes
+// (those stay on the widened path).
+bool bf16_dot_takes(const TensorView& c, const TensorView& a) {
+  if (c.dtype != kBFloat16 || a.dtype != kBFloat16 || gemm_bf16_kernel() == Bf16Kernel::Widen) return false;
+  const int nb = c.ndim - 2;
+  for (int d = 0; d < nb; ++d)
+    if (c.strides[d] == 0 && c.shape[d] > 1) return false;
+  return c.shape[nb] > 1 && c.shape[nb + 1] > 1 && a.shape[nb + 1] > 1;
+}
+
+// cf (float32, c's shape) = alpha * a @ b + beta * cf for bfloat16 a and b, batch by batch.
+void bf16_dot_batched(const TensorView& cf, const TensorView& a, const TensorView& b, double alpha, double beta,
+                      const Epi<float>* e) {
+  const int nb = cf.ndim - 2;
+  const int64_t M = cf.shape[nb], N = cf.shape[nb + 1], K = a.shape[nb + 1];
+  int64_t batch = 1;
+  for (int d = 0; d < nb; ++d) batch *= cf.shape[d];
+  for (int64_t bi = 0; bi < batch; ++bi) {
+    int64_t oa = 0, ob = 0, oc = 0, rest = bi;
+    for (int d = nb - 1; d >= 0; --d) {
+      const int64_t i = rest % cf.shape[d];
+      rest /= cf.shape[d];
+      oa += i * a.strides[d];
+      ob += i * b.strides[d];
+      oc += i * cf.strides[d];
+    }
+    gemm_bf16(M, N, K, static_cast<const uint16_t*>(a.data) + oa, a.strides[nb], a.strides[nb + 1],
+              static_cast<const uint16_t*>(b.data) + ob, b.strides[nb], b.strides[nb + 1],
+              static_cast<float*>(cf.data) + oc, cf.strides[nb], cf.strides[nb + 1], float(alpha),
+              float(beta), e);
+  }
+}
+
 void gemm_widened(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta,
                   const GemmEpilogue* ep) {
-  Widened wa(a, true), wb(b, true), wc(c, beta != 0.0);
-  if (!wa.data || !wb.data || !wc.data) return;  // with beta == 0, wc is not loaded: gemm_t never reads C then
+  Widened wc(c, beta != 0.0);
+  if (!wc.data) return;  // with beta == 0, wc is not loaded: the products never read C then
+  const bool dot = bf16_dot_takes(c, a);
+  auto product = [&](const Epi<float>* e) {
+    if (dot) return bf16_dot_batched(wc.full, a, b, alpha, beta, e);
+    Widened wa(a, true), wb(b, true);
+    if (wa.data && wb.data) gemm_t<float>(wc.full, wa.full, wb.full, alpha, beta, e);
+  };
   if (ep && ep->bias) {
     // One of the bias strides is 0 (per column or per row); both are for a single broadcast value.
     const int nb = c.ndim - 2;
@@ -665,10 +544,10 @@ void gemm_widened(const TensorView& c, const TensorView& a, const TensorView& b,
     if (!wbias.data) return;
     const int64_t s = wbias.full.strides[0];
     const Epi<float> e{wbias.data, per_col ? 0 : s, per_col ? s : 0, ep->act};
-    gemm_t<float>(wc.full, wa.full, wb.full, alpha, beta, &e);
+    product(&e);
   } else {
     const Epi<float> e{nullptr, 0, 0, ep ? ep->act : Activation::None};
-    gemm_t<float>(wc.full, wa.full, wb.full, alpha, beta, e.active() ? &e : nullptr);
+    product(e.active() ? &e : nullptr);
   }
   wc.store_to(c);
 }
@@ -686,5 +565,16 @@ void gemm_epilogue(const TensorView& c, const TensorView& a, const TensorView& b
     gemm_t<T>(c, a, b, alpha, beta, e.active() ? &e : nullptr);
   });
 }
+
+int bf16_gemm_kernel(int request) {
+  if (request >= 0) {
+    const Bf16Kernel k = static_cast<Bf16Kernel>(request);
+    if (request > 3 || !gemm_bf16_has(k)) return -1;
+    gemm_bf16_pin(k);
+  }
+  return static_cast<int>(gemm_bf16_kernel());
+}
+
+int bf16_gemm_has(int kernel) { return kernel >= 0 && kernel <= 3 && gemm_bf16_has(static_cast<Bf16Kernel>(kernel)); }
 
 TF_KERNEL_NAMESPACE_END

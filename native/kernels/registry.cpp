@@ -30,6 +30,8 @@ void register_all(KernelTable& t) {
   t.softmax_backward = softmax_backward;
   t.gemm = gemm;
   t.gemm_epilogue = gemm_epilogue;
+  t.bf16_gemm_kernel = bf16_gemm_kernel;
+  t.bf16_gemm_has = bf16_gemm_has;
   t.index_select = index_select;
   t.index_add = index_add;
   t.gather = gather;

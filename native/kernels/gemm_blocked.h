@@ -1,0 +1,212 @@
+// The parts of the packed GEMM that do not depend on its element types (gemm.cpp's float/double
+// kernel, gemm_bf16.cpp's bfloat16 one): the epilogue, the store of a finished register tile, and
+// the five loops with their threading (Blocked<Kernel>), BLIS-style.
+//
+// A Kernel provides: TA (the operands' element type as stored), TC (C's), the tile MR x NR, the
+// blocks KC / NC / MC (in elements of K, of B's columns, of A's rows), kstride(kc) (K as packed: a
+// packed A panel holds MR x kstride(kc) elements, a B panel NR x kstride(kc)), b_in_place(M, rsb,
+// csb), pack_a, pack_b_rows, pack_b_panel and micro (see Gemm in gemm.cpp for their contracts).
+#pragma once
+#include <algorithm>
+
+#include "elementwise.h"
+#include "simd.h"
+
+TF_KERNEL_NAMESPACE_BEGIN
+
+// The epilogue (kernel_types.h) as the kernels apply it: bias then activation on a row of C.
+// The activations are the elementwise kernels' (same functions, same results as unfused ops).
+template <class T>
+struct Epi {
+  const T* bias;
+  int64_t sm, sn;
+  Activation act;
+  bool active() const { return bias || act != Activation::None; }
+  // Row i (of the tile starting at C's (i0, j0)) of n elements at c with column stride cs.
+  void row(T* c, int64_t cs, int64_t i, int64_t j0, int64_t n) const {
+    constexpr T kSqrt1_2 = T(0.70710678118654752440), kSqrt2OverPi = T(0.79788456080286535588);
+    if (bias) {
+      const T* b = bias + i * sm + j0 * sn;
+      for (int64_t j = 0; j < n; ++j) c[j * cs] += b[j * sn];
+    }
+    switch (act) {
+      case Activation::Relu:
+        for (int64_t j = 0; j < n; ++j) {
+          const T v = c[j * cs];
+          c[j * cs] = v > T(0) || v != v ? v : T(0);
+        }
+        break;
+      case Activation::Gelu:
+        for (int64_t j = 0; j < n; ++j) {
+          const T v = c[j * cs];
+          c[j * cs] = T(0.5) * v * (T(1) + erf_(v * kSqrt1_2));
+        }
+        break;
+      case Activation::GeluTanh:
+        for (int64_t j = 0; j < n; ++j) {
+          const T v = c[j * cs];
+          c[j * cs] = T(0.5) * v * (T(1) + tanh_(kSqrt2OverPi * (v + T(0.044715) * v * v * v)));
+        }
+        break;
+      case Activation::Silu:
+        for (int64_t j = 0; j < n; ++j) {
+          const T v = c[j * cs];
+          c[j * cs] = v * sigmoid(v);
+        }
+        break;
+      default: break;
+    }
+  }
+  // The whole [M, N] block of C at c.
+  void block(T* c, int64_t M, int64_t N, int64_t rs, int64_t cs) const {
+    for (int64_t i = 0; i < M; ++i) row(c + i * rs, cs, i, 0, N);
+  }
+};
+
+// C[0:mr, 0:nr] = alpha * tile + beta * C (beta == 0: C is not read), then the epilogue, from a
+// finished block in memory (rows NR apart); (i0, j0) is its position in C.
+template <class T, int NR>
+inline void store_block(const T (*tile)[NR], T* c, int64_t rsc, int64_t csc, int mr, int nr, T alpha, T beta,
+                        const Epi<T>* ep, int64_t i0, int64_t j0) {
+  for (int i = 0; i < mr; ++i) {
+    T* ci = c + i * rsc;
+    if (beta == T(0)) {
+      for (int j = 0; j < nr; ++j) ci[j * csc] = alpha * tile[i][j];
+    } else {
+      for (int j = 0; j < nr; ++j) ci[j * csc] = alpha * tile[i][j] + beta * ci[j * csc];
+    }
+    if (ep) ep->row(ci, csc, i0 + i, j0, nr);
+  }
+}
+
+// C[0:mr, 0:nr] = alpha * acc + beta * C (beta == 0: C is not read), then the epilogue, from a
+// register tile acc[MR][NV] of NV vectors per row (NR = NV * W columns); (i0, j0) is the tile's
+// position in C, which the bias is indexed by.
+template <class T, int MR, int NV>
+inline void store_tile(const typename Vec<T>::type (&acc)[MR][NV], T* c, int64_t rsc, int64_t csc, int mr, int nr,
+                       T alpha, T beta, const Epi<T>* ep, int64_t i0, int64_t j0) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T), NR = NV * W;
+  if (mr == MR && nr == NR && csc == 1) {
+    // Full tile, rows of C contiguous: whole-vector loads and stores (small-K products, common in
+    // convolution, spend as long writing the tile as computing it).
+    for (int i = 0; i < MR; ++i) {
+      T* ci = c + i * rsc;
+      for (int v = 0; v < NV; ++v) {
+        V r = acc[i][v] * alpha;
+        if (beta != T(0)) {
+          V old;
+          __builtin_memcpy(&old, ci + v * W, sizeof(V));
+          r += old * beta;
+        }
+        __builtin_memcpy(ci + v * W, &r, sizeof(V));
+      }
+      if (ep) ep->row(ci, 1, i0 + i, j0, NR);  // the row is still in L1
+    }
+    return;
+  }
+  T tile[MR][NR];
+  for (int i = 0; i < MR; ++i)
+    for (int v = 0; v < NV; ++v) __builtin_memcpy(&tile[i][v * W], &acc[i][v], sizeof(V));
+  store_block<T, NR>(tile, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
+}
+
+template <class K_>
+struct Blocked {
+  typedef typename K_::TA TA;
+  typedef typename K_::TC TC;
+
+  // One thread's block of C: rows [i0, i0 + M) and columns [j0, j0 + N) of the whole product (a, b
+  // and c already point at the block; i0 and j0 index the epilogue's bias). Loops, outermost first:
+  //   ic: MC rows of A          (its packed block lives in L3 / the far part of L2)
+  //   pc: KC of K               pack A[ic, pc]
+  //   jc: NC columns of B       pack B[pc, jc]: NC x KC, sized for L2
+  //   ir: one MR-row panel of A, held in L1 ...
+  //   jr: ... while the NR-wide panels of B stream past it from L2.
+  // The broadcast operand (A) sits in L1 and the vector operand (B) streams, as BLIS arranges it.
+  static void block(int64_t M, int64_t N, int64_t K, const TA* a, int64_t rsa, int64_t csa, const TA* b, int64_t rsb,
+                    int64_t csb, TC* c, int64_t rsc, int64_t csc, TC alpha, TC beta, const Epi<TC>* ep, int64_t i0,
+                    int64_t j0) {
+    constexpr int64_t MR = K_::MR, NR = K_::NR, KC = K_::KC, NC = K_::NC, MC = K_::MC;
+    static thread_local Scratch a_scratch, b_scratch;
+    const int64_t ks = K_::kstride(K < KC ? K : KC);
+    TA* apack = static_cast<TA*>(a_scratch.get(sizeof(TA) * size_t((M < MC ? M : MC) + MR) * size_t(ks)));
+    TA* bpack = static_cast<TA*>(b_scratch.get(sizeof(TA) * size_t((N < NC ? N : NC) + NR) * size_t(ks)));
+    if (!apack || !bpack) return;
+    const bool b_in_place = K_::b_in_place(M, rsb, csb);
+    for (int64_t ic = 0; ic < M; ic += MC) {
+      const int64_t mc = M - ic < MC ? M - ic : MC;
+      for (int64_t pc = 0; pc < K; pc += KC) {
+        const int64_t kc = K - pc < KC ? K - pc : KC, kcs = K_::kstride(kc);
+        const TC beta_here = pc == 0 ? beta : TC(1);
+        const Epi<TC>* ep_here = pc + kc == K ? ep : nullptr;
+        K_::pack_a(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc);
+        for (int64_t jc = 0; jc < N; jc += NC) {
+          const int64_t nc = N - jc < NC ? N - jc : NC;
+          const TA* bsrc = b + pc * rsb + jc * csb;
+          if (csb == 1 && !b_in_place) {
+            K_::pack_b_rows(bpack, bsrc, rsb, nc, kc);
+          } else {
+            for (int64_t jr = 0; jr < nc; jr += NR) {
+              const int64_t nr = nc - jr < NR ? nc - jr : NR;
+              if (!(b_in_place && nr == NR)) K_::pack_b_panel(bpack + jr * kcs, bsrc + jr * csb, rsb, csb, nr, kc);
+            }
+          }
+          for (int64_t ir = 0; ir < mc; ir += MR) {
+            const int mr = int(mc - ir < MR ? mc - ir : MR);
+            for (int64_t jr = 0; jr < nc; jr += NR) {
+              const int nr = int(nc - jr < NR ? nc - jr : NR);
+              const bool direct = b_in_place && nr == NR;
+              K_::micro(kc, apack + ir * kcs, direct ? bsrc + jr : bpack + jr * kcs, direct ? rsb : int64_t(NR),
+                    c + (ic + ir) * rsc + (jc + jr) * csc, rsc, csc, mr, nr, alpha, beta_here, ep_here,
+                    i0 + ic + ir, j0 + jc + jr);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // Threads take a grid of blocks of C, each packing its own operands: no barriers, and no thread
+  // waits for another's packing. The grid (pm x pn = threads) minimises what is packed twice: every
+  // block column packs all of A's rows it needs, every block row all of B's columns.
+  static void run(int64_t M, int64_t N, int64_t K, const TA* a, int64_t rsa, int64_t csa, const TA* b, int64_t rsb,
+                  int64_t csb, TC* c, int64_t rsc, int64_t csc, TC alpha, TC beta, const Epi<TC>* ep = nullptr) {
+    if (M == 0 || N == 0) return;
+    constexpr int64_t MR = K_::MR, NR = K_::NR;
+    if (K == 0) {  // C = beta * C
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) c[i * rsc + j * csc] = beta == TC(0) ? TC(0) : beta * c[i * rsc + j * csc];
+      if (ep) ep->block(c, M, N, rsc, csc);
+      return;
+    }
+    const int64_t mpanels = (M + MR - 1) / MR, npanels = (N + NR - 1) / NR;
+    // At least ~2 MFLOP per thread, or waking the others costs more than it saves.
+    const double flops = 2.0 * double(M) * double(N) * double(K);
+    int64_t threads = in_parallel_region() ? 1 : num_threads();
+    const double max_by_work = flops / 2e6;
+    if (double(threads) > max_by_work) threads = max_by_work < 1 ? 1 : int64_t(max_by_work);
+    int64_t pm = 1, pn = threads;
+    double best = -1;
+    for (int64_t m = 1; m <= threads; ++m) {
+      if (threads % m) continue;
+      const int64_t n = threads / m;
+      if (m > mpanels || n > npanels) continue;
+      const double packed = double(n) * double(M) + double(m) * double(N);
+      if (best < 0 || packed < best) best = packed, pm = m, pn = n;
+    }
+    if (best < 0) pm = 1, pn = 1;
+    parallel_for(0, pm * pn, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t t = lo; t < hi; ++t) {
+        const int64_t bm = t / pn, bn = t % pn;
+        const int64_t r0 = bm * mpanels / pm * MR, r1 = std::min((bm + 1) * mpanels / pm * MR, M);
+        const int64_t c0 = bn * npanels / pn * NR, c1 = std::min((bn + 1) * npanels / pn * NR, N);
+        if (r1 <= r0 || c1 <= c0) continue;
+        block(r1 - r0, c1 - c0, K, a + r0 * rsa, rsa, csa, b + c0 * csb, rsb, csb, c + r0 * rsc + c0 * csc, rsc, csc,
+              alpha, beta, ep, r0, c0);
+      }
+    });
+  }
+};
+
+TF_KERNEL_NAMESPACE_END
