@@ -530,10 +530,16 @@ void gemm_widened(const TensorView& c, const TensorView& a, const TensorView& b,
   Widened wc(c, beta != 0.0);
   if (!wc.data) return;  // with beta == 0, wc is not loaded: the products never read C then
   const bool dot = bf16_dot_takes(c, a);
+  // False when out of memory (then c is left as it was).
   auto product = [&](const Epi<float>* e) {
-    if (dot) return bf16_dot_batched(wc.full, a, b, alpha, beta, e);
+    if (dot) {
+      bf16_dot_batched(wc.full, a, b, alpha, beta, e);
+      return true;
+    }
     Widened wa(a, true), wb(b, true);
-    if (wa.data && wb.data) gemm_t<float>(wc.full, wa.full, wb.full, alpha, beta, e);
+    if (!wa.data || !wb.data) return false;
+    gemm_t<float>(wc.full, wa.full, wb.full, alpha, beta, e);
+    return true;
   };
   if (ep && ep->bias) {
     // One of the bias strides is 0 (per column or per row); both are for a single broadcast value.
@@ -544,10 +550,10 @@ void gemm_widened(const TensorView& c, const TensorView& a, const TensorView& b,
     if (!wbias.data) return;
     const int64_t s = wbias.full.strides[0];
     const Epi<float> e{wbias.data, per_col ? 0 : s, per_col ? s : 0, ep->act};
-    product(&e);
+    if (!product(&e)) return;
   } else {
     const Epi<float> e{nullptr, 0, 0, ep ? ep->act : Activation::None};
-    product(e.active() ? &e : nullptr);
+    if (!product(e.active() ? &e : nullptr)) return;
   }
   wc.store_to(c);
 }
