@@ -8,9 +8,10 @@
 // loads two A tiles (rows of 32 consecutive k: the A panel is packed [K / 32][32 rows][32 k]) and
 // two B tiles (16 pairs of k per row: the B panel's pair layout below).
 //
-// AVX512-BF16 (vdpbf16ps): 16 pairs of bfloat16 and adds both products of each pair into one float32
-// lane: c[l] += a[2l] * b[2l] + a[2l+1] * b[2l+1], twice the multiply-adds of an FMA per
-// instruction, on half the bytes. So the packed panels hold K in pairs:
+// AVX512-BF16: vdpbf16ps multiplies 16 pairs of bfloat16 and adds both products of each pair into
+// one float32 lane: c[l] += a[2l] * b[2l] + a[2l+1] * b[2l+1], twice the multiply-adds of an FMA per
+// instruction where the core issues it as often (AMD's; Intel's issue it at half the FMA's rate, so
+// there it is slower than widening and AMX is used instead). The packed panels hold K in pairs:
 //   A panel (MR rows): for each pair p, MR 32-bit words (A[i, 2p], A[i, 2p+1]): one broadcast a row;
 //   B panel (NR columns): for each pair p, NR words (B[2p, j], B[2p+1, j]): NR / 16 vector loads;
 // an odd K is padded with a zero. The micro-kernel keeps 12 x 32 float32 sums in 24 registers, as
