@@ -296,8 +296,21 @@ describe('16-bit floats: modules, saving, errors', () => {
 // (AVX512-BF16 dot products), 'widen' (float32 copies): against the float32 product of the same
 // values, rounded once. Sizes cross each kernel's tiles and blocks (AMX: 32 x 32 tiles, K in 32s and
 // blocks of 1536; dot: 12 x 32, K in pairs and blocks of 768); full tiles with K past a block take
-// the path that keeps C in the tiles between blocks.
+// the path that keeps C in the tiles between blocks; 700 rows are several blocks of A's rows sharing
+// one packing of B.
 describe('bfloat16 matmul kernels', () => {
+  // One bfloat16 rounding of each element, plus float32 summation in another order: bounded by the
+  // output's largest magnitude, so a sum of many terms that nearly cancels is not held to 2^-7 of
+  // itself (a wrong tile or K block is off by the order of the outputs).
+  const closeSum = (got: Tensor, want: Tensor, what: string): void => {
+    expect(got.dtype, what).toBe('bfloat16');
+    expect(got.shape, what).toEqual(want.shape);
+    const a = got.dataSync(), b = want.dataSync();
+    let scale = 0;
+    for (let i = 0; i < b.length; i++) scale = Math.max(scale, Math.abs(b[i]));
+    for (let i = 0; i < a.length; i++)
+      expect(Math.abs(a[i] - b[i]), `${what} element ${i}: ${a[i]} vs ${b[i]}`).toBeLessThanOrEqual(2 ** -7 * Math.abs(b[i]) + 2 ** -16 * scale);
+  };
   const gk = new tf.Generator(77);
   const d = 'bfloat16' as const;
   const levels = tf.cpuKernelLevels();
@@ -311,20 +324,20 @@ describe('bfloat16 matmul kernels', () => {
           tf.setBf16MatmulKernel(kernel as 'widen');
           expect(tf.bf16MatmulKernel()).toBe(kernel);
           const what = `${level} ${kernel}`;
-          for (const [m, k, n] of [[2, 3, 2], [37, 53, 29], [64, 1600, 96], [33, 1601, 65], [70, 31, 1000]]) {
+          for (const [m, k, n] of [[2, 3, 2], [37, 53, 29], [64, 1600, 96], [33, 1601, 65], [70, 31, 1000], [700, 40, 70]]) {
             for (const [ta, tb] of [[false, false], [true, false], [false, true]]) {
               const a = ta ? tf.randn([k, m], { generator: gk }).to(d).t() : tf.randn([m, k], { generator: gk }).to(d);
               const b = tb ? tf.randn([n, k], { generator: gk }).to(d).t() : tf.randn([k, n], { generator: gk }).to(d);
-              close16(d, a.matmul(b), a.float().matmul(b.float()).to(d), `${what} ${m}x${k}x${n} ${ta} ${tb}`);
+              closeSum(a.matmul(b), a.float().matmul(b.float()).to(d), `${what} ${m}x${k}x${n} ${ta} ${tb}`);
             }
           }
           const a = tf.randn([2, 3, 45, 70], { generator: gk }).to(d), b = tf.randn([3, 70, 40], { generator: gk }).to(d);
-          close16(d, a.matmul(b), a.float().matmul(b.float()).to(d), `${what} batched`);
+          closeSum(a.matmul(b), a.float().matmul(b.float()).to(d), `${what} batched`);
           const x = tf.randn([50, 419], { generator: gk }).to(d), w = tf.randn([67, 419], { generator: gk }).to(d);
           const bias = tf.randn([67], { generator: gk }).to(d);
           for (const activation of [null, 'relu'] as const) {
             const got = tf.nn.functional.linear(x, w, bias, { activation });
-            close16(d, got, tf.nn.functional.linear(x.float(), w.float(), bias.float(), { activation }).to(d), `${what} linear ${activation}`);
+            closeSum(got, tf.nn.functional.linear(x.float(), w.float(), bias.float(), { activation }).to(d), `${what} linear ${activation}`);
           }
           // The same bits on 1 and 2 threads (each thread computes whole blocks of C).
           const threads = tf.getNumThreads();

@@ -111,6 +111,9 @@ inline void store_tile(const typename Vec<T>::type (&acc)[MR][NV], T* c, int64_t
   store_block<T, NR>(tile, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
 }
 
+// B's packed panels for one K block are kept for all blocks of A's rows up to this size.
+constexpr double kBOnceBytes = double(2 << 20);
+
 template <class K_>
 struct Blocked {
   typedef typename K_::TA TA;
@@ -130,40 +133,63 @@ struct Blocked {
     constexpr int64_t MR = K_::MR, NR = K_::NR, KC = K_::KC, NC = K_::NC, MC = K_::MC;
     static thread_local Scratch a_scratch, b_scratch;
     const int64_t ks = K_::kstride(K < KC ? K : KC);
-    TA* apack = static_cast<TA*>(a_scratch.get(sizeof(TA) * size_t((M < MC ? M : MC) + MR) * size_t(ks)));
-    TA* bpack = static_cast<TA*>(b_scratch.get(sizeof(TA) * size_t((N < NC ? N : NC) + NR) * size_t(ks)));
-    if (!apack || !bpack) return;
     const bool b_in_place = K_::b_in_place(M, rsb, csb);
-    for (int64_t ic = 0; ic < M; ic += MC) {
-      const int64_t mc = M - ic < MC ? M - ic : MC;
-      for (int64_t pc = 0; pc < K; pc += KC) {
-        const int64_t kc = K - pc < KC ? K - pc : KC, kcs = K_::kstride(kc);
-        const TC beta_here = pc == 0 ? beta : TC(1);
-        const Epi<TC>* ep_here = pc + kc == K ? ep : nullptr;
-        K_::pack_a(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc);
-        for (int64_t jc = 0; jc < N; jc += NC) {
-          const int64_t nc = N - jc < NC ? N - jc : NC;
-          const TA* bsrc = b + pc * rsb + jc * csb;
-          if (csb == 1 && !b_in_place) {
-            K_::pack_b_rows(bpack, bsrc, rsb, nc, kc);
-          } else {
-            for (int64_t jr = 0; jr < nc; jr += NR) {
-              const int64_t nr = nc - jr < NR ? nc - jr : NR;
-              if (!(b_in_place && nr == NR)) K_::pack_b_panel(bpack + jr * kcs, bsrc + jr * csb, rsb, csb, nr, kc);
-            }
-          }
-          for (int64_t ir = 0; ir < mc; ir += MR) {
-            const int mr = int(mc - ir < MR ? mc - ir : MR);
-            for (int64_t jr = 0; jr < nc; jr += NR) {
-              const int nr = int(nc - jr < NR ? nc - jr : NR);
-              const bool direct = b_in_place && nr == NR;
-              K_::micro(kc, apack + ir * kcs, direct ? bsrc + jr : bpack + jr * kcs, direct ? rsb : int64_t(NR),
-                    c + (ic + ir) * rsc + (jc + jr) * csc, rsc, csc, mr, nr, alpha, beta_here, ep_here,
-                    i0 + ic + ir, j0 + jc + jr);
-            }
+    // With more than one block of A's rows, B's panels for a K block are packed once for all of
+    // them, when all of N's fit in kBOnceBytes (L3); else per block of rows, an L2-sized block at
+    // a time.
+    const int64_t npad = (N + NR - 1) / NR * NR;
+    const bool b_once = !b_in_place && M > MC && double(npad) * double(ks) * sizeof(TA) <= double(kBOnceBytes);
+    TA* apack = static_cast<TA*>(a_scratch.get(sizeof(TA) * size_t((M < MC ? M : MC) + MR) * size_t(ks)));
+    TA* bpack = static_cast<TA*>(b_scratch.get(sizeof(TA) * size_t(b_once ? npad : (N < NC ? N : NC) + NR) * size_t(ks)));
+    if (!apack || !bpack) return;
+    // Packs B[pc : pc + kc, jc : jc + nc] into panels at dst.
+    auto pack_b = [&](TA* dst, int64_t pc, int64_t kc, int64_t jc, int64_t nc) {
+      const TA* bsrc = b + pc * rsb + jc * csb;
+      const int64_t kcs = K_::kstride(kc);
+      if (csb == 1 && !b_in_place) {
+        K_::pack_b_rows(dst, bsrc, rsb, nc, kc);
+      } else {
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const int64_t nr = nc - jr < NR ? nc - jr : NR;
+          if (!(b_in_place && nr == NR)) K_::pack_b_panel(dst + jr * kcs, bsrc + jr * csb, rsb, csb, nr, kc);
+        }
+      }
+    };
+    // Rows [ic, ic + mc) of C over K block [pc, pc + kc), B's panels packed (b_once) or packed here.
+    auto rows_by_k = [&](int64_t ic, int64_t mc, int64_t pc, int64_t kc) {
+      const int64_t kcs = K_::kstride(kc);
+      const TC beta_here = pc == 0 ? beta : TC(1);
+      const Epi<TC>* ep_here = pc + kc == K ? ep : nullptr;
+      K_::pack_a(apack, a + ic * rsa + pc * csa, rsa, csa, mc, kc);
+      for (int64_t jc = 0; jc < N; jc += NC) {
+        const int64_t nc = N - jc < NC ? N - jc : NC;
+        const TA* bsrc = b + pc * rsb + jc * csb;
+        TA* bblock = b_once ? bpack + jc * kcs : bpack;
+        if (!b_once) pack_b(bpack, pc, kc, jc, nc);
+        for (int64_t ir = 0; ir < mc; ir += MR) {
+          const int mr = int(mc - ir < MR ? mc - ir : MR);
+          for (int64_t jr = 0; jr < nc; jr += NR) {
+            const int nr = int(nc - jr < NR ? nc - jr : NR);
+            const bool direct = b_in_place && nr == NR;
+            K_::micro(kc, apack + ir * kcs, direct ? bsrc + jr : bblock + jr * kcs, direct ? rsb : int64_t(NR),
+                      c + (ic + ir) * rsc + (jc + jr) * csc, rsc, csc, mr, nr, alpha, beta_here, ep_here,
+                      i0 + ic + ir, j0 + jc + jr);
           }
         }
       }
+    };
+    if (b_once) {
+      // K blocks outermost, so one packing of B serves every block of rows.
+      for (int64_t pc = 0; pc < K; pc += KC) {
+        const int64_t kc = K - pc < KC ? K - pc : KC;
+        pack_b(bpack, pc, kc, 0, N);
+        for (int64_t ic = 0; ic < M; ic += MC) rows_by_k(ic, M - ic < MC ? M - ic : MC, pc, kc);
+      }
+    } else {
+      // Blocks of rows outermost: a block's rows of C stay cached across its K blocks (with K
+      // outermost, all of C would pass through memory once per K block).
+      for (int64_t ic = 0; ic < M; ic += MC)
+        for (int64_t pc = 0; pc < K; pc += KC) rows_by_k(ic, M - ic < MC ? M - ic : MC, pc, K - pc < KC ? K - pc : KC);
     }
   }
 
