@@ -3,11 +3,11 @@
 //   A: [batch..., M, K]   B: [batch..., K, N]   C: [batch..., M, N]   any strides (transposes are
 //   just strides: packing reads them, nothing is copied beforehand).
 //
-// Five loops around a register micro-kernel (Gemm::block): MC rows of A (packed) -> KC of K ->
-// NC columns of B (packed, L2-sized) -> one MR-row panel of A (in L1) -> the NR-wide panels of B
-// streaming past it; the micro-kernel keeps an MR x NR tile of C in vector registers. Threads split
-// C into a grid of blocks and run those loops independently (Gemm::run), so no thread waits for
-// another. The vector width comes from the CPU level this file is compiled for (GCC vector
+// Five loops around a register micro-kernel (Blocked::block, gemm_blocked.h): MC rows of A (packed)
+// -> KC of K -> NC columns of B (packed, L2-sized) -> one MR-row panel of A (in L1) -> the NR-wide
+// panels of B streaming past it; the micro-kernel (Gemm::micro) keeps an MR x NR tile of C in
+// vector registers. Threads split C into a grid of blocks and run those loops independently
+// (Blocked::run), so no thread waits for another. The vector width comes from the CPU level this file is compiled for (GCC vector
 // extensions: 64 bytes on AVX-512, 32 on AVX2, 16 otherwise).
 //
 // Batch-reduce GEMM: a batch dim where C has stride 0 is summed over, not repeated:
@@ -32,7 +32,6 @@ constexpr int kMR = 6;
 #else
 constexpr int kMR = 4;
 #endif
-constexpr int64_t kKC = 256;
 
 template <class T>
 struct Gemm {
@@ -359,6 +358,21 @@ void gemv(int64_t K, int64_t N, const T* x, int64_t xs, const T* mat, int64_t rs
   }
 }
 
+// The element offsets in A, B and C of batch index bi: over the batch dims C repeats (summed false)
+// or over those it sums (stride 0, summed true), the last dim fastest.
+inline void batch_offsets(const TensorView& c, const TensorView& a, const TensorView& b, int64_t bi, bool summed,
+                          int64_t& oa, int64_t& ob, int64_t& oc) {
+  oa = ob = oc = 0;
+  for (int d = c.ndim - 3; d >= 0; --d) {
+    if ((c.strides[d] == 0 && c.shape[d] > 1) != summed) continue;
+    const int64_t i = bi % c.shape[d];
+    bi /= c.shape[d];
+    oa += i * a.strides[d];
+    ob += i * b.strides[d];
+    oc += i * c.strides[d];
+  }
+}
+
 template <class T>
 void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta,
             const Epi<T>* ep = nullptr) {
@@ -372,15 +386,7 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
   }
   // Offsets of batch index bi (over the repeated dims) or of reduce index bi (over the summed dims).
   auto offsets = [&](int64_t bi, bool summed, int64_t& oa, int64_t& ob, int64_t& oc) {
-    oa = ob = oc = 0;
-    for (int d = nb - 1; d >= 0; --d) {
-      if ((c.strides[d] == 0 && c.shape[d] > 1) != summed) continue;
-      const int64_t i = bi % c.shape[d];
-      bi /= c.shape[d];
-      oa += i * a.strides[d];
-      ob += i * b.strides[d];
-      oc += i * c.strides[d];
-    }
+    batch_offsets(c, a, b, bi, summed, oa, ob, oc);
   };
   if (reduce > 1) {
     if (M == 0 || N == 0) return;
@@ -510,14 +516,8 @@ void bf16_dot_batched(const TensorView& cf, const TensorView& a, const TensorVie
   int64_t batch = 1;
   for (int d = 0; d < nb; ++d) batch *= cf.shape[d];
   for (int64_t bi = 0; bi < batch; ++bi) {
-    int64_t oa = 0, ob = 0, oc = 0, rest = bi;
-    for (int d = nb - 1; d >= 0; --d) {
-      const int64_t i = rest % cf.shape[d];
-      rest /= cf.shape[d];
-      oa += i * a.strides[d];
-      ob += i * b.strides[d];
-      oc += i * cf.strides[d];
-    }
+    int64_t oa, ob, oc;
+    batch_offsets(cf, a, b, bi, false, oa, ob, oc);
     gemm_bf16(M, N, K, static_cast<const uint16_t*>(a.data) + oa, a.strides[nb], a.strides[nb + 1],
               static_cast<const uint16_t*>(b.data) + ob, b.strides[nb], b.strides[nb + 1],
               static_cast<float*>(cf.data) + oc, cf.strides[nb], cf.strides[nb + 1], float(alpha),

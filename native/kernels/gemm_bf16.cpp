@@ -37,10 +37,10 @@ TF_KERNEL_NAMESPACE_BEGIN
 
 namespace {
 
-// B panels of NR columns in pairs of k (NR words (B[2p, j], B[2p+1, j]) per pair p), zero past nc
-// and from kc up to ks: pack_b_rows for a block with contiguous rows, read a pair of rows at a time;
-// pack_b_panel for one panel with any strides.
-template <int NR>
+// B panels of kPairNR = 32 columns (both kernels' NR) in pairs of k: 32 words (B[2p, j], B[2p+1, j])
+// per pair p, zero past nc and from kc up to ks. pack_b_pairs_rows: a block with contiguous rows,
+// read a pair of rows at a time; pack_b_pairs_panel: one panel with any strides.
+constexpr int kPairNR = 32;
 void pack_b_pairs_rows(uint16_t* dst, const uint16_t* b, int64_t rs, int64_t nc, int64_t kc, int64_t ks) {
   // Two rows of 32 columns interleave into 64 words with two cross-lane permutes (AVX512-BW).
   __m512i lo_idx, hi_idx;
@@ -54,10 +54,10 @@ void pack_b_pairs_rows(uint16_t* dst, const uint16_t* b, int64_t rs, int64_t nc,
   for (int64_t k = 0; k < ks; k += 2) {
     const uint16_t* r0 = k < kc ? b + k * rs : nullptr;
     const uint16_t* r1 = k + 1 < kc ? b + (k + 1) * rs : nullptr;
-    uint16_t* d = dst + k * NR;  // pair k / 2 of panel 0
-    for (int64_t j0 = 0; j0 < nc; j0 += NR, d += NR * ks) {
-      const int nr = int(nc - j0 < NR ? nc - j0 : NR);
-      if (NR == 32 && nr == 32 && r0 && r1) {
+    uint16_t* d = dst + k * kPairNR;  // pair k / 2 of panel 0
+    for (int64_t j0 = 0; j0 < nc; j0 += kPairNR, d += kPairNR * ks) {
+      const int nr = int(nc - j0 < kPairNR ? nc - j0 : kPairNR);
+      if (nr == kPairNR && r0 && r1) {
         const __m512i x0 = _mm512_loadu_si512(r0 + j0), x1 = _mm512_loadu_si512(r1 + j0);
         _mm512_storeu_si512(d, _mm512_permutex2var_epi16(x0, lo_idx, x1));
         _mm512_storeu_si512(d + 32, _mm512_permutex2var_epi16(x0, hi_idx, x1));
@@ -67,19 +67,18 @@ void pack_b_pairs_rows(uint16_t* dst, const uint16_t* b, int64_t rs, int64_t nc,
         d[2 * j] = r0 ? r0[j0 + j] : uint16_t(0);
         d[2 * j + 1] = r1 ? r1[j0 + j] : uint16_t(0);
       }
-      for (int j = 2 * nr; j < 2 * NR; ++j) d[j] = 0;
+      for (int j = 2 * nr; j < 2 * kPairNR; ++j) d[j] = 0;
     }
   }
 }
-template <int NR>
 void pack_b_pairs_panel(uint16_t* dst, const uint16_t* b, int64_t rs, int64_t cs, int64_t nr, int64_t kc, int64_t ks) {
   for (int64_t k = 0; k < ks; k += 2) {
     for (int j = 0; j < nr; ++j) {
       dst[2 * j] = k < kc ? b[k * rs + j * cs] : uint16_t(0);
       dst[2 * j + 1] = k + 1 < kc ? b[(k + 1) * rs + j * cs] : uint16_t(0);
     }
-    for (int j = 2 * int(nr); j < 2 * NR; ++j) dst[j] = 0;
-    dst += 2 * NR;
+    for (int j = 2 * int(nr); j < 2 * kPairNR; ++j) dst[j] = 0;
+    dst += 2 * kPairNR;
   }
 }
 
@@ -89,17 +88,17 @@ template <class Kernel>
 struct PairsB {
   static bool b_in_place(int64_t, int64_t, int64_t) { return false; }
   static void pack_b_rows(uint16_t* dst, const uint16_t* b, int64_t rs, int64_t nc, int64_t kc) {
-    pack_b_pairs_rows<32>(dst, b, rs, nc, kc, Kernel::kstride(kc));
+    pack_b_pairs_rows(dst, b, rs, nc, kc, Kernel::kstride(kc));
   }
   static void pack_b_panel(uint16_t* dst, const uint16_t* b, int64_t rs, int64_t cs, int64_t nr, int64_t kc) {
-    pack_b_pairs_panel<32>(dst, b, rs, cs, nr, kc, Kernel::kstride(kc));
+    pack_b_pairs_panel(dst, b, rs, cs, nr, kc, Kernel::kstride(kc));
   }
 };
 
 struct Bf16Dot : PairsB<Bf16Dot> {
   typedef uint16_t TA;  // bfloat16 bits
   typedef float TC;
-  static constexpr int MR = 12, NR = 32, W = 16;
+  static constexpr int MR = 12, NR = kPairNR;
   // As gemm.cpp's float blocks in bytes: an 18 KiB A panel in L1, a 512 KiB B block in L2, 1 MiB A blocks.
   static constexpr int64_t KC = 768;
   static constexpr int64_t NC = (int64_t(512) << 10) / (KC * 2) / NR * NR;
@@ -160,7 +159,7 @@ struct Bf16Dot : PairsB<Bf16Dot> {
 struct Bf16Amx : PairsB<Bf16Amx> {
   typedef uint16_t TA;
   typedef float TC;
-  static constexpr int MR = 32, NR = 32;
+  static constexpr int MR = 32, NR = kPairNR;
   // K in blocks of 1536 (an A panel of 96 KiB, read from L2: tile loads take 64 bytes a cycle, and
   // fewer K blocks mean fewer passes loading and storing C's tiles; 384, 768, 1536 and 2048 measured,
   // 1536 fastest), B blocks of 512 KiB, A blocks of 1 MiB.

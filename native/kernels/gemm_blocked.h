@@ -122,7 +122,7 @@ struct Blocked {
   // One thread's block of C: rows [i0, i0 + M) and columns [j0, j0 + N) of the whole product (a, b
   // and c already point at the block; i0 and j0 index the epilogue's bias). Loops, outermost first:
   //   ic: MC rows of A          (its packed block lives in L3 / the far part of L2)
-  //   pc: KC of K               pack A[ic, pc]
+  //   pc: KC of K               pack A[ic, pc]     (pc before ic when B is packed once, below)
   //   jc: NC columns of B       pack B[pc, jc]: NC x KC, sized for L2
   //   ir: one MR-row panel of A, held in L1 ...
   //   jr: ... while the NR-wide panels of B stream past it from L2.
