@@ -1353,7 +1353,8 @@ Napi::Value Read(const Napi::CallbackInfo& info) {
   }
 }
 
-// write(storage, offset, typedArray): copies the array's elements in, starting at offset
+// write(storage, offset, typedArray): copies the array's elements in, starting at offset; a
+// Uint8Array written into float32/float64 storage is widened element by element.
 Napi::Value Write(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   StorageInfo si;
@@ -1367,11 +1368,31 @@ Napi::Value Write(const Napi::CallbackInfo& info) {
                               : s->dtype == kInt32   ? napi_int32_array
                               : is_half_dtype(s->dtype) ? napi_uint16_array
                                                        : napi_uint8_array;
-  if (ta.TypedArrayType() != want) fail(env, "write", std::string("typed array does not match dtype ") + dtype_name(s->dtype));
+  // Bytes into a float32/float64 storage are widened (0..255 -> 0.0..255.0): images arrive as bytes.
+  const bool widen = ta.TypedArrayType() == napi_uint8_array && (s->dtype == kFloat32 || s->dtype == kFloat64);
+  if (ta.TypedArrayType() != want && !widen) fail(env, "write", std::string("typed array does not match dtype ") + dtype_name(s->dtype));
   const size_t n = ta.ElementLength(), es = size_t(dtype_size(s->dtype));
   if (!(off >= 0 && off + double(n) <= double(s->numel))) fail(env, "write", "range outside the storage");
   const char* src = static_cast<const char*>(ta.ArrayBuffer().Data()) + ta.ByteOffset();
-  copy_from_host(static_cast<char*>(s->data) + size_t(off) * es, src, n * es);
+  char* dst = static_cast<char*>(s->data) + size_t(off) * es;
+  if (widen) {
+    // Through a host buffer a block at a time: the storage may be device memory.
+    const uint8_t* b = reinterpret_cast<const uint8_t*>(src);
+    constexpr size_t kBlock = 8192;
+    double block[kBlock];
+    for (size_t i0 = 0; i0 < n; i0 += kBlock) {
+      const size_t m = n - i0 < kBlock ? n - i0 : kBlock;
+      if (s->dtype == kFloat32) {
+        float* f = reinterpret_cast<float*>(block);
+        for (size_t i = 0; i < m; ++i) f[i] = float(b[i0 + i]);
+      } else {
+        for (size_t i = 0; i < m; ++i) block[i] = double(b[i0 + i]);
+      }
+      copy_from_host(dst + i0 * es, block, m * es);
+    }
+    return env.Undefined();
+  }
+  copy_from_host(dst, src, n * es);
   return env.Undefined();
 }
 

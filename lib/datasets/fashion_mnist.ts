@@ -61,30 +61,28 @@ function filesIn(root: string, train: boolean): { images: string; labels: string
   return { images, labels };
 }
 
-/** 0..255 -> x / 255 in float32 (what PyTorch's ToTensor gives). */
-const SCALE = Float32Array.from({ length: 256 }, (_, i) => i / 255);
 const IMAGE = 28 * 28;
 
 /**
- * A float32 tensor of `shape` holding images `rows` (all images when rows is null) scaled to [0, 1],
- * converted in chunks straight into the tensor's memory (no full-size float copy in JS).
+ * A float32 tensor of `shape` holding images `rows` (all images when rows is null) scaled to [0, 1]
+ * as PyTorch's ToTensor does (`float(byte) / 255` in float32): the bytes are widened natively into
+ * the tensor's memory, then divided in place (no float copy in JS, no per-pixel JS loop: the
+ * training split's 47M pixels took 200-540 ms that way, about a fifth of a LeNet epoch).
  */
 function imagesTensor(pixels: Uint8Array, rows: ArrayLike<number> | null, shape: number[]): Tensor {
-  const b = rows ? rows.length : pixels.length / IMAGE;
-  const t = Tensor._empty(shape, 'float32');
-  const perChunk = Math.max(1, Math.min(b, 256));
-  const buf = new Float32Array(perChunk * IMAGE);
-  for (let j0 = 0; j0 < b; j0 += perChunk) {
-    const m = Math.min(perChunk, b - j0);
-    for (let j = 0; j < m; j++) {
-      const i = rows ? rows[j0 + j] : j0 + j;
-      const px = pixels.subarray(i * IMAGE, (i + 1) * IMAGE);
-      const o = j * IMAGE;
-      for (let k = 0; k < IMAGE; k++) buf[o + k] = SCALE[px[k]];
-    }
-    native.write(t._storage.handle, j0 * IMAGE, buf.subarray(0, m * IMAGE));
+  let bytes = pixels;
+  if (rows) {
+    bytes = new Uint8Array(rows.length * IMAGE);
+    for (let j = 0; j < rows.length; j++) bytes.set(pixels.subarray(rows[j] * IMAGE, (rows[j] + 1) * IMAGE), j * IMAGE);
   }
-  return t;
+  const t = Tensor._empty(shape, 'float32');
+  try {
+    native.write(t._storage.handle, 0, bytes);
+    return t.div_(255);
+  } catch (e) {
+    t.dispose();
+    throw e;
+  }
 }
 
 /**
