@@ -39,7 +39,7 @@ export interface Binding {
   convDepthwiseBackward(): void;
   bf16MatmulKernel(pin?: string): string;
   bf16MatmulKernels(): string[];
-  /** Convolution as implicit GEMM (devices only): mode 0 forward, 1 input gradient, 2 weight gradient. */
+  /** Convolution as implicit GEMM (CUDA; on the CPU im2col + GEMM per tile of output rows, native/kernels/conv_tiled.cpp): mode 0 forward, 1 input gradient, 2 weight gradient. */
   convImplicit(mode: number): void;
   maxPool(): void;
   maxPoolBackward(): void;

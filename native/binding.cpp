@@ -822,12 +822,13 @@ Napi::Value ConvDepthwise(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// convImplicit(mode) meta: as read_conv_pass. Convolution as implicit GEMM (devices only; kernels.h).
+// convImplicit(mode) meta: as read_conv_pass. Convolution as implicit GEMM (kernels.h; the CPU tiles im2col).
 Napi::Value ConvImplicit(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int32_t mode = info[0].ToNumber().Int32Value();
   Meta m{env, mode == 0 ? "conv (implicit GEMM)" : "conv backward (implicit GEMM)"};
   const ConvPass p = read_conv_pass(env, m, mode);
+  want_contiguous(env, m.op, p.y);  // the output gradient too: the CPU's GEMMs take its rows flat
   kernels().conv_implicit(mode, p.y, p.x, p.w, p.has_bias ? &p.bias : nullptr, p.g, p.groups);
   return env.Undefined();
 }

@@ -89,10 +89,11 @@ struct KernelTable {
                       const SpatialGeom& g, int64_t groups, bool adjoint);
   void (*conv_direct_weight_grad)(const TensorView& dw, const TensorView& x, const TensorView& gout,
                                   const SpatialGeom& g, int64_t groups);
-  // Convolution as implicit GEMM (devices only; cuda/kernels/conv_implicit.cu): y is output-shaped
-  // [N, outC, D, H, W], x input-shaped [N, C, D, H, W], w [outC, C / groups, KD, KH, KW]. mode 0 writes
-  // y (contiguous) = conv(x, w) + bias; mode 1 writes x (contiguous) = the input gradient from y =
-  // gOut; mode 2 writes w (contiguous) = the weight gradient from x and y = gOut.
+  // Convolution as implicit GEMM (cuda/kernels/conv_implicit.cu; on the CPU, im2col + GEMM a tile
+  // of output rows at a time, conv_tiled.cpp): y is output-shaped [N, outC, D, H, W] (contiguous),
+  // x input-shaped [N, C, D, H, W], w [outC, C / groups, KD, KH, KW] (contiguous). mode 0 writes
+  // y = conv(x, w) + bias; mode 1 writes x (contiguous) = the input gradient from y = gOut; mode 2
+  // writes w = the weight gradient from x and y = gOut.
   void (*conv_implicit)(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
                         const SpatialGeom& g, int64_t groups);
   // Depthwise 2-D convolution (groups == C == outC; conv_depthwise.cpp), any stride, padding and

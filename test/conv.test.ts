@@ -86,6 +86,8 @@ const cases2d: Case[] = [
   { name: "'valid'", x: [2, 2, 6, 5], w: [3, 2, 3, 2], padding: 'valid' },
   { name: 'kernel = input', x: [2, 3, 5, 4], w: [2, 3, 5, 4], bias: true },
   { name: 'batch 1, 1 channel, LeNet-like 5x5 pad 2', x: [1, 1, 12, 12], w: [6, 1, 5, 5], bias: true, padding: 2 },
+  // rows of 37 outputs: the stride-2 gather's vector loop (conv_rows.h) and its scalar tail
+  { name: 'stride 2 along rows longer than two vectors', x: [2, 3, 5, 77], w: [4, 3, 3, 5], bias: true, stride: 2, padding: [1, 2] },
 ];
 const cases1d: Case[] = [
   { name: '1-D basic', x: [2, 3, 11], w: [4, 3, 3], bias: true },
@@ -276,18 +278,23 @@ describe('conv gradients', () => {
   });
 });
 
-// Both algorithms on every case: the direct kernel (stride 1, no dilation; other cases fall back to
-// im2col) and im2col + GEMM, forced, whatever the per-shape choice would be.
-describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
-  const forced = (algo: ConvAlgorithm, body: () => void): void => {
-    const prev = _setConvAlgorithm(algo);
+// Every algorithm on every case: the direct kernel (stride 1, no dilation; other cases fall back to
+// im2col), im2col + GEMM over whole images, and im2col + GEMM a tile of output rows at a time
+// (conv_tiled.cpp), forced, whatever the per-shape choice would be. The tiled runs also go with a
+// tile budget of one output row, so every case crosses tile edges.
+describe('convolution algorithms: direct kernel, im2col + GEMM, tiled im2col + GEMM', () => {
+  const forced = (algo: ConvAlgorithm | 'tiled, one row per tile', body: () => void): void => {
+    const oneRow = algo === 'tiled, one row per tile';
+    const prev = _setConvAlgorithm(oneRow ? 'tiled' : algo);
+    if (oneRow) process.env.TENSORFORGE_CONV_TILE_BYTES = '1';
     try {
       body();
     } finally {
       _setConvAlgorithm(prev);
+      delete process.env.TENSORFORGE_CONV_TILE_BYTES;
     }
   };
-  for (const algo of ['direct', 'im2col'] as ConvAlgorithm[]) {
+  for (const algo of ['direct', 'im2col', 'tiled', 'tiled, one row per tile'] as (ConvAlgorithm | 'tiled, one row per tile')[]) {
     it(`${algo}: forward against the reference, every level, dtype and layout`, () => {
       forced(algo, () => {
         for (const level of levels) {
@@ -319,6 +326,8 @@ describe('convolution algorithms: direct kernel and im2col + GEMM', () => {
           [2, [2, 3, 8, 9], [16, 3, 5, 5], { padding: 2 }],
           [2, [1, 2, 7, 6], [8, 2, 3, 3], { padding: [1, 0] }],
           [1, [2, 2, 15], [16, 2, 4], { padding: 'same' }],
+          // rows of 23 outputs at stride 2: col2im's vector scatter-add and its tail
+          [2, [1, 2, 3, 45], [3, 2, 2, 3], { stride: 2, padding: 1 }],
         ];
         for (const [ns, xs, ws, opts] of cases) {
           tf.tidy(() => {

@@ -28,6 +28,7 @@ const ENTRY_POINTS: [string, () => void][] = [
   ['convDirect', () => native.convDirect()],
   ['convDirectWeightGrad', () => native.convDirectWeightGrad()],
   ['convDepthwise', () => native.convDepthwise(pick([0, 1, 2, 3]))],
+  ['convImplicit', () => native.convImplicit(pick([0, 1, 2, 3, -1]))],
   ['convDepthwiseBackward', () => native.convDepthwiseBackward()],
   ['maxPool', () => native.maxPool()],
   ['maxPoolBackward', () => native.maxPoolBackward()],

@@ -7,10 +7,14 @@
 //              dW[g] = sum_n gOut[n, g] @ cols[n, g]^T (one batch-reduce GEMM), db = sum of gOut over
 //              batch and space
 //
-// The batch is processed in chunks that bound the column buffer (LeNet-sized batches take one
-// chunk). A small column buffer is kept from the forward for the weight gradient (the backward
+// The algorithm is picked per shape: 1x1 convolutions with stride 1 and no padding skip im2col
+// (the input already is its columns); depthwise layers and the stride-1 layers of useDirect have
+// direct kernels; other layers with at least FOLD_BELOW_COLUMNS output positions per image run the
+// same products a tile of output rows at a time inside one native call (convImplicit; on the CPU
+// conv_tiled.cpp), so the columns never leave L2; smaller ones fold a chunk's images into one
+// GEMM. Where this file runs the GEMMs itself, the batch goes in chunks that bound the column
+// buffer; a small column buffer is kept from the forward for the weight gradient (the backward
 // frees it, and reuses it for the input gradient's columns); larger ones are recomputed.
-// 1x1 convolutions with stride 1 and no padding skip im2col: the input already is its columns.
 import { needsGrad, record } from '../autograd';
 import { isFloating } from '../dtype';
 import { deviceHas } from '../backend';
@@ -41,11 +45,13 @@ const FOLD_BELOW_COLUMNS = 256;
 let chunkElements = 1 << 23;
 /** Column buffers up to this size are kept from the forward for the weight gradient (16 MiB of float32). */
 const KEEP_COLS_ELEMENTS = 1 << 22;
-export type ConvAlgorithm = 'auto' | 'im2col' | 'direct';
+export type ConvAlgorithm = 'auto' | 'im2col' | 'direct' | 'tiled';
 let algorithm: ConvAlgorithm = 'auto';
 /**
- * @internal For tests and benchmarks: forces the direct kernel (where its geometry allows) or
- * im2col + GEMM instead of the per-shape choice; returns the previous setting.
+ * @internal For tests and benchmarks: forces the direct kernel (where its geometry allows), im2col +
+ * GEMM over whole images, or im2col + GEMM a tile of output rows at a time (the CPU's implicit GEMM)
+ * instead of the per-shape choice; returns the previous setting. 1x1 and depthwise layers keep
+ * their own paths.
  */
 export function _setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
   const prev = algorithm;
@@ -295,10 +301,15 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
   // Depthwise (one filter per channel): its own kernel, which needs no column buffer for any stride.
   const depthwise = !direct && ns <= 2 && groups === C && outC === C && Cg === 1 && algorithm !== 'im2col' &&
     deviceHas(input.device, 'convDepthwise');
-  // Devices that compute convolution as implicit GEMM (CUDA) need no column buffer at all.
-  const implicit = !direct && !depthwise && algorithm !== 'im2col' && deviceHas(input.device, 'convImplicit');
-  const directConv = !direct && !depthwise && !implicit && deviceHas(input.device, 'convDirect') &&
+  const directConv = !direct && !depthwise && deviceHas(input.device, 'convDirect') &&
     useDirect(ns, C, Cg, outC, kernel, stride, dilation, outSize);
+  // Convolution as implicit GEMM needs no column buffer for the batch: CUDA computes the columns in
+  // the GEMM's tile loader; the CPU (conv_tiled.cpp) writes them a tile of output rows at a time,
+  // where they stay in L2, and runs the GEMM on the tile. The CPU takes it for the layers no direct
+  // kernel does whose images have enough output positions to fill a GEMM's columns (below that,
+  // `folded` gives a chunk's images one GEMM).
+  const implicit = !direct && !depthwise && !directConv && algorithm !== 'im2col' && deviceHas(input.device, 'convImplicit') &&
+    (input.device !== 'cpu' || algorithm === 'tiled' || (algorithm === 'auto' && L >= FOLD_BELOW_COLUMNS));
   // Few output positions per image (a late ResNet stage: 7x7 = 49) make per-image GEMMs narrow and
   // their packing dominant. There the images of a chunk are folded into the GEMM's columns instead:
   // im2col writes the columns as [C*K, nb*L] (through its strides), one GEMM per group spans nb*L

@@ -27,4 +27,8 @@ void conv_depthwise_backward(const TensorView* dx, const TensorView* dw, const T
 // conv_depthwise.cpp: mode 0 writes y (out), 1 writes x (dx, from y = gOut), 2 writes w (dW); see kernels.h.
 void conv_depthwise(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
                     const SpatialGeom& g);
+// conv_tiled.cpp: im2col + GEMM a tile of output rows at a time, any geometry and groups; modes and
+// operands as kernels.h's conv_implicit (y contiguous in every mode).
+void conv_implicit(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
+                   const SpatialGeom& g, int64_t groups);
 TF_KERNEL_NAMESPACE_END
