@@ -57,13 +57,38 @@ T* scratch(size_t n) {
 
 constexpr int kMaxRegTaps = 64;  // filters up to 8x8 keep their taps in a vector array
 
+// The next task's planes, fetched into L2 a few lines per output row while this task computes (and
+// the plane it writes, for ownership): a plane (12.5 KB at 56x56) read only when its task starts
+// stalls on memory for all of it, since nothing overlaps its loads with compute (the FMAs wait for
+// the copy, the next copy for the FMAs). Alternating A/B, C 128, 56x56, N 8: forward 1.47x on one
+// thread, 1.04x on two; forward + backward 1.20x and 1.23x.
+struct Ahead {
+  const char* p = nullptr;
+  const char* end = nullptr;
+  int64_t per_row = 0;  // lines per call of row()
+  bool write = false;   // a plane the next task writes: fetched for ownership
+  void set(const void* start, int64_t bytes, int64_t rows, bool for_write = false) {
+    p = static_cast<const char*>(start);
+    end = p + (bytes > 0 ? bytes : 0);
+    per_row = rows > 0 ? (bytes / 64 + rows - 1) / rows + 1 : 0;
+    write = for_write;
+  }
+  void row() {
+    if (write) {
+      for (int64_t i = 0; i < per_row && p < end; ++i, p += 64) __builtin_prefetch(p, 1, 2);
+    } else {
+      for (int64_t i = 0; i < per_row && p < end; ++i, p += 64) __builtin_prefetch(p, 0, 2);
+    }
+  }
+};
+
 // out[y, x] = b + sum_t wt[t] * P[y * pitch + x + off[t]] for y < OH, x < OW (stride 1): a vector of
 // W outputs takes every tap from registers (one load and one FMA each), where one pass over the
 // plane per tap would load and store the accumulators for every FMA. Rows of out are OW apart; a
 // row's last vector reads past it (into the next row or the slack) for lanes it does not store.
 template <class T, int TAPS>
 void correlate(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* off, int taps_rt, T b, int64_t OH,
-               int64_t OW) {
+               int64_t OW, Ahead* a1, Ahead* a2, Ahead* a3) {
   typedef typename Vec<T>::type V;
   constexpr int W = kVecBytes / sizeof(T);
   const int taps = TAPS ? TAPS : taps_rt;
@@ -74,6 +99,9 @@ void correlate(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* of
   for (int64_t y = 0; y < OH; ++y) {
     const T* prow = P + y * pitch;
     T* orow = out + y * OW;
+    if (a1) a1->row();
+    if (a2) a2->row();
+    if (a3) a3->row();
     for (int64_t x0 = 0; x0 < OW; x0 += W) {
       V acc = bv;
       for (int t = 0; t < taps; ++t) {
@@ -81,22 +109,16 @@ void correlate(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* of
         __builtin_memcpy(&v, prow + x0 + o[t], sizeof(V));
         acc += wv[t] * v;
       }
-      if (x0 + W <= OW) {
-        __builtin_memcpy(orow + x0, &acc, sizeof(V));
-      } else {
-        T lanes[W];
-        __builtin_memcpy(lanes, &acc, sizeof(V));
-        for (int64_t j = 0; j < OW - x0; ++j) orow[x0 + j] = lanes[j];
-      }
+      store_first(orow + x0, acc, int(OW - x0 < W ? OW - x0 : W));
     }
   }
 }
 
 template <class T>
 void correlate_any(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* off, int taps, T b, int64_t OH,
-                   int64_t OW) {
-  if (taps == 9) correlate<T, 9>(out, P, pitch, wt, off, taps, b, OH, OW);
-  else correlate<T, 0>(out, P, pitch, wt, off, taps, b, OH, OW);
+                   int64_t OW, Ahead* a1 = nullptr, Ahead* a2 = nullptr, Ahead* a3 = nullptr) {
+  if (taps == 9) correlate<T, 9>(out, P, pitch, wt, off, taps, b, OH, OW, a1, a2, a3);
+  else correlate<T, 0>(out, P, pitch, wt, off, taps, b, OH, OW, a1, a2, a3);
 }
 
 // sum_i a[i] * b[i] with vector accumulators (a scalar reduction would not vectorise without
@@ -168,7 +190,12 @@ void forward(const TensorView& out, const TensorView& x, const TensorView& w, co
       place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
                   x.strides[4], g.ph, g.pw, kVecBytes / sizeof(T));
       if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
-        correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW);
+        Ahead next, next_out;
+        if (t + 1 < hi) {
+          next.set(x.ptr<T>() + (t + 1) / C * x.strides[0] + (t + 1) % C * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.OH);
+          next_out.set(op + g.OH * g.OW, int64_t(sizeof(T)) * g.OH * g.OW, g.OH, true);
+        }
+        correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW, &next, &next_out);
         continue;
       }
       if (g.sh == 1 && g.sw == 1) {
@@ -347,10 +374,13 @@ T plane_sum(const T* a, int64_t n) {
 }
 
 // The three gradients in one pass over gOut and x (the separate passes read gOut three times and
-// the planes are too big to stay cached between them: 12.8 MB each for C 128, 56x56, N 8, so the
-// backward is bound by memory traffic, not FMAs). Threads take channels; per channel and image, the
-// gOut plane is read from memory once and used twice from cache: padded for the input gradient's
-// correlation, and with pitch PW for the weight gradient's tap dot products and the bias sum.
+// the planes are too big to stay cached between them: 12.8 MB each for C 128, 56x56, N 8). Threads
+// take channels; per channel and image, the gOut plane is read from memory once and used twice from
+// cache: padded for the input gradient's correlation, and with pitch PW for the weight gradient's tap
+// dot products and the bias sum. A thread walks its channels of one image, then of the next, so its
+// planes follow each other in memory and the prefetchers stream them (channel by channel over the
+// images jumped N times per channel to a plane nobody had fetched: 3-4 GB/s on one core). The sums
+// over images are kept per channel.
 // Stride 1 with at most kMaxRegTaps taps; other shapes take the separate passes.
 template <class T>
 void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView* db, const TensorView& gout,
@@ -368,36 +398,48 @@ void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView
   const int64_t gp_len = GH * GW + W, xp_len = g.PH * g.PW + W, gf_len = g.PH * g.PW + 2 * W;
   const int64_t gs3 = gout.strides[3], gs4 = gout.strides[4];
   parallel_for(0, C, 1, [&](int64_t lo, int64_t hi) {
-    T* buf = scratch<T>(size_t(gp_len + xp_len + gf_len));
+    // Planes, then the per-channel sums: taps for dW and one for dB per channel (doubles).
+    const int64_t planes = gp_len + xp_len + gf_len, sums = (hi - lo) * (taps + 1);
+    T* buf = scratch<T>(size_t(planes + 2 * sums + 8));
     if (!buf) return;
     T* gpad = buf;               // gOut padded for the input gradient's correlation
     T* xpad = buf + gp_len;      // x padded, for the weight gradient
     T* gf = xpad + xp_len;       // gOut with pitch PW, zero to a whole vector past its end
-    double acc[kMaxRegTaps];
-    for (int64_t c = lo; c < hi; ++c) {
-      for (int t = 0; t < taps; ++t) acc[t] = 0;
-      double bsum = 0;
+    double* acc = reinterpret_cast<double*>(reinterpret_cast<uintptr_t>(buf + planes + 7) & ~uintptr_t(7));
+    for (int64_t i = 0; i < sums; ++i) acc[i] = 0;
+    for (int64_t k = 0; k < N * (hi - lo); ++k) {
+      const int64_t n = k / (hi - lo), c = lo + k % (hi - lo);  // the thread's channels of image n, then n + 1
+      double* ac = acc + (c - lo) * (taps + 1);  // taps dW sums, then the dB sum
       const T* wc = w.ptr<T>() + c * taps;
-      for (int64_t n = 0; n < N; ++n) {
-        const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
-        if (dx) {
-          place_plane(gpad, GH, GW, gp, g.OH, g.OW, gs3, gs4, (g.KH - 1) * g.dh - g.ph, (g.KW - 1) * g.dw - g.pw, W);
-          correlate_any(dx->ptr<T>() + (n * C + c) * g.H * g.W, gpad, GW, wc, off_dx, taps, T(0), g.H, g.W);
-        }
-        if (!dw && !db) continue;
-        g.pitch_rows(gf, gp, gs3, gs4);
-        for (int l = 0; l < W; ++l) gf[n_flat + l] = T(0);
-        if (dw) {
-          place_plane(xpad, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
-                      x.strides[4], g.ph, g.pw, W);
-          if (taps == 9) tap_dots<T, 9>(acc, gf, xpad, off_dw, taps, n_flat);
-          else tap_dots<T, 0>(acc, gf, xpad, off_dw, taps, n_flat);
-        }
-        if (db) bsum += double(plane_sum(gf, n_flat));
+      const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
+      Ahead next_g, next_x, next_dx;
+      if (k + 1 < N * (hi - lo)) {
+        const int64_t n1 = (k + 1) / (hi - lo), c1 = lo + (k + 1) % (hi - lo);
+        next_g.set(gout.ptr<T>() + n1 * gout.strides[0] + c1 * gout.strides[1], int64_t(sizeof(T)) * g.OH * g.OW, g.H);
+        next_x.set(x.ptr<T>() + n1 * x.strides[0] + c1 * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.H);
+        if (dx) next_dx.set(dx->ptr<T>() + (n1 * C + c1) * g.H * g.W, int64_t(sizeof(T)) * g.H * g.W, g.H, true);
       }
+      if (dx) {
+        place_plane(gpad, GH, GW, gp, g.OH, g.OW, gs3, gs4, (g.KH - 1) * g.dh - g.ph, (g.KW - 1) * g.dw - g.pw, W);
+        correlate_any(dx->ptr<T>() + (n * C + c) * g.H * g.W, gpad, GW, wc, off_dx, taps, T(0), g.H, g.W, &next_g, &next_x,
+                      &next_dx);
+      }
+      if (!dw && !db) continue;
+      g.pitch_rows(gf, gp, gs3, gs4);
+      for (int l = 0; l < W; ++l) gf[n_flat + l] = T(0);
+      if (dw) {
+        place_plane(xpad, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
+                    x.strides[4], g.ph, g.pw, W);
+        if (taps == 9) tap_dots<T, 9>(ac, gf, xpad, off_dw, taps, n_flat);
+        else tap_dots<T, 0>(ac, gf, xpad, off_dw, taps, n_flat);
+      }
+      if (db) ac[taps] += double(plane_sum(gf, n_flat));
+    }
+    for (int64_t c = lo; c < hi; ++c) {
+      const double* ac = acc + (c - lo) * (taps + 1);
       if (dw)
-        for (int t = 0; t < taps; ++t) dw->ptr<T>()[c * taps + t] = T(acc[t]);
-      if (db) db->ptr<T>()[c] = T(bsum);
+        for (int t = 0; t < taps; ++t) dw->ptr<T>()[c * taps + t] = T(ac[t]);
+      if (db) db->ptr<T>()[c] = T(ac[taps]);
     }
   });
 }
