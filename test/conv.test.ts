@@ -456,6 +456,21 @@ describe('convolution algorithms: direct kernel, im2col + GEMM, tiled im2col + G
     }
   }
 
+  it('no input channels: the output is the bias, through the tiled path that auto picks', () => {
+    tf.tidy(() => {
+      const x = tf.zeros([1, 0, 40, 40], { requiresGrad: true }), w = tf.zeros([4, 0, 3, 3], { requiresGrad: true });
+      const b = tf.tensor([1, -2, 3, 0.5], { requiresGrad: true });
+      const y = tf.conv2d(x, w, b, { stride: 2 });
+      expect(y.shape).toEqual([1, 4, 19, 19]);
+      const v = y.dataSync();
+      for (let o = 0; o < 4; o++) expect(Array.from(v.subarray(o * 361, (o + 1) * 361))).toEqual(new Array(361).fill([1, -2, 3, 0.5][o]));
+      y.sum().backward();
+      expect(x.grad!.shape).toEqual([1, 0, 40, 40]);
+      expect(w.grad!.shape).toEqual([4, 0, 3, 3]);
+      expect(Array.from(b.grad!.dataSync())).toEqual([361, 361, 361, 361]);
+    });
+  });
+
   it('an empty batch gives zero gradients through the direct kernel', () => {
     forced('direct', () => {
       tf.tidy(() => {

@@ -85,8 +85,9 @@ struct Tiled {
     T* xn = const_cast<T*>(x.ptr<T>()) + n * a.xs[0];
     for (int64_t c = 0; c < a.C; ++c) conv_plane_rows<true, T>(a, cr, xn + c * a.xs[1], cols + c * KK * ld, ld, r0, r1);
   }
-  // A tile's workspace: its columns, for all groups.
-  size_t workspace() const { return sizeof(T) * size_t(a.C * KK * R * a.OW); }
+  // A tile's workspace: its columns, for all groups (never 0 bytes: Scratch gives no buffer for 0,
+  // and rows without columns still make GEMMs, which write their zero sums).
+  size_t workspace() const { return sizeof(T) * size_t(a.C * KK * R * a.OW + 1); }
   // Task `task` (image n, tile task % tiles): its output rows [r0, r1), their columns cn, and (with
   // im2col) the columns written to cols.
   struct Tile {
@@ -144,6 +145,7 @@ void weight_grad_t(const TensorView& y, const TensorView& x, const TensorView& w
   const Tiled<T> t(y, x, w, g, groups, wbytes > double(128 << 10) ? 2 : 1);
   const int64_t wsize = w.shape[0] * t.ldk(), total = t.N * t.tiles;
   T* dw = w.ptr<T>();
+  if (wsize == 0) return;
   if (total == 0) {
     std::memset(dw, 0, sizeof(T) * size_t(wsize));
     return;
@@ -228,6 +230,18 @@ void input_grad_t(const TensorView& y, const TensorView& x, const TensorView& w,
 
 void conv_implicit(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
                    const SpatialGeom& g, int64_t groups) {
+  if (x.shape[1] == 0) {
+    // No input channels: the output is the bias (or zero); dx and dW have no elements.
+    if (mode == 0)
+      TF_DISPATCH_FLOAT(x.dtype, T, {
+        const int64_t per = y.shape[2] * y.shape[3] * y.shape[4];
+        T* out = y.ptr<T>();
+        for (int64_t n = 0; n < y.shape[0]; ++n)
+          for (int64_t o = 0; o < y.shape[1]; ++o)
+            for (int64_t i = 0; i < per; ++i) out[(n * y.shape[1] + o) * per + i] = bias ? bias->ptr<T>()[o] : T(0);
+      });
+    return;
+  }
   TF_DISPATCH_FLOAT(x.dtype, T, {
     switch (mode) {
       case 0: forward_t<T>(y, x, w, bias ? bias->ptr<T>() : nullptr, g, groups); break;
