@@ -194,9 +194,21 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   parallel_for(0, units * oblocks, 1, [&](int64_t lo, int64_t hi) {
     typename Vec<T>::type tile_v[kXB2 * 2];  // the register block's tile, vector-aligned
     T* tile = reinterpret_cast<T*>(tile_v);
-    // tile [slot][xb][cw] -> out[n, o0 + l, y, x0 + j] (out is contiguous: unit column stride)
+    // tile [slot][xb][cw] -> out[n, o0 + l, y, x0 + j] (out is contiguous: unit column stride): each
+    // W x W block transposed in registers, then a masked store of xb positions per channel (the
+    // scalar transpose took a quarter of LeNet conv2's forward); rows past xb repeat row 0.
     auto store = [&](const T* src, int64_t n, int64_t o0, int64_t y, int64_t x0, int xb) {
+      typedef typename Vec<T>::type V;
       T* dst = out.ptr<T>() + n * out.strides[0] + o0 * out.strides[1] + y * out.strides[3] + x0;
+      if (xb <= W) {
+        for (int v = 0; v < nv; ++v) {
+          V r[W];
+          for (int j = 0; j < W; ++j) __builtin_memcpy(&r[j], src + (j < xb ? j : 0) * cw + v * W, sizeof(V));
+          transpose_square<T>(r);
+          for (int l = 0; l < W; ++l) store_first<T>(dst + (v * W + l) * out.strides[1], r[l], xb);
+        }
+        return;
+      }
       for (int l = 0; l < cw; ++l, dst += out.strides[1])
         for (int j = 0; j < xb; ++j) dst[j] = src[j * cw + l];
     };
@@ -373,10 +385,15 @@ void weight_grad_t(const TensorView& dw, const TensorView& x, const TensorView& 
         p.fill(xp, x, n);
         for (int64_t b = 0; b < blocks; ++b) {
           // gt[pos][l] = gOut[n, b*W + l, pos]
-          for (int l = 0; l < W; ++l) {
-            const T* src = gout.ptr<T>() + n * gout.strides[0] + (b * W + l) * gout.strides[1];
-            for (int64_t y = 0; y < OH; ++y)
-              for (int64_t q = 0; q < OW; ++q) gt[(y * OW + q) * W + l] = src[y * gout.strides[3] + q * gout.strides[4]];
+          const T* gb = gout.ptr<T>() + n * gout.strides[0] + b * W * gout.strides[1];
+          if (gout.strides[4] == 1 && gout.strides[3] == OW) {
+            channels_last<T>(gb, gout.strides[1], OH * OW, [&](int64_t pos) { return gt + pos * W; });
+          } else {
+            for (int l = 0; l < W; ++l) {
+              const T* src = gb + l * gout.strides[1];
+              for (int64_t y = 0; y < OH; ++y)
+                for (int64_t q = 0; q < OW; ++q) gt[(y * OW + q) * W + l] = src[y * gout.strides[3] + q * gout.strides[4]];
+            }
           }
           for (int64_t c = 0; c < p.C; ++c) {
             V* s = sums + (b * p.C + c) * taps;

@@ -149,6 +149,18 @@ void input_grad_t(const TensorView& dx, const TensorView& gout, const TensorView
           T* drow = dst + r * gt_row;
           for (int64_t q = 0; q < d.padL * d.M; ++q) drow[q] = T(0);
           for (int64_t q = (d.padL + d.OWg) * d.M; q < gt_row; ++q) drow[q] = T(0);
+        }
+        if (gout.strides[4] == 1 && gout.strides[3] == d.OWg) {
+          // A flat plane: W channels of W positions at a time through a register transpose.
+          for (int64_t o0 = 0; o0 < d.M; o0 += W)
+            channels_last<T>(src + o0 * gout.strides[1], gout.strides[1], d.OHg * d.OWg, [&](int64_t p) {
+              const int64_t r = p / d.OWg;
+              return dst + r * gt_row + (d.padL + p - r * d.OWg) * d.M + o0;
+            });
+          continue;
+        }
+        for (int64_t r = 0; r < d.OHg; ++r) {
+          T* drow = dst + r * gt_row;
           for (int64_t o = 0; o < d.M; ++o) {
             const T* s = src + o * gout.strides[1] + r * gout.strides[3];
             for (int64_t q = 0; q < d.OWg; ++q) drow[(d.padL + q) * d.M + o] = s[q * gout.strides[4]];

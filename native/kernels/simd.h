@@ -4,6 +4,8 @@
 // out-of-line instantiations would be shared across CPU levels).
 #pragma once
 #include <cstdlib>
+#include <type_traits>
+#include <utility>
 
 #include "common.h"
 
@@ -54,6 +56,61 @@ inline void in_register(V& v) {
 #else
   (void)v;
 #endif
+}
+
+// r[0..W) (W vectors of W lanes: a W x W block, row i in r[i]) transposed in registers. Stage h
+// (W/2, ..., 1) swaps, within every 2h x 2h block, the upper-right h x h block with the lower-left:
+// rows i and i + h (bit h of i clear) trade halves of each 2h-lane group, by 2-source shuffles
+// with compile-time masks (64 for 16 floats, against 256 scalar loads and stores; masks built at
+// run time cost more than the scalar copy).
+template <int W, int H>
+constexpr int swap_upper(int c) {  // lane c of row i: from row i (lanes < W) or row i + H (W + k)
+  return c % (2 * H) < H ? c : W + c - H;
+}
+template <int W, int H>
+constexpr int swap_lower(int c) {  // lane c of row i + H
+  return c % (2 * H) < H ? c + H : W + c;
+}
+template <class V, int W, int H, size_t... L>
+inline void transpose_stage(V* r, std::index_sequence<L...>) {
+  for (int i = 0; i < W; ++i) {
+    if (i & H) continue;
+    const V a = r[i], b = r[i + H];
+    r[i] = __builtin_shufflevector(a, b, swap_upper<W, H>(int(L))...);
+    r[i + H] = __builtin_shufflevector(a, b, swap_lower<W, H>(int(L))...);
+  }
+}
+template <class V, int W, int H>
+inline void transpose_stages(V* r) {
+  if constexpr (H >= 1) {
+    transpose_stage<V, W, H>(r, std::make_index_sequence<W>{});
+    transpose_stages<V, W, H / 2>(r);
+  }
+}
+template <class T>
+inline void transpose_square(typename Vec<T>::type* r) {
+  constexpr int W = kVecBytes / int(sizeof(T));
+  transpose_stages<typename Vec<T>::type, W, W / 2>(r);
+}
+
+// dst(p)[l] = src[l * cs + p] for channels l < W and positions p < n (positions contiguous in src):
+// gathers W channels of each position into one vector (a channels-last copy), W positions at a time
+// through transpose_square, the rest one by one.
+template <class T, class Dst>
+inline void channels_last(const T* src, int64_t cs, int64_t n, Dst dst) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / int(sizeof(T));
+  int64_t p = 0;
+  for (; p + W <= n; p += W) {
+    V r[W];
+    for (int l = 0; l < W; ++l) __builtin_memcpy(&r[l], src + l * cs + p, sizeof(V));
+    transpose_square<T>(r);
+    for (int j = 0; j < W; ++j) __builtin_memcpy(dst(p + j), &r[j], sizeof(V));
+  }
+  for (; p < n; ++p) {
+    T* d = dst(p);
+    for (int l = 0; l < W; ++l) d[l] = src[l * cs + p];
+  }
 }
 
 // Images of N per chunk of the batch when each takes `bytes` of workspace: 8 MiB a chunk, at least
