@@ -829,6 +829,7 @@ Napi::Value ConvImplicit(const Napi::CallbackInfo& info) {
   Meta m{env, mode == 0 ? "conv (implicit GEMM)" : "conv backward (implicit GEMM)"};
   const ConvPass p = read_conv_pass(env, m, mode);
   want_contiguous(env, m.op, p.y);  // the output gradient too: the CPU's GEMMs take its rows flat
+  if (is_half_dtype(p.x.dtype)) fail(env, m.op, "takes float32 or float64 (16-bit inputs go through float32)");
   kernels().conv_implicit(mode, p.y, p.x, p.w, p.has_bias ? &p.bias : nullptr, p.g, p.groups);
   return env.Undefined();
 }

@@ -150,7 +150,7 @@ function adjointGeometry(g: Geometry): Geometry | null {
 
 /**
  * One pass of a kernel that sees the whole convolution (native/binding.cpp read_conv_pass):
- * convDepthwise (one filter per channel) or convImplicit (devices' implicit GEMM). y is output-shaped,
+ * convDepthwise (one filter per channel) or convImplicit (implicit GEMM: CUDA's, the CPU's tiles). y is output-shaped,
  * x input-shaped, w weight-shaped; mode 0 writes y = conv(x, w) + bias, 1 writes x = the input
  * gradient from y = gOut, 2 writes w = the weight gradient from x and y = gOut.
  */
