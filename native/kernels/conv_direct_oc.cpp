@@ -156,11 +156,20 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   for (int64_t t = 0; t < taps; ++t)
     toff[t] = t / (KH * KW) * w.strides[1] + t % (KH * KW) / KW * w.strides[3] + t % KW * w.strides[4];
   const int64_t ttiles = (taps + kTapTile - 1) / kTapTile;
+  bool taps_flat = true;  // a channel's taps contiguous in w (the forward's weight; not the flipped view)
+  for (int64_t t = 0; t < taps; ++t) taps_flat &= toff[t] == t;
   parallel_for(0, oblocks * ttiles, 4, [&](int64_t lo, int64_t hi) {
     for (int64_t task = lo; task < hi; ++task) {
       const int64_t b = task / ttiles, t0 = task % ttiles * kTapTile;
       const int64_t t1 = t0 + kTapTile < taps ? t0 + kTapTile : taps;
       T* dst = wr + b * taps * cw;
+      if (taps_flat) {
+        // W channels of W taps at a time through a register transpose.
+        for (int v = 0; v < nv; ++v)
+          channels_last<T>(w.ptr<T>() + (b * cw + v * W) * w.strides[0] + t0, w.strides[0], t1 - t0,
+                           [&](int64_t t) { return dst + (t0 + t) * cw + v * W; });
+        continue;
+      }
       for (int l = 0; l < cw; ++l) {
         const T* src = w.ptr<T>() + (b * cw + l) * w.strides[0];
         for (int64_t t = t0; t < t1; ++t) dst[t * cw + l] = src[toff[t]];
