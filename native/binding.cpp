@@ -834,7 +834,8 @@ Napi::Value ConvImplicit(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// convDirectWeightGrad(dw, x, gOut) meta: dw, x, gOut, ns, geometry as im2col, groups. dw is written.
+// convDirectWeightGrad(dw, x, gOut) meta: dw, x, gOut, ns, geometry as im2col, groups, hasBiasGrad,
+// [db]. dw (and db, [outC] contiguous) are written.
 Napi::Value ConvDirectWeightGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "conv backward (direct)"};
@@ -844,13 +845,22 @@ Napi::Value ConvDirectWeightGrad(const Napi::CallbackInfo& info) {
   const TensorView gout = widen5(env, m.op, g0, ns, "output gradient");
   const SpatialGeom g = read_conv_geom(env, m, ns, x);
   const int64_t groups = m.next_int();
+  const bool has_db = m.next() != 0;
+  TensorView db{};
+  if (has_db) db = view(env, m);
   direct_conv_checks(env, m, x, dw, g, groups, false);
   want_float(env, m.op, x);
+  if (is_half_dtype(x.dtype)) fail(env, m.op, "takes float32 or float64 (16-bit inputs go through float32)");
   want_dtype(env, m.op, dw, x.dtype);
   want_dtype(env, m.op, gout, x.dtype);
   want_writable(env, m.op, dw);
   want_spatial(env, m.op, gout, x.shape[0], dw.shape[0], g.out, "output gradient");
-  if (dw.numel() > 0) kernels().conv_direct_weight_grad(dw, x, gout, g, groups);
+  if (has_db) {
+    want_dtype(env, m.op, db, x.dtype);
+    if (db.ndim != 1 || db.shape[0] != dw.shape[0] || !db.is_contiguous())
+      fail(env, m.op, "bias gradient " + shape_str(db) + " must be [" + std::to_string(dw.shape[0]) + "], contiguous");
+  }
+  if (dw.numel() > 0 || has_db) kernels().conv_direct_weight_grad(dw, x, gout, g, groups, has_db ? &db : nullptr);
   return env.Undefined();
 }
 

@@ -8,9 +8,11 @@
 // so a convolution is one GEMM per image and group: out[n, g] = W[g] @ cols[n, g]. col2im is the
 // transpose of im2col, accumulating: dx[n, c, id, ih, iw] += every cols entry that read it.
 // Both run in parallel over (n, c) pairs: each task owns one input plane and its KD*KH*KW rows of
-// cols, so no two threads write the same element. The row loops are conv_rows.h's.
+// cols, so no two threads write the same element. The row loops are conv_rows.h's. Also here: the
+// bias gradient, which every convolution's backward shares.
 #include "conv.h"
 #include "conv_rows.h"
+#include "simd.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
 
@@ -55,7 +57,52 @@ void col2im_t(const TensorView& dx, const TensorView& cols, const SpatialGeom& g
   });
 }
 
+// db[c] = sum of gOut's channel c over the batch and space: per image a plane sum with vector
+// partial sums where its positions are contiguous (a float sum does not vectorise without
+// reassociation, which -ffast-math is not allowed to grant), added in image order in double.
+// Threads take channels, so the result does not depend on their number.
+template <class T>
+void bias_grad_t(const TensorView& db, const TensorView& gout) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  const int64_t N = gout.shape[0], C = gout.shape[1], OD = gout.shape[2], OH = gout.shape[3], OW = gout.shape[4];
+  const int64_t L = OD * OH * OW;
+  const bool flat = gout.strides[4] == 1 && gout.strides[3] == OW && (OD == 1 || gout.strides[2] == OH * OW);
+  parallel_for(0, C, 1, [&](int64_t lo, int64_t hi) {
+    for (int64_t c = lo; c < hi; ++c) {
+      double s = 0;
+      for (int64_t n = 0; n < N; ++n) {
+        const T* plane = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
+        T r = 0;
+        if (flat) {
+          V acc = V{};
+          int64_t i = 0;
+          for (; i + W <= L; i += W) {
+            V v;
+            __builtin_memcpy(&v, plane + i, sizeof(V));
+            acc += v;
+          }
+          for (int l = 0; l < W; ++l) r += acc[l];
+          for (; i < L; ++i) r += plane[i];
+        } else {
+          for (int64_t d = 0; d < OD; ++d)
+            for (int64_t y = 0; y < OH; ++y) {
+              const T* row = plane + d * gout.strides[2] + y * gout.strides[3];
+              for (int64_t x0 = 0; x0 < OW; ++x0) r += row[x0 * gout.strides[4]];
+            }
+        }
+        s += double(r);
+      }
+      db.ptr<T>()[c] = T(s);
+    }
+  });
+}
+
 }  // namespace
+
+void conv_bias_grad(const TensorView& db, const TensorView& gout) {
+  TF_DISPATCH_FLOAT(gout.dtype, T, bias_grad_t<T>(db, gout));
+}
 
 void im2col(const TensorView& cols, const TensorView& x, const SpatialGeom& g) {
   TF_DISPATCH_FLOAT(x.dtype, T, im2col_t<T>(cols, x, g));

@@ -6,11 +6,13 @@
 TF_KERNEL_NAMESPACE_BEGIN
 void im2col(const TensorView& cols, const TensorView& x, const SpatialGeom& g);
 void col2im(const TensorView& dx, const TensorView& cols, const SpatialGeom& g);
+// conv.cpp: db[c] = sum of gOut [N, C, D, H, W] (any strides) over everything but its channel dim.
+void conv_bias_grad(const TensorView& db, const TensorView& gout);
 // conv_direct.cpp
 void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
                  const SpatialGeom& g, int64_t groups, bool adjoint);
 void conv_direct_weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
-                             int64_t groups);
+                             int64_t groups, const TensorView* db);
 // conv_direct_oc.cpp: the same with vector lanes over output channels, for one group, whole vectors
 // of output channels, stride 1 and no dilation; false (nothing done) for other layers.
 bool conv_direct_oc(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,

@@ -444,32 +444,13 @@ void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView
   });
 }
 
-// db[c] = sum of gOut's channel c, for the shapes backward_fused does not take.
-template <class T>
-void bias_grad(const TensorView& db, const TensorView& gout) {
-  const int64_t N = gout.shape[0], C = gout.shape[1], OH = gout.shape[3], OW = gout.shape[4];
-  parallel_for(0, C, 1, [&](int64_t lo, int64_t hi) {
-    for (int64_t c = lo; c < hi; ++c) {
-      double s = 0;
-      for (int64_t n = 0; n < N; ++n)
-        for (int64_t y = 0; y < OH; ++y) {
-          const T* row = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1] + y * gout.strides[3];
-          T r = 0;
-          for (int64_t x0 = 0; x0 < OW; ++x0) r += row[x0 * gout.strides[4]];
-          s += double(r);
-        }
-      db.ptr<T>()[c] = T(s);
-    }
-  });
-}
-
 template <class T>
 void backward(const TensorView* dx, const TensorView* dw, const TensorView* db, const TensorView& gout, const TensorView& x,
               const TensorView& w, const DwGeom& g) {
   if (g.sh == 1 && g.sw == 1 && g.KH * g.KW <= kMaxRegTaps) return backward_fused<T>(dx, dw, db, gout, x, w, g);
   if (dx) input_grad<T>(*dx, gout, w, g);
   if (dw) weight_grad<T>(*dw, x, gout, g);
-  if (db) bias_grad<T>(*db, gout);
+  if (db) conv_bias_grad(*db, gout);  // conv.cpp
 }
 
 }  // namespace
