@@ -58,8 +58,12 @@ struct Tiled {
   ConvArgs a;
   ColumnRanges cr;
   const TensorView &y, &x, &w;
-  int64_t N, G, Mg, Cg, KK, L, rows, R, tiles;
+  int64_t N, G, Mg, Cg, KK, rows, R, tiles;
   int64_t ldk() const { return Cg * KK; }  // a group's columns per weight row
+  // A matrix of this dtype at p: rows x cols, strides rs and cs (what each tile's GEMMs take).
+  TensorView mat(const T* p, int64_t rows_, int64_t cols, int64_t rs, int64_t cs) const {
+    return matrix_view(p, x.dtype, rows_, cols, rs, cs);
+  }
   // scale: of the tile budget (the weight gradient's GEMMs read and write all of their [Mg, Cg*KK]
   // output per tile, so a large one wants longer tiles).
   Tiled(const TensorView& y_, const TensorView& x_, const TensorView& w_, const SpatialGeom& g, int64_t groups,
@@ -70,7 +74,6 @@ struct Tiled {
     Mg = y.shape[1] / G;
     Cg = a.C / G;
     KK = a.KD * a.KH * a.KW;
-    L = a.OD * a.OH * a.OW;
     rows = a.OD * a.OH;
     R = rows_per_tile<T>(a.C * KK, a.OW, rows, scale);
     tiles = (rows + R - 1) / R;
@@ -113,11 +116,6 @@ struct Tiled {
 };
 
 template <class T>
-constexpr int32_t dtype_of() {
-  return sizeof(T) == 4 ? kFloat32 : kFloat64;
-}
-
-template <class T>
 void forward_t(const TensorView& y, const TensorView& x, const TensorView& w, const T* bias, const SpatialGeom& g,
                int64_t groups) {
   const Tiled<T> t(y, x, w, g, groups);
@@ -129,9 +127,9 @@ void forward_t(const TensorView& y, const TensorView& x, const TensorView& w, co
       const auto tl = t.im2col_task(cols, task);
       const int64_t cn = tl.cn;
       for (int64_t gi = 0; gi < t.G; ++gi) {
-        const TensorView c = matrix_view(t.y_at(tl.n, gi, tl.r0), dtype_of<T>(), t.Mg, cn, y.strides[1], 1);
-        const TensorView av = matrix_view(t.w_at(gi), dtype_of<T>(), t.Mg, t.ldk(), t.ldk(), 1);
-        const TensorView bv = matrix_view(cols + gi * t.ldk() * cn, dtype_of<T>(), t.ldk(), cn, cn, 1);
+        const TensorView c = t.mat(t.y_at(tl.n, gi, tl.r0), t.Mg, cn, y.strides[1], 1);
+        const TensorView av = t.mat(t.w_at(gi), t.Mg, t.ldk(), t.ldk(), 1);
+        const TensorView bv = t.mat(cols + gi * t.ldk() * cn, t.ldk(), cn, cn, 1);
         if (bias) gemm_epilogue(c, av, bv, 1, 0, GemmEpilogue{bias + gi * t.Mg, 1, 0, Activation::None});
         else gemm(c, av, bv, 1, 0);
       }
@@ -169,9 +167,9 @@ void weight_grad_t(const TensorView& y, const TensorView& x, const TensorView& w
         const int64_t cn = tl.cn;
         for (int64_t gi = 0; gi < t.G; ++gi) {
           // sums[g] [Mg, Cg*KK] (+)= gOut tile [Mg, cn] @ cols[g]^T [cn, Cg*KK]
-          const TensorView c = matrix_view(sums + gi * t.Mg * t.ldk(), dtype_of<T>(), t.Mg, t.ldk(), t.ldk(), 1);
-          const TensorView av = matrix_view(t.y_at(tl.n, gi, tl.r0), dtype_of<T>(), t.Mg, cn, y.strides[1], 1);
-          const TensorView bv = matrix_view(cols + gi * t.ldk() * cn, dtype_of<T>(), cn, t.ldk(), 1, cn);
+          const TensorView c = t.mat(sums + gi * t.Mg * t.ldk(), t.Mg, t.ldk(), t.ldk(), 1);
+          const TensorView av = t.mat(t.y_at(tl.n, gi, tl.r0), t.Mg, cn, y.strides[1], 1);
+          const TensorView bv = t.mat(cols + gi * t.ldk() * cn, cn, t.ldk(), 1, cn);
           gemm(c, av, bv, 1, task == first ? 0 : 1);
         }
       }
@@ -201,9 +199,9 @@ void input_grad_t(const TensorView& y, const TensorView& x, const TensorView& w,
       const int64_t cn = tl.cn, r0 = tl.r0, r1 = tl.r1;
       for (int64_t gi = 0; gi < t.G; ++gi) {
         // cols[g] [Cg*KK, cn] = w[g]^T [Cg*KK, Mg] @ gOut tile [Mg, cn]
-        const TensorView c = matrix_view(cols + gi * t.ldk() * cn, dtype_of<T>(), t.ldk(), cn, cn, 1);
-        const TensorView av = matrix_view(t.w_at(gi), dtype_of<T>(), t.ldk(), t.Mg, 1, t.ldk());
-        const TensorView bv = matrix_view(t.y_at(n, gi, r0), dtype_of<T>(), t.Mg, cn, y.strides[1], 1);
+        const TensorView c = t.mat(cols + gi * t.ldk() * cn, t.ldk(), cn, cn, 1);
+        const TensorView av = t.mat(t.w_at(gi), t.ldk(), t.Mg, 1, t.ldk());
+        const TensorView bv = t.mat(t.y_at(n, gi, r0), t.Mg, cn, y.strides[1], 1);
         gemm(c, av, bv, 1, 0);
       }
       for (int64_t c = 0; c < t.a.C; ++c)
@@ -230,18 +228,7 @@ void input_grad_t(const TensorView& y, const TensorView& x, const TensorView& w,
 
 void conv_implicit(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
                    const SpatialGeom& g, int64_t groups) {
-  if (x.shape[1] == 0) {
-    // No input channels: the output is the bias (or zero); dx and dW have no elements.
-    if (mode == 0)
-      TF_DISPATCH_FLOAT(x.dtype, T, {
-        const int64_t per = y.shape[2] * y.shape[3] * y.shape[4];
-        T* out = y.ptr<T>();
-        for (int64_t n = 0; n < y.shape[0]; ++n)
-          for (int64_t o = 0; o < y.shape[1]; ++o)
-            for (int64_t i = 0; i < per; ++i) out[(n * y.shape[1] + o) * per + i] = bias ? bias->ptr<T>()[o] : T(0);
-      });
-    return;
-  }
+  // No input channels (K = 0) needs no case here: the GEMMs write zero sums plus the bias.
   TF_DISPATCH_FLOAT(x.dtype, T, {
     switch (mode) {
       case 0: forward_t<T>(y, x, w, bias ? bias->ptr<T>() : nullptr, g, groups); break;
