@@ -88,7 +88,7 @@ struct Ahead {
 // row's last vector reads past it (into the next row or the slack) for lanes it does not store.
 template <class T, int TAPS>
 void correlate(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* off, int taps_rt, T b, int64_t OH,
-               int64_t OW, Ahead* a1, Ahead* a2, Ahead* a3) {
+               int64_t OW, Ahead* ahead, int n_ahead) {
   typedef typename Vec<T>::type V;
   constexpr int W = kVecBytes / sizeof(T);
   const int taps = TAPS ? TAPS : taps_rt;
@@ -99,9 +99,7 @@ void correlate(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* of
   for (int64_t y = 0; y < OH; ++y) {
     const T* prow = P + y * pitch;
     T* orow = out + y * OW;
-    if (a1) a1->row();
-    if (a2) a2->row();
-    if (a3) a3->row();
+    for (int i = 0; i < n_ahead; ++i) ahead[i].row();
     for (int64_t x0 = 0; x0 < OW; x0 += W) {
       V acc = bv;
       for (int t = 0; t < taps; ++t) {
@@ -116,9 +114,9 @@ void correlate(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* of
 
 template <class T>
 void correlate_any(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* off, int taps, T b, int64_t OH,
-                   int64_t OW, Ahead* a1 = nullptr, Ahead* a2 = nullptr, Ahead* a3 = nullptr) {
-  if (taps == 9) correlate<T, 9>(out, P, pitch, wt, off, taps, b, OH, OW, a1, a2, a3);
-  else correlate<T, 0>(out, P, pitch, wt, off, taps, b, OH, OW, a1, a2, a3);
+                   int64_t OW, Ahead* ahead = nullptr, int n_ahead = 0) {
+  if (taps == 9) correlate<T, 9>(out, P, pitch, wt, off, taps, b, OH, OW, ahead, n_ahead);
+  else correlate<T, 0>(out, P, pitch, wt, off, taps, b, OH, OW, ahead, n_ahead);
 }
 
 // sum_i a[i] * b[i] with vector accumulators (a scalar reduction would not vectorise without
@@ -190,12 +188,12 @@ void forward(const TensorView& out, const TensorView& x, const TensorView& w, co
       place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
                   x.strides[4], g.ph, g.pw, kVecBytes / sizeof(T));
       if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
-        Ahead next, next_out;
+        Ahead next[2];  // the next task's input plane and output plane
         if (t + 1 < hi) {
-          next.set(x.ptr<T>() + (t + 1) / C * x.strides[0] + (t + 1) % C * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.OH);
-          next_out.set(op + g.OH * g.OW, int64_t(sizeof(T)) * g.OH * g.OW, g.OH, true);
+          next[0].set(x.ptr<T>() + (t + 1) / C * x.strides[0] + (t + 1) % C * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.OH);
+          next[1].set(op + g.OH * g.OW, int64_t(sizeof(T)) * g.OH * g.OW, g.OH, true);
         }
-        correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW, &next, &next_out);
+        correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW, next, 2);
         continue;
       }
       if (g.sh == 1 && g.sw == 1) {
@@ -377,10 +375,10 @@ T plane_sum(const T* a, int64_t n) {
 // the planes are too big to stay cached between them: 12.8 MB each for C 128, 56x56, N 8). Threads
 // take channels; per channel and image, the gOut plane is read from memory once and used twice from
 // cache: padded for the input gradient's correlation, and with pitch PW for the weight gradient's tap
-// dot products and the bias sum. A thread walks its channels of one image, then of the next, so its
-// planes follow each other in memory and the prefetchers stream them (channel by channel over the
-// images jumped N times per channel to a plane nobody had fetched: 3-4 GB/s on one core). The sums
-// over images are kept per channel.
+// dot products and the bias sum. A thread walks its channels of one image, then of the next, keeping
+// the sums over images per channel (in the same order as channel by channel: the same bits); its
+// consecutive planes then lie next to each other, and while one is computed the next task's are
+// fetched (Ahead). The order alone measured even.
 // Stride 1 with at most kMaxRegTaps taps; other shapes take the separate passes.
 template <class T>
 void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView* db, const TensorView& gout,
@@ -398,31 +396,31 @@ void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView
   const int64_t gp_len = GH * GW + W, xp_len = g.PH * g.PW + W, gf_len = g.PH * g.PW + 2 * W;
   const int64_t gs3 = gout.strides[3], gs4 = gout.strides[4];
   parallel_for(0, C, 1, [&](int64_t lo, int64_t hi) {
-    // Planes, then the per-channel sums: taps for dW and one for dB per channel (doubles).
-    const int64_t planes = gp_len + xp_len + gf_len, sums = (hi - lo) * (taps + 1);
-    T* buf = scratch<T>(size_t(planes + 2 * sums + 8));
-    if (!buf) return;
+    // Per channel: taps sums for dW, then one for dB.
+    static thread_local Scratch sums_buf;
+    const int64_t sums = (hi - lo) * (taps + 1);
+    T* buf = scratch<T>(size_t(gp_len + xp_len + gf_len));
+    double* acc = static_cast<double*>(sums_buf.get(sizeof(double) * size_t(sums)));
+    if (!buf || !acc) return;
     T* gpad = buf;               // gOut padded for the input gradient's correlation
     T* xpad = buf + gp_len;      // x padded, for the weight gradient
     T* gf = xpad + xp_len;       // gOut with pitch PW, zero to a whole vector past its end
-    double* acc = reinterpret_cast<double*>(reinterpret_cast<uintptr_t>(buf + planes + 7) & ~uintptr_t(7));
     for (int64_t i = 0; i < sums; ++i) acc[i] = 0;
     for (int64_t k = 0; k < N * (hi - lo); ++k) {
       const int64_t n = k / (hi - lo), c = lo + k % (hi - lo);  // the thread's channels of image n, then n + 1
       double* ac = acc + (c - lo) * (taps + 1);  // taps dW sums, then the dB sum
       const T* wc = w.ptr<T>() + c * taps;
       const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
-      Ahead next_g, next_x, next_dx;
+      Ahead next[3];  // the next task's gOut, x and dx planes
       if (k + 1 < N * (hi - lo)) {
         const int64_t n1 = (k + 1) / (hi - lo), c1 = lo + (k + 1) % (hi - lo);
-        next_g.set(gout.ptr<T>() + n1 * gout.strides[0] + c1 * gout.strides[1], int64_t(sizeof(T)) * g.OH * g.OW, g.H);
-        next_x.set(x.ptr<T>() + n1 * x.strides[0] + c1 * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.H);
-        if (dx) next_dx.set(dx->ptr<T>() + (n1 * C + c1) * g.H * g.W, int64_t(sizeof(T)) * g.H * g.W, g.H, true);
+        next[0].set(gout.ptr<T>() + n1 * gout.strides[0] + c1 * gout.strides[1], int64_t(sizeof(T)) * g.OH * g.OW, g.H);
+        next[1].set(x.ptr<T>() + n1 * x.strides[0] + c1 * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.H);
+        if (dx) next[2].set(dx->ptr<T>() + (n1 * C + c1) * g.H * g.W, int64_t(sizeof(T)) * g.H * g.W, g.H, true);
       }
       if (dx) {
         place_plane(gpad, GH, GW, gp, g.OH, g.OW, gs3, gs4, (g.KH - 1) * g.dh - g.ph, (g.KW - 1) * g.dw - g.pw, W);
-        correlate_any(dx->ptr<T>() + (n * C + c) * g.H * g.W, gpad, GW, wc, off_dx, taps, T(0), g.H, g.W, &next_g, &next_x,
-                      &next_dx);
+        correlate_any(dx->ptr<T>() + (n * C + c) * g.H * g.W, gpad, GW, wc, off_dx, taps, T(0), g.H, g.W, next, 3);
       }
       if (!dw && !db) continue;
       g.pitch_rows(gf, gp, gs3, gs4);
