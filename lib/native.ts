@@ -37,6 +37,8 @@ export interface Binding {
   /** Depthwise convolution: mode 0 forward, 1 input gradient, 2 weight gradient (native/kernels/conv_depthwise.cpp). */
   convDepthwise(mode: number): void;
   convDepthwiseBackward(): void;
+  /** A convolution's bias gradient: gOut summed per channel (native/kernels/conv.cpp). */
+  convBiasGrad(): void;
   bf16MatmulKernel(pin?: string): string;
   bf16MatmulKernels(): string[];
   /** Convolution as implicit GEMM (CUDA; on the CPU im2col + GEMM per tile of output rows, native/kernels/conv_tiled.cpp): mode 0 forward, 1 input gradient, 2 weight gradient. */

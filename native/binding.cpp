@@ -201,6 +201,11 @@ void want_float(Napi::Env env, const char* op, const TensorView& v) {
   if (v.dtype != kFloat32 && v.dtype != kFloat64 && !is_half_dtype(v.dtype))
     fail(env, op, std::string("expected a floating-point tensor, got ") + dtype_name(v.dtype));
 }
+// The kernels that compute float32/float64 only (the lib widens 16-bit inputs before calling them).
+void want_float32_or_64(Napi::Env env, const char* op, const TensorView& v) {
+  if (v.dtype != kFloat32 && v.dtype != kFloat64)
+    fail(env, op, std::string("expected float32 or float64 (16-bit inputs go through float32), got ") + dtype_name(v.dtype));
+}
 // Output tensors must not overlap themselves (a stride-0 dim would make two threads write one place).
 void want_writable(Napi::Env env, const char* op, const TensorView& v) {
   for (int d = 0; d < v.ndim; ++d)
@@ -829,13 +834,12 @@ Napi::Value ConvImplicit(const Napi::CallbackInfo& info) {
   Meta m{env, mode == 0 ? "conv (implicit GEMM)" : "conv backward (implicit GEMM)"};
   const ConvPass p = read_conv_pass(env, m, mode);
   want_contiguous(env, m.op, p.y);  // the output gradient too: the CPU's GEMMs take its rows flat
-  if (is_half_dtype(p.x.dtype)) fail(env, m.op, "takes float32 or float64 (16-bit inputs go through float32)");
+  want_float32_or_64(env, m.op, p.x);
   kernels().conv_implicit(mode, p.y, p.x, p.w, p.has_bias ? &p.bias : nullptr, p.g, p.groups);
   return env.Undefined();
 }
 
-// convDirectWeightGrad(dw, x, gOut) meta: dw, x, gOut, ns, geometry as im2col, groups, hasBiasGrad,
-// [db]. dw (and db, [outC] contiguous) are written.
+// convDirectWeightGrad(dw, x, gOut) meta: dw, x, gOut, ns, geometry as im2col, groups. dw is written.
 Napi::Value ConvDirectWeightGrad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Meta m{env, "conv backward (direct)"};
@@ -845,22 +849,28 @@ Napi::Value ConvDirectWeightGrad(const Napi::CallbackInfo& info) {
   const TensorView gout = widen5(env, m.op, g0, ns, "output gradient");
   const SpatialGeom g = read_conv_geom(env, m, ns, x);
   const int64_t groups = m.next_int();
-  const bool has_db = m.next() != 0;
-  TensorView db{};
-  if (has_db) db = view(env, m);
   direct_conv_checks(env, m, x, dw, g, groups, false);
-  want_float(env, m.op, x);
-  if (is_half_dtype(x.dtype)) fail(env, m.op, "takes float32 or float64 (16-bit inputs go through float32)");
+  want_float32_or_64(env, m.op, x);
   want_dtype(env, m.op, dw, x.dtype);
   want_dtype(env, m.op, gout, x.dtype);
   want_writable(env, m.op, dw);
   want_spatial(env, m.op, gout, x.shape[0], dw.shape[0], g.out, "output gradient");
-  if (has_db) {
-    want_dtype(env, m.op, db, x.dtype);
-    if (db.ndim != 1 || db.shape[0] != dw.shape[0] || !db.is_contiguous())
-      fail(env, m.op, "bias gradient " + shape_str(db) + " must be [" + std::to_string(dw.shape[0]) + "], contiguous");
-  }
-  if (dw.numel() > 0 || has_db) kernels().conv_direct_weight_grad(dw, x, gout, g, groups, has_db ? &db : nullptr);
+  if (dw.numel() > 0) kernels().conv_direct_weight_grad(dw, x, gout, g, groups);
+  return env.Undefined();
+}
+
+// convBiasGrad(db, gOut) meta: db, gOut, ns. db ([C], contiguous) = gOut [N, C, ...] summed per channel.
+Napi::Value ConvBiasGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "conv backward (bias)"};
+  TensorView db = view(env, m), g0 = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView gout = widen5(env, m.op, g0, ns, "output gradient");
+  want_float32_or_64(env, m.op, gout);
+  want_dtype(env, m.op, db, gout.dtype);
+  if (db.ndim != 1 || db.shape[0] != gout.shape[1] || !db.is_contiguous())
+    fail(env, m.op, "bias gradient " + shape_str(db) + " must be [" + std::to_string(gout.shape[1]) + "], contiguous");
+  kernels().conv_bias_grad(db, gout);
   return env.Undefined();
 }
 
@@ -1874,6 +1884,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TF_ENTRY("col2im", Col2im, k.col2im);
   TF_ENTRY("convDirect", ConvDirect, k.conv_direct);
   TF_ENTRY("convDirectWeightGrad", ConvDirectWeightGrad, k.conv_direct_weight_grad);
+  TF_ENTRY("convBiasGrad", ConvBiasGrad, k.conv_bias_grad);
   TF_ENTRY("convDepthwise", ConvDepthwise, k.conv_depthwise);
   TF_ENTRY("convDepthwiseBackward", ConvDepthwiseBackward, k.conv_depthwise_backward);
   TF_ENTRY("convImplicit", ConvImplicit, k.conv_implicit);

@@ -87,10 +87,11 @@ struct KernelTable {
   // forward's weight (flipped and transposed inside), and g the adjoint's geometry (pad K-1-p).
   void (*conv_direct)(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
                       const SpatialGeom& g, int64_t groups, bool adjoint);
-  // Its weight gradient dw from x and gout, and (db not null) the bias gradient db [outC], the sum
-  // of gout per channel.
   void (*conv_direct_weight_grad)(const TensorView& dw, const TensorView& x, const TensorView& gout,
-                                  const SpatialGeom& g, int64_t groups, const TensorView* db);
+                                  const SpatialGeom& g, int64_t groups);
+  // A convolution's bias gradient: db [C] = the sum of gout [N, C, D, H, W] (any strides) over all
+  // but its channel dim (conv.cpp).
+  void (*conv_bias_grad)(const TensorView& db, const TensorView& gout);
   // Convolution as implicit GEMM (cuda/kernels/conv_implicit.cu; on the CPU, im2col + GEMM a tile
   // of output rows at a time, conv_tiled.cpp): y is output-shaped [N, outC, D, H, W] (contiguous),
   // x input-shaped [N, C, D, H, W], w [outC, C / groups, KD, KH, KW] (contiguous). mode 0 writes

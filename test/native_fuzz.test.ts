@@ -27,6 +27,7 @@ const ENTRY_POINTS: [string, () => void][] = [
   ['col2im', () => native.col2im()],
   ['convDirect', () => native.convDirect()],
   ['convDirectWeightGrad', () => native.convDirectWeightGrad()],
+  ['convBiasGrad', () => native.convBiasGrad()],
   ['convDepthwise', () => native.convDepthwise(pick([0, 1, 2, 3]))],
   ['convImplicit', () => native.convImplicit(pick([0, 1, 2, 3, -1]))],
   ['convDepthwiseBackward', () => native.convDepthwiseBackward()],

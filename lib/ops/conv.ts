@@ -178,16 +178,23 @@ function convDepthwiseBackward(gOut: Desc, x: Desc, w: Tensor, dx: Desc | null, 
   callee().convDepthwiseBackward();
 }
 
-// dW, and dB (when given) as the per-channel sum of gOut, in one native call.
-function convDirectWeightGrad(dW: Tensor, x: Desc, gOut: Desc, g: Geometry, groups: number, dB: Tensor | null): void {
+function convDirectWeightGrad(dW: Tensor, x: Desc, gOut: Desc, g: Geometry, groups: number): void {
   meta();
   dW._meta();
   put(x);
   put(gOut);
   geometryMeta(g);
-  metaNum(groups, dB ? 1 : 0);
-  if (dB) dB._meta();
+  metaNum(groups);
   callee().convDirectWeightGrad();
+}
+
+// dB = gOut summed per channel.
+function convBiasGrad(dB: Tensor, gOut: Desc, ns: number): void {
+  meta();
+  dB._meta();
+  put(gOut);
+  metaNum(ns);
+  callee().convBiasGrad();
 }
 
 export function col2im(dx: Desc, cols: Desc, g: Geometry): void {
@@ -441,10 +448,11 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
             convDepthwiseBackward(batchedDesc(gc, unbatched), x, w, dx ? batchedDesc(dx, unbatched) : null, dW, dB, g, groups);
           return bias ? [dx, dW, dB] : [dx, dW];
         }
-        // The direct kernels' weight-gradient call sums gOut per channel for dB too.
-        const dBdirect = dB !== null && dW !== null && directConv && gc.numel() > 0;
-        // Otherwise a vector of ones: sums as matrix-vector products (the GEMM entry point's unpacked path).
-        const ones = needB && !dBdirect ? empty([Math.max(L, N)], dt, input.device) : null;
+        // dB: a native per-channel sum of gOut where the device has one (one pass, one call), else
+        // a vector of ones: sums as matrix-vector products (the GEMM entry point's unpacked path).
+        const dBsum = dB !== null && deviceHas(input.device, 'convBiasGrad');
+        if (dB && dBsum) convBiasGrad(dB, batchedDesc(gc, unbatched), ns);
+        const ones = needB && !dBsum ? empty([Math.max(L, N)], dt, input.device) : null;
         if (ones) {
           temps.push(ones);
           meta();
@@ -452,14 +460,14 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
           metaNum(1);
           callee().fill();
         }
-        if (dB && !dBdirect) {
+        if (dB && !dBsum) {
           // dB = ones[1, N] @ (gOut[N * outC, L] @ ones[L, 1]) viewed as [N, outC].
           const rows = empty([N * outC, 1], dt, input.device);
           temps.push(rows);
           gemm(denseDesc(rows, [N * outC, 1]), denseDesc(gc, [N * outC, L]), denseDesc(ones!, [L, 1]), 1, 0);
           gemm(denseDesc(dB, [1, outC]), denseDesc(ones!, [1, N]), denseDesc(rows, [N, outC]), 1, 0);
         }
-        if (dW && directConv && gc.numel() > 0) convDirectWeightGrad(dW, x, batchedDesc(gc, unbatched), g, groups, dBdirect ? dB : null);
+        if (dW && directConv && gc.numel() > 0) convDirectWeightGrad(dW, x, batchedDesc(gc, unbatched), g, groups);
         if (dx && adjoint && gc.numel() > 0) convDirect(batchedDesc(dx, unbatched), batchedDesc(gc, unbatched), w, null, adjoint, groups, true);
         if ((implicit || depthwise) && (needX || needW) && gc.numel() > 0) {
           const entry = implicit ? 'convImplicit' : 'convDepthwise';

@@ -12,7 +12,7 @@ void conv_bias_grad(const TensorView& db, const TensorView& gout);
 void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
                  const SpatialGeom& g, int64_t groups, bool adjoint);
 void conv_direct_weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
-                             int64_t groups, const TensorView* db);
+                             int64_t groups);
 // conv_direct_oc.cpp: the same with vector lanes over output channels, for one group, whole vectors
 // of output channels, stride 1 and no dilation; false (nothing done) for other layers.
 bool conv_direct_oc(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,

@@ -304,9 +304,7 @@ void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w
 }
 
 void conv_direct_weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
-                             int64_t groups, const TensorView* db) {
-  if (db) conv_bias_grad(*db, gout);
-  if (dw.numel() == 0) return;
+                             int64_t groups) {
   if (conv_direct_oc_weight_grad(dw, x, gout, g, groups)) return;
   TF_DISPATCH_FLOAT(x.dtype, T, conv_direct_weight_grad_t<T>(dw, x, gout, g, groups));
 }

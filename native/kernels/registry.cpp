@@ -43,6 +43,7 @@ void register_all(KernelTable& t) {
   t.col2im = col2im;
   t.conv_direct = conv_direct;
   t.conv_direct_weight_grad = conv_direct_weight_grad;
+  t.conv_bias_grad = conv_bias_grad;
   t.conv_implicit = conv_implicit;
   t.conv_depthwise = conv_depthwise;
   t.conv_depthwise_backward = conv_depthwise_backward;
