@@ -91,6 +91,16 @@ export function bf16MatmulKernel(): string {
 export function bf16MatmulKernels(): string[] {
   return native.bf16MatmulKernels();
 }
+/**
+ * @internal For tests and benchmarks: pins the float32/float64 matmul's register tile (1: 12 x 32
+ * on AVX-512, 2: its second shape, 8 x 48, where the level has one; 0: each product picks the shape
+ * that pads it least); returns the previous pin.
+ */
+export function _setGemmTile(pin: 0 | 1 | 2): number {
+  const prev = native.gemmTile();
+  native.gemmTile(pin);
+  return prev;
+}
 /** Pins the bfloat16 matmul kernel ('auto' picks the fastest); returns the previous one. For testing. */
 export function setBf16MatmulKernel(kernel: 'auto' | 'widen' | 'dot' | 'amx'): string {
   const prev = native.bf16MatmulKernel();

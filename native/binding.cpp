@@ -1526,6 +1526,17 @@ Napi::Value Bf16MatmulKernel(const Napi::CallbackInfo& info) {
   const int k = kernels().bf16_gemm_kernel(-1);
   return Napi::String::New(info.Env(), kBf16Kernels[k >= 0 && k < 4 ? k : 1]);
 }
+// gemmTile([pin]) -> the float GEMM's register-tile pin (0 per product, 1 or 2 a shape), after
+// setting it when given; fails when this level has no such shape.
+Napi::Value GemmTile(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].IsNumber()) {
+    const double request = info[0].As<Napi::Number>().DoubleValue();
+    if (!(request >= 0 && request <= 2 && request == double(int(request))) || kernels().gemm_tile(int(request)) < 0)
+      fail(info.Env(), "gemmTile", "tile shape " + info[0].ToString().Utf8Value() + " does not run at level " +
+                                       std::string(kernels().level) + " (0 picks per product; 1 and 2 are the shapes)");
+  }
+  return Napi::Number::New(info.Env(), kernels().gemm_tile(-1));
+}
 Napi::Value SetCpuLevel(const Napi::CallbackInfo& info) {
   const std::string name = info[0].ToString().Utf8Value();
   if (!select_kernel_level(name.c_str()))
@@ -1912,6 +1923,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TF_ENTRY("setCpuLevel", SetCpuLevel, true);
   TF_ENTRY("bf16MatmulKernel", Bf16MatmulKernel, true);
   TF_ENTRY("bf16MatmulKernels", Bf16MatmulKernels, true);
+  TF_ENTRY("gemmTile", GemmTile, true);
   TF_ENTRY("fmaPeak", FmaPeak, k.fma_burn);
 #else
   add_device_entries(env, exports);

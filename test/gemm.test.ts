@@ -11,6 +11,18 @@ const levels = tf.cpuKernelLevels();
 const original = tf.cpuKernelLevel();
 afterAll(() => tf.setCpuKernelLevel(original));
 
+// The register-tile shapes the current level has (pins 1, 2; pinning a missing one throws).
+function tileShapes(): (1 | 2)[] {
+  try {
+    tf._setGemmTile(2);
+    return [1, 2];
+  } catch {
+    return [1];
+  } finally {
+    tf._setGemmTile(0);
+  }
+}
+
 // A [rows, cols] operand, optionally stored transposed (so its strides are (1, rows)).
 function operand(rows: number, cols: number, transposed: boolean, dtype: tf.DType = 'float32'): tf.Tensor {
   return transposed ? tf.randn([cols, rows], { dtype }).t() : tf.randn([rows, cols], { dtype });
@@ -35,21 +47,36 @@ for (const level of levels) {
     // The packed kernel's blocks (gemm.cpp): KC 384 / NC 320 / MC 672 for float32 and KC 192 /
     // NC 336 / MC 672 for float64 on AVX-512 (smaller MR elsewhere); B is read in place for M <= 8 MR
     // unless its row stride is a multiple of 128 bytes.
-    it('packed path across block edges (K, M and N blocks), transposes, B in place or packed, float64', () => {
+    // Row-major A and transposed B are packed through register transposes (W rows or columns at a
+    // time, K tails one by one); the other orders value by value. Each register-tile shape the level
+    // has is pinned in turn (AVX-512 has two: 12 x 32 and 8 x 48 for float32).
+    it('packed path across block edges (K, M and N blocks), transposes, B in place or packed, float64, every tile shape', () => {
       tf.setCpuKernelLevel(level);
       tf.manualSeed(12);
-      for (const [m, k, n] of [[97, 257, 33], [13, 513, 129], [2, 3, 4], [677, 389, 45], [30, 389, 700], [50, 400, 352]]) {
-        for (const ta of [false, true]) {
-          for (const tb of [false, true]) {
-            const a = operand(m, k, ta), b = operand(k, n, tb);
-            expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol: 2e-4, atol: 2e-4 });
+      const tiles = tileShapes();
+      try {
+        for (const tile of tiles) {
+          tf._setGemmTile(tile);
+          for (const [m, k, n] of [[97, 257, 33], [13, 513, 129], [2, 3, 4], [677, 389, 45], [30, 389, 700], [50, 400, 352], [64, 37, 100]]) {
+            for (const ta of [false, true]) {
+              for (const tb of [false, true]) {
+                const a = operand(m, k, ta), b = operand(k, n, tb);
+                expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol: 2e-4, atol: 2e-4 });
+              }
+            }
+          }
+          for (const [m, k, n] of [[37, 300, 41], [40, 200, 350]]) {
+            for (const ta of [false, true]) {
+              const a = operand(m, k, ta, 'float64'), b = operand(k, n, !ta, 'float64');
+              expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol: 1e-12, atol: 1e-12 });
+            }
           }
         }
+      } finally {
+        tf._setGemmTile(0);
       }
-      for (const [m, k, n] of [[37, 300, 41], [40, 200, 350]]) {
-        const a = operand(m, k, true, 'float64'), b = operand(k, n, false, 'float64');
-        expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol: 1e-12, atol: 1e-12 });
-      }
+      expect(tiles.length).toBe(level === 'avx512' ? 2 : 1);
+      if (level !== 'avx512') expect(() => tf._setGemmTile(2)).toThrow(/gemmTile: tile shape 2 does not run at level/);
     });
 
     it('threads split C into blocks: the same bits with 1, 2 and 3 threads', () => {

@@ -15,6 +15,7 @@
 // which is the weight gradient of a convolution (sum over images of gOut[n] @ cols[n]^T). When A's
 // rows and B's columns are contiguous in k (that product's layout), DotGemm keeps a small tile of C
 // in vector accumulators across all of r and k, so C is written once and nothing is packed.
+#include <atomic>
 #include <cstdlib>
 
 #include "elementwise.h"
@@ -25,23 +26,28 @@
 
 TF_KERNEL_NAMESPACE_BEGIN
 
+// The register tile: MR rows of A by NV vectors of B's columns (NR = NV * W), MR * NV accumulators.
+// AVX-512 has 32 vector registers and a second shape, 8 x 3 vectors (24 accumulators, as many FMAs
+// per loaded value): M = 64 (a layer's 64 output channels) fills 8 of its panels exactly, where 12
+// rows take 6 panels of which 8 of 72 rows are padding (gemm_packed picks per product).
 #if defined(TF_CPU_LEVEL_avx512)
 constexpr int kMR = 12;
+constexpr int kMR2 = 8, kNV2 = 3;
 #elif defined(TF_CPU_LEVEL_avx2)
 constexpr int kMR = 6;
 #else
 constexpr int kMR = 4;
 #endif
 
-template <class T>
+template <class T, int MR_ = kMR, int NV = 2>
 struct Gemm {
   typedef typename Vec<T>::type V;
   static constexpr int W = kVecBytes / sizeof(T);
-  static constexpr int NR = 2 * W;
-  static constexpr int MR = kMR;
+  static constexpr int NR = NV * W;
+  static constexpr int MR = MR_;
   static constexpr int64_t kSmallM = 8 * kMR;
   // Blocking (see block()), in bytes of one row or column so float64 gets half the elements:
-  // KC: the A panel (MR x KC, 18 KiB) stays in L1 beside B's streaming panels;
+  // KC: the A panel (MR x KC, 18 KiB at 12 rows) stays in L1 beside B's streaming panels;
   // NC: the packed B block (KC x NC, 512 KiB) stays in L2 (half of Zen 4's, a quarter of Sapphire
   //     Rapids'), with room for the A block's panels and C's lines passing through;
   // MC: the packed A block (MC x KC, 1 MiB) is re-read once per B block, from L2 or L3.
@@ -69,6 +75,15 @@ struct Gemm {
   static void pack_a(T* dst, const T* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc) {
     for (int64_t r = 0; r < mc; r += MR) {
       const int64_t mr = mc - r < MR ? mc - r : MR;
+      if (cs == 1 && mr == MR) {
+        // Rows contiguous in k (a row-major A): W values of each row at a time, turned into W
+        // k-slices of the panel by register transposes (W rows each; MR may span several).
+        for (int i0 = 0; i0 < MR; i0 += W)
+          channels_last<T>(a + (r + i0) * rs, rs, kc, [&](int64_t k) { return dst + k * MR + i0; },
+                           MR - i0 < W ? MR - i0 : W);
+        dst += MR * kc;
+        continue;
+      }
       for (int64_t k = 0; k < kc; ++k) {
         const T* src = a + r * rs + k * cs;
         for (int i = 0; i < mr; ++i) dst[i] = src[i * rs];
@@ -80,6 +95,13 @@ struct Gemm {
 
   // Pack rows [p0, p0+kc) x cols [j0 + panel*NR ...) of B into NR-wide panels (zero-padded past N).
   static void pack_b_panel(T* dst, const T* b, int64_t rs, int64_t cs, int64_t nr, int64_t kc) {
+    if (rs == 1 && nr == NR) {
+      // Columns contiguous in k (B = W^T of x @ W^T, a convolution's columns transposed): W
+      // columns at a time through register transposes, as pack_a's rows.
+      for (int j0 = 0; j0 < NR; j0 += W)
+        channels_last<T>(b + j0 * cs, cs, kc, [&](int64_t k) { return dst + k * NR + j0; });
+      return;
+    }
     if (cs == 1 && nr == NR) {
       for (int64_t k = 0; k < kc; ++k) {
         const T* src = b + k * rs;
@@ -124,8 +146,9 @@ struct Gemm {
   // position in C, which the bias is indexed by.
   static void micro(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c, int64_t rsc, int64_t csc, int mr, int nr,
                     T alpha, T beta, const Epi<T>* ep = nullptr, int64_t i0 = 0, int64_t j0 = 0) {
-    V acc[MR][2];
-    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = V{};
+    V acc[MR][NV];
+    for (int i = 0; i < MR; ++i)
+      for (int v = 0; v < NV; ++v) acc[i][v] = V{};
     // C's tile is written at the end: fetch its lines now, behind the FMAs (it is usually in L3).
     for (int i = 0; i < mr; ++i) {
       __builtin_prefetch(c + i * rsc, 1, 3);
@@ -135,21 +158,20 @@ struct Gemm {
     constexpr int64_t kPrefetch = 8;
     for (int64_t k = 0; k < kc; ++k) {
       const T* ahead = bp + (k + kPrefetch < kc ? kPrefetch * ldb : 0);
-      __builtin_prefetch(ahead, 0, 3);
-      __builtin_prefetch(ahead + W, 0, 3);
-      V b0, b1;
-      __builtin_memcpy(&b0, bp, sizeof(V));
-      __builtin_memcpy(&b1, bp + W, sizeof(V));
+      V bv[NV];
+      for (int v = 0; v < NV; ++v) {
+        __builtin_prefetch(ahead + v * W, 0, 3);
+        __builtin_memcpy(&bv[v], bp + v * W, sizeof(V));
+      }
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
         const T av = ap[i];
-        acc[i][0] += av * b0;
-        acc[i][1] += av * b1;
+        for (int v = 0; v < NV; ++v) acc[i][v] += av * bv[v];
       }
       ap += MR;
       bp += ldb;
     }
-    store_tile<T, MR, 2>(acc, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
+    store_tile<T, MR, NV>(acc, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
   }
 
   static void run(int64_t M, int64_t N, int64_t K, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
@@ -157,6 +179,27 @@ struct Gemm {
     Blocked<Gemm>::run(M, N, K, a, rsa, csa, b, rsb, csb, c, rsc, csc, alpha, beta, ep);
   }
 };
+
+// C = alpha * A @ B + beta * C (then ep) by the packed kernels, in the tile shape that pads the
+// product least: the second shape where it computes at least 2% fewer padded elements.
+// gemm_tile's pin: 0 picks per product, 1 the first shape, 2 the second.
+std::atomic<int> g_tile_pin{0};
+
+template <class T>
+void gemm_packed(int64_t M, int64_t N, int64_t K, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
+                 int64_t csb, T* c, int64_t rsc, int64_t csc, T alpha, T beta, const Epi<T>* ep = nullptr) {
+#if defined(TF_CPU_LEVEL_avx512)
+  typedef Gemm<T> G1;
+  typedef Gemm<T, kMR2, kNV2> G2;
+  auto padded = [&](int64_t mr, int64_t nr) {
+    return double((M + mr - 1) / mr * mr) * double((N + nr - 1) / nr * nr);
+  };
+  const int pin = g_tile_pin.load(std::memory_order_relaxed);
+  if (pin == 2 || (pin == 0 && padded(G2::MR, G2::NR) < 0.98 * padded(G1::MR, G1::NR)))
+    return G2::run(M, N, K, a, rsa, csa, b, rsb, csb, c, rsc, csc, alpha, beta, ep);
+#endif
+  Gemm<T>::run(M, N, K, a, rsa, csa, b, rsb, csb, c, rsc, csc, alpha, beta, ep);
+}
 
 // C tile [TM x TN] = alpha * sum_r sum_k A_r[i, k] * B_r[k, j] + beta * C, where A_r's rows and B_r's
 // columns are contiguous in k: every step loads TM + TN vectors of W consecutive k and does TM * TN
@@ -408,7 +451,7 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
       } else {
         // Other layouts: one product at a time, accumulating into C.
         for (int64_t r = 0; r < reduce; ++r)
-          Gemm<T>::run(M, N, K, a.ptr<T>() + oa + offs[r], a.strides[nb], a.strides[nb + 1], b.ptr<T>() + ob + offs[reduce + r],
+          gemm_packed<T>(M, N, K, a.ptr<T>() + oa + offs[r], a.strides[nb], a.strides[nb + 1], b.ptr<T>() + ob + offs[reduce + r],
                        b.strides[nb], b.strides[nb + 1], c.ptr<T>() + oc, c.strides[nb], c.strides[nb + 1], T(alpha),
                        r == 0 ? T(beta) : T(1));
       }
@@ -447,7 +490,7 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
       finish();
       return;
     }
-    Gemm<T>::run(M, N, K, pa, a.strides[nb], a.strides[nb + 1], pb, b.strides[nb], b.strides[nb + 1], pc, c.strides[nb],
+    gemm_packed<T>(M, N, K, pa, a.strides[nb], a.strides[nb + 1], pb, b.strides[nb], b.strides[nb + 1], pc, c.strides[nb],
                  c.strides[nb + 1], T(alpha), T(beta), ep);
   };
   const double flops = 2.0 * double(M) * double(N) * double(K);
@@ -570,6 +613,17 @@ void gemm_epilogue(const TensorView& c, const TensorView& a, const TensorView& b
     const Epi<T> e{static_cast<const T*>(ep.bias), ep.bias_sm, ep.bias_sn, ep.act};
     gemm_t<T>(c, a, b, alpha, beta, e.active() ? &e : nullptr);
   });
+}
+
+int gemm_tile(int request) {
+#if defined(TF_CPU_LEVEL_avx512)
+  constexpr int kShapes = 2;
+#else
+  constexpr int kShapes = 1;
+#endif
+  if (request > kShapes) return -1;
+  if (request >= 0) g_tile_pin.store(request);
+  return g_tile_pin.load();
 }
 
 int bf16_gemm_kernel(int request) {

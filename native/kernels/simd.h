@@ -93,23 +93,27 @@ inline void transpose_square(typename Vec<T>::type* r) {
   transpose_stages<typename Vec<T>::type, W, W / 2>(r);
 }
 
-// dst(p)[l] = src[l * cs + p] for channels l < W and positions p < n (positions contiguous in src):
-// gathers W channels of each position into one vector (a channels-last copy), W positions at a time
-// through transpose_square, the rest one by one.
+// dst(p)[l] = src[l * cs + p] for channels l < lanes (at most W) and positions p < n (positions
+// contiguous in src): gathers the channels of each position into one vector (a channels-last copy),
+// W positions at a time through transpose_square, the rest one by one. With fewer lanes than W the
+// missing channels are zeros in the transpose and only `lanes` values are stored per position.
 template <class T, class Dst>
-inline void channels_last(const T* src, int64_t cs, int64_t n, Dst dst) {
+inline void channels_last(const T* src, int64_t cs, int64_t n, Dst dst, int lanes = kVecBytes / int(sizeof(T))) {
   typedef typename Vec<T>::type V;
   constexpr int W = kVecBytes / int(sizeof(T));
   int64_t p = 0;
   for (; p + W <= n; p += W) {
     V r[W];
-    for (int l = 0; l < W; ++l) __builtin_memcpy(&r[l], src + l * cs + p, sizeof(V));
+    for (int l = 0; l < W; ++l) {
+      if (l < lanes) __builtin_memcpy(&r[l], src + l * cs + p, sizeof(V));
+      else r[l] = V{};
+    }
     transpose_square<T>(r);
-    for (int j = 0; j < W; ++j) __builtin_memcpy(dst(p + j), &r[j], sizeof(V));
+    for (int j = 0; j < W; ++j) store_first<T>(dst(p + j), r[j], lanes);
   }
   for (; p < n; ++p) {
     T* d = dst(p);
-    for (int l = 0; l < W; ++l) d[l] = src[l * cs + p];
+    for (int l = 0; l < lanes; ++l) d[l] = src[l * cs + p];
   }
 }
 
