@@ -158,24 +158,37 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   const int64_t ttiles = (taps + kTapTile - 1) / kTapTile;
   bool taps_flat = true;  // a channel's taps contiguous in w (the forward's weight; not the flipped view)
   for (int64_t t = 0; t < taps; ++t) taps_flat &= toff[t] == t;
-  parallel_for(0, oblocks * ttiles, 4, [&](int64_t lo, int64_t hi) {
-    for (int64_t task = lo; task < hi; ++task) {
-      const int64_t b = task / ttiles, t0 = task % ttiles * kTapTile;
-      const int64_t t1 = t0 + kTapTile < taps ? t0 + kTapTile : taps;
-      T* dst = wr + b * taps * cw;
-      if (taps_flat) {
-        // W channels of W taps at a time through a register transpose.
+  if (!taps_flat) {
+    // Taps in any order (the input gradient's flipped view: a forward output channel's KH*KW taps
+    // contiguous and reversed, its input channels -- these lanes -- KH*KW apart): tap-major, every
+    // block's lanes of one tap in turn, so the reads walk each forward output channel's weights
+    // (18 KB at 512 channels) in memory order, where the prefetchers follow, and stay in L1 for its
+    // other taps. Block-major (below) jumped between channels 18 KB apart within each block and
+    // took 7-9% of a 512-channel layer's forward + backward; tap-major measured 1.03-1.07x faster
+    // there, 1.05x at 256 channels.
+    parallel_for(0, ttiles, 1, [&](int64_t lo, int64_t hi) {
+      for (int64_t t = lo * kTapTile; t < hi * kTapTile && t < taps; ++t) {
+        const T* src = w.ptr<T>() + toff[t];
+        for (int64_t b = 0; b < oblocks; ++b) {
+          T* dst = wr + (b * taps + t) * cw;
+          for (int l = 0; l < cw; ++l) dst[l] = src[(b * cw + l) * w.strides[0]];
+        }
+      }
+    });
+  } else {
+    // A channel's taps contiguous (the forward's own weight): W channels of W taps at a time
+    // through a register transpose.
+    parallel_for(0, oblocks * ttiles, 4, [&](int64_t lo, int64_t hi) {
+      for (int64_t task = lo; task < hi; ++task) {
+        const int64_t b = task / ttiles, t0 = task % ttiles * kTapTile;
+        const int64_t t1 = t0 + kTapTile < taps ? t0 + kTapTile : taps;
+        T* dst = wr + b * taps * cw;
         for (int v = 0; v < nv; ++v)
           channels_last<T>(w.ptr<T>() + (b * cw + v * W) * w.strides[0] + t0, w.strides[0], t1 - t0,
                            [&](int64_t t) { return dst + (t0 + t) * cw + v * W; });
-        continue;
       }
-      for (int l = 0; l < cw; ++l) {
-        const T* src = w.ptr<T>() + (b * cw + l) * w.strides[0];
-        for (int64_t t = t0; t < t1; ++t) dst[t * cw + l] = src[toff[t]];
-      }
-    }
-  });
+    });
+  }
   std::free(toff);
   // The images are padded in chunks (a bounded workspace, 8 MiB or one image), each by one thread,
   // then shared. Tasks are (image, channel block) pairs of the chunk, so a small batch still fills
