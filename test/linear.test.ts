@@ -56,6 +56,22 @@ for (const level of levels) {
         }
       }
     });
+
+    it('a fused ReLU passes NaN, as the unfused op does, on every GEMM path', () => {
+      tf.setCpuKernelLevel(level);
+      for (const [rows, inF, outF] of [[1, 9, 7], [19, 70, 33], [700, 600, 341], [40, 400, 700]]) {
+        const xs = tf.randn([rows, inF]).dataSync().slice();
+        xs[inF * (rows >> 1) + 1] = NaN;  // one row of the output is all NaN
+        const x = tf.tensor(xs).reshape([rows, inF]), w = tf.randn([outF, inF]), b = tf.randn([outF]);
+        const got = tf.nn.functional.linear(x, w, b, { activation: 'relu' }).dataSync();
+        const want = tf.nn.functional.linear(x, w, b).relu().dataSync();
+        for (let i = 0; i < got.length; i++) {
+          if (Number.isNaN(want[i])) expect(got[i], `${rows}x${inF}->${outF} at ${i}`).toBeNaN();
+          else expect(got[i]).toBeCloseTo(want[i], 4);
+        }
+        expect(Number.isNaN(got[outF * (rows >> 1)])).toBe(true);
+      }
+    });
   });
 }
 

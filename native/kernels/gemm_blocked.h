@@ -89,12 +89,15 @@ inline void store_tile(const typename Vec<T>::type (&acc)[MR][NV], T* c, int64_t
   constexpr int W = kVecBytes / sizeof(T), NR = NV * W;
   if (mr == MR && nr == NR && csc == 1) {
     // Full tile, rows of C contiguous: whole-vector loads and stores (small-K products, common in
-    // convolution, spend as long writing the tile as computing it). A bias alone (a convolution's:
-    // one per row; a linear layer's: one per column) is added in registers, as Epi::row would add
-    // it after the store (the same sums); an activation still goes through Epi::row. (With the
-    // bias through Epi::row, that call took 11% of the ResNet stem's forward.)
-    const bool bias_rows = ep && ep->act == Activation::None && ep->bias && ep->sn == 0;
-    const bool bias_cols = ep && ep->act == Activation::None && ep->bias && ep->sm == 0 && ep->sn == 1;
+    // convolution, spend as long writing the tile as computing it). A bias (a convolution's: one
+    // per row; a linear layer's: one per column) and a ReLU are applied in registers, as Epi::row
+    // would apply them after the store (the same values); other activations go through Epi::row.
+    // (With the bias through Epi::row, that call took 11% of the ResNet stem's forward.)
+    const bool simple = ep && (ep->act == Activation::None || ep->act == Activation::Relu) &&
+                        (!ep->bias || ep->sn == 0 || (ep->sm == 0 && ep->sn == 1));
+    const bool bias_rows = simple && ep->bias && ep->sn == 0;
+    const bool bias_cols = simple && ep->bias && !bias_rows;
+    const bool relu = simple && ep->act == Activation::Relu;
     for (int i = 0; i < MR; ++i) {
       T* ci = c + i * rsc;
       const V bi = bias_rows ? ep->bias[(i0 + i) * ep->sm] - V{} : V{};
@@ -112,9 +115,10 @@ inline void store_tile(const typename Vec<T>::type (&acc)[MR][NV], T* c, int64_t
           __builtin_memcpy(&bc, ep->bias + j0 + v * W, sizeof(V));
           r += bc;
         }
+        if (relu) r = r > V{} || r != r ? r : V{};  // NaN passes, as in Epi::row
         __builtin_memcpy(ci + v * W, &r, sizeof(V));
       }
-      if (ep && !bias_rows && !bias_cols) ep->row(ci, 1, i0 + i, j0, NR);  // the row is still in L1
+      if (ep && !simple) ep->row(ci, 1, i0 + i, j0, NR);  // the row is still in L1
     }
     return;
   }
