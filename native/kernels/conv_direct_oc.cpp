@@ -135,8 +135,15 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   const int64_t N = x.shape[0], outC = out.shape[1], KH = g.kernel[1], KW = g.kernel[2], OH = g.out[1], OW = g.out[2];
   const Padded<T> p = padded_of<T>(x, g);
   const int64_t taps = p.C * KH * KW;
-  T* wr = static_cast<T*>(std::aligned_alloc(64, (sizeof(T) * size_t(taps * outC) + 63) / 64 * 64));
-  if (!wr) return;
+  // Tasks' order (below): image-major when all the weights fit in L2 beside an image; otherwise
+  // block-major, so a thread's consecutive tasks share one block's weights (up to 590 KB at 512
+  // channels) across images. Block-major tasks of the forward's own weight pack their block
+  // themselves into a per-thread buffer, which then stays in L2, where repacking all of w at once
+  // wrote it to memory and read it back (9.4 MB each way at 512 channels): A/B, forward, 512
+  // channels 1.11-1.16x on 1 and 2 threads, 256 channels 1.00-1.08x. The input gradient's
+  // flipped view keeps the whole repack: a block of it is 1152-byte pieces 18 KB apart, which
+  // measured slower read block by block than tap-major all at once.
+  const bool image_major = sizeof(T) * taps * outC <= (size_t(512) << 10);
   const int nv = KH == 3 && KW == 3 && outC % (2 * W) == 0 ? 2 : 1;  // channel vectors per block
   const int cw = nv * W, xbmax = nv == 2 ? kXB2 : kXB;
   const int64_t oblocks = outC / cw;
@@ -149,21 +156,33 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   // lines (w is [outC, taps] with rows taps * 4 bytes apart: 18 KB at 512 channels).
   constexpr int64_t kTapTile = 64;
   int64_t* toff = static_cast<int64_t*>(std::malloc(sizeof(int64_t) * size_t(taps)));
-  if (!toff) {
-    std::free(wr);
-    return;
-  }
+  if (!toff) return;
   for (int64_t t = 0; t < taps; ++t)
     toff[t] = t / (KH * KW) * w.strides[1] + t % (KH * KW) / KW * w.strides[3] + t % KW * w.strides[4];
   const int64_t ttiles = (taps + kTapTile - 1) / kTapTile;
   bool taps_flat = true;  // a channel's taps contiguous in w (the forward's weight; not the flipped view)
   for (int64_t t = 0; t < taps; ++t) taps_flat &= toff[t] == t;
-  if (!taps_flat) {
+  const bool global = image_major || !taps_flat;
+  T* wr = global ? static_cast<T*>(std::aligned_alloc(64, (sizeof(T) * size_t(taps * outC) + 63) / 64 * 64)) : nullptr;
+  if (global && !wr) {
+    std::free(toff);
+    return;
+  }
+  // Block b's weights [taps][cw] at dst, for a weight whose taps are contiguous (the block-major
+  // tasks' own packing): W channels of W taps at a time through a register transpose.
+  auto pack_block = [&](T* dst, int64_t b) {
+    for (int v = 0; v < nv; ++v)
+      channels_last<T>(w.ptr<T>() + (b * cw + v * W) * w.strides[0], w.strides[0], taps,
+                       [&](int64_t t) { return dst + t * cw + v * W; });
+  };
+  if (!global) {
+    // packed by the tasks
+  } else if (!taps_flat) {
     // Taps in any order (the input gradient's flipped view: a forward output channel's KH*KW taps
     // contiguous and reversed, its input channels -- these lanes -- KH*KW apart): tap-major, every
     // block's lanes of one tap in turn, so the reads walk each forward output channel's weights
     // (18 KB at 512 channels) in memory order, where the prefetchers follow, and stay in L1 for its
-    // other taps. Block-major (below) jumped between channels 18 KB apart within each block and
+    // other taps. Block by block it jumped between channels 18 KB apart within each block and
     // took 7-9% of a 512-channel layer's forward + backward; tap-major measured 1.03-1.07x faster
     // there, 1.05x at 256 channels.
     parallel_for(0, ttiles, 1, [&](int64_t lo, int64_t hi) {
@@ -189,18 +208,15 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
       }
     });
   }
-  std::free(toff);
   // The images are padded in chunks (a bounded workspace, 8 MiB or one image), each by one thread,
   // then shared. Tasks are (image, channel block) pairs of the chunk, so a small batch still fills
-  // the threads. Their order: image-major when all the weights fit in L2 beside an image; otherwise
-  // block-major, so a thread's consecutive tasks share one block's weights (up to 590 KB at 512
-  // channels) across images.
-  const bool image_major = sizeof(T) * taps * outC <= (size_t(512) << 10);
+  // the threads, in the order chosen above.
   const int64_t xp_len = (p.C * p.PH * p.PW + W - 1) / W * W;
   const int64_t chunk = images_per_chunk(sizeof(T) * size_t(xp_len), N);
   T* xpad = static_cast<T*>(std::aligned_alloc(64, sizeof(T) * size_t(xp_len * chunk)));
   if (!xpad) {
     std::free(wr);
+    std::free(toff);
     return;
   }
   for (int64_t n0 = 0; n0 < N; n0 += chunk) {
@@ -216,6 +232,10 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   parallel_for(0, units * oblocks, 1, [&](int64_t lo, int64_t hi) {
     typename Vec<T>::type tile_v[kXB2 * 2];  // the register block's tile, vector-aligned
     T* tile = reinterpret_cast<T*>(tile_v);
+    static thread_local Scratch block_scratch;
+    T* wblock = wr ? nullptr : static_cast<T*>(block_scratch.get(sizeof(T) * size_t(taps * cw)));
+    if (!wr && !wblock) return;
+    int64_t packed = -1;  // the block in wblock
     // tile [slot][xb][cw] -> out[n, o0 + l, y, x0 + j] (out is contiguous: unit column stride): each
     // W x W block transposed in registers, then a masked store of xb positions per channel (the
     // scalar transpose took a quarter of LeNet conv2's forward); rows past xb repeat row 0.
@@ -237,7 +257,8 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
     for (int64_t task = lo; task < hi; ++task) {
       const int64_t u = image_major ? task / oblocks : task % units;
       const int64_t o0 = (image_major ? task % oblocks : task / units) * cw;
-      const T* wb = wr + o0 * taps;
+      if (!wr && o0 / cw != packed) pack_block(wblock, packed = o0 / cw);
+      const T* wb = wr ? wr + o0 * taps : wblock;
       const T* bb = bias ? bias + o0 : nullptr;
       const int64_t i0 = u * rows, ni = nb - i0 < rows ? nb - i0 : rows;
       if (rows == 2) {
@@ -299,6 +320,7 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   }
   std::free(xpad);
   std::free(wr);
+  std::free(toff);
 }
 
 // acc[t] += gOut[pos] * xp[c, y + ky_t, x + kx_t] over the positions of one image, taps [t0, t0 + NT).
