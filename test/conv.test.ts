@@ -472,6 +472,24 @@ describe('convolution algorithms: direct kernel, im2col + GEMM, tiled im2col + G
     });
   });
 
+  it('no input channels at stride 1 (where the direct kernels would take the layer): the output is the bias', () => {
+    for (const [outC, algo] of [[32, 'auto'], [160, 'direct'], [32, 'im2col']] as const) {
+      forced(algo, () => {
+        tf.tidy(() => {
+          const x = tf.zeros([2, 0, 9, 9], { requiresGrad: true }), w = tf.zeros([outC, 0, 3, 3], { requiresGrad: true });
+          const b = tf.arange(outC).float().requiresGrad_();
+          const y = tf.conv2d(x, w, b, { padding: 1 });
+          expect(y.shape).toEqual([2, outC, 9, 9]);
+          const v = y.dataSync();
+          for (let i = 0; i < v.length; i++) if (v[i] !== Math.floor(i / 81) % outC) throw new Error(`outC ${outC}: y[${i}] = ${v[i]}`);
+          y.sum().backward();
+          expect(w.grad!.shape).toEqual([outC, 0, 3, 3]);
+          expect(Array.from(b.grad!.dataSync())).toEqual(new Array(outC).fill(162));
+        });
+      });
+    }
+  });
+
   it('an empty batch gives zero gradients through the direct kernel', () => {
     forced('direct', () => {
       tf.tidy(() => {

@@ -69,7 +69,8 @@ export function _setConvAlgorithm(a: ConvAlgorithm): ConvAlgorithm {
  */
 function useDirect(ns: number, C: number, Cg: number, outC: number, kernel: number[], stride: number[],
   dilation: number[], outSize: number[]): boolean {
-  if (ns > 2 || stride.some((s) => s !== 1) || dilation.some((d) => d !== 1) || algorithm === 'im2col' || algorithm === 'tiled') return false;
+  // (No input channels: nothing for a direct kernel to do; the GEMM paths give the bias.)
+  if (ns > 2 || Cg === 0 || stride.some((s) => s !== 1) || dilation.some((d) => d !== 1) || algorithm === 'im2col' || algorithm === 'tiled') return false;
   if (algorithm === 'direct') return true;
   if (Cg <= 8 && outSize[outSize.length - 1] >= 8 && kernel[kernel.length - 1] <= 16) return true;
   return ns === 2 && Cg === C && C % 16 === 0 && outC % 32 === 0 && kernel.every((k) => k === 3);
@@ -98,6 +99,7 @@ function geometryMeta(g: Geometry): void {
 }
 
 export function gemm(c: Desc, a: Desc, b: Desc, alpha: number, beta: number): void {
+  if (c.shape.includes(0)) return;  // nothing to write (no input channels: dW and the columns are empty)
   meta();
   put(c);
   put(a);
