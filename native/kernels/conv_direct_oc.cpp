@@ -163,7 +163,7 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   const int64_t ttiles = (taps + kTapTile - 1) / kTapTile;
   bool taps_flat = true;  // a channel's taps contiguous in w (the forward's weight; not the flipped view)
   for (int64_t t = 0; t < taps; ++t) taps_flat &= toff[t] == t;
-  const bool global = image_major;
+  const bool global = image_major;  // one repack of all of w, shared by the tasks
   T* wr = global ? static_cast<T*>(std::aligned_alloc(64, (sizeof(T) * size_t(taps * outC) + 63) / 64 * 64)) : nullptr;
   if (global && !wr) {
     std::free(toff);
@@ -173,8 +173,8 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   // contiguous, W channels of W taps at a time through a register transpose; else channel by
   // channel of this convolution's input, the channel two ahead prefetched.
   const int64_t KK = KH * KW, s0 = w.strides[0], s1 = w.strides[1];
-  int64_t kmin = toff[0], kmax = toff[0];
-  for (int64_t k = 1; k < KK; ++k) kmin = toff[k] < kmin ? toff[k] : kmin, kmax = toff[k] > kmax ? toff[k] : kmax;
+  int64_t kmin = taps > 0 ? toff[0] : 0, kmax = kmin;  // no taps: no input channels, nothing to pack
+  for (int64_t k = 1; k < KK && k < taps; ++k) kmin = toff[k] < kmin ? toff[k] : kmin, kmax = toff[k] > kmax ? toff[k] : kmax;
   const int64_t lane_lo = s0 < 0 ? (cw - 1) * s0 : 0, lane_hi = s0 > 0 ? (cw - 1) * s0 : 0;
   auto pack_block = [&](T* dst, int64_t b) {
     if (taps_flat) {
@@ -195,9 +195,7 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
       }
     }
   };
-  if (!global) {
-    // packed by the tasks
-  } else if (!taps_flat) {
+  if (global && !taps_flat) {
     // Taps in any order (the input gradient's flipped view: a forward output channel's KH*KW taps
     // contiguous and reversed, its input channels -- these lanes -- KH*KW apart): tap-major, every
     // block's lanes of one tap in turn, so the reads walk each forward output channel's weights
@@ -214,7 +212,7 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
         }
       }
     });
-  } else {
+  } else if (global) {
     // A channel's taps contiguous (the forward's own weight): W channels of W taps at a time
     // through a register transpose.
     parallel_for(0, oblocks * ttiles, 4, [&](int64_t lo, int64_t hi) {

@@ -180,11 +180,11 @@ struct Gemm {
   }
 };
 
-// C = alpha * A @ B + beta * C (then ep) by the packed kernels, in the tile shape that pads the
-// product least: the second shape where it computes at least 2% fewer padded elements.
 // gemm_tile's pin: 0 picks per product, 1 the first shape, 2 the second.
 std::atomic<int> g_tile_pin{0};
 
+// C = alpha * A @ B + beta * C (then ep) by the packed kernels, in the tile shape that pads the
+// product least: the second shape where it computes at least 2% fewer padded elements.
 template <class T>
 void gemm_packed(int64_t M, int64_t N, int64_t K, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
                  int64_t csb, T* c, int64_t rsc, int64_t csc, T alpha, T beta, const Epi<T>* ep = nullptr) {
