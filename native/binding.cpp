@@ -206,8 +206,10 @@ void want_float32_or_64(Napi::Env env, const char* op, const TensorView& v) {
   if (v.dtype != kFloat32 && v.dtype != kFloat64)
     fail(env, op, std::string("expected float32 or float64 (16-bit inputs go through float32), got ") + dtype_name(v.dtype));
 }
-// Output tensors must not overlap themselves (a stride-0 dim would make two threads write one place).
+// Output tensors must not overlap themselves (a stride-0 dim would make two threads write one place);
+// an empty one has nothing to overlap, whatever its strides.
 void want_writable(Napi::Env env, const char* op, const TensorView& v) {
+  if (v.numel() == 0) return;
   for (int d = 0; d < v.ndim; ++d)
     if (v.strides[d] == 0 && v.shape[d] > 1) fail(env, op, "output has a broadcast (stride 0) dim");
 }
@@ -415,8 +417,8 @@ void check_gemm(Napi::Env env, const char* op, const TensorView& c, const Tensor
   if (a.shape[nb] != c.shape[nb] || b.shape[nb + 1] != c.shape[nb + 1] || a.shape[nb + 1] != b.shape[nb])
     fail(env, op, "shapes " + shape_str(a) + " @ " + shape_str(b) + " -> " + shape_str(c) + " do not agree");
   // A stride-0 batch dim of C asks for the sum over that dim (batch-reduce GEMM); rows and columns
-  // of C must be distinct elements.
-  for (int d = nb; d < c.ndim; ++d)
+  // of C must be distinct elements (an empty C has none).
+  for (int d = nb; d < c.ndim && c.numel() > 0; ++d)
     if (c.strides[d] == 0 && c.shape[d] > 1) fail(env, op, "output has a broadcast (stride 0) row or column dim");
 }
 
