@@ -56,10 +56,10 @@ struct KernelTable {
   // dot products, AMX tiles) and returns the one in use or -1 when it does not run here; has(k):
   // whether kernel k runs here (gemm.h).
   int (*bf16_gemm_kernel)(int request);
+  int (*bf16_gemm_has)(int kernel);
   // The float/double GEMM's register tile: -1 reads the pin, 0 unpins, 1 and 2 pin the first or the
   // second tile shape; -1 back when this level has no such shape (gemm.h).
   int (*gemm_tile)(int request);
-  int (*bf16_gemm_has)(int kernel);
 
   // Indexing. `index` is int32 and already bounds-checked against x.shape[dim].
   // out[..., i, ...] = x[..., index[i], ...]                       (index 1-D, out.shape[dim] = len)

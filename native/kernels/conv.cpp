@@ -57,14 +57,11 @@ void col2im_t(const TensorView& dx, const TensorView& cols, const SpatialGeom& g
   });
 }
 
-// db[c] = sum of gOut's channel c over the batch and space: per image a plane sum with vector
-// partial sums where its positions are contiguous (a float sum does not vectorise without
-// reassociation, which -ffast-math is not allowed to grant), added in image order in double.
-// Threads take channels, so the result does not depend on their number.
+// db[c] = sum of gOut's channel c over the batch and space: per image a plane sum (sum_run where
+// its positions are contiguous), added in image order in double. Threads take channels, so the
+// result does not depend on their number.
 template <class T>
 void bias_grad_t(const TensorView& db, const TensorView& gout) {
-  typedef typename Vec<T>::type V;
-  constexpr int W = kVecBytes / sizeof(T);
   const int64_t N = gout.shape[0], C = gout.shape[1], OD = gout.shape[2], OH = gout.shape[3], OW = gout.shape[4];
   const int64_t L = OD * OH * OW;
   const bool flat = gout.strides[4] == 1 && gout.strides[3] == OW && (OD == 1 || gout.strides[2] == OH * OW);
@@ -75,15 +72,7 @@ void bias_grad_t(const TensorView& db, const TensorView& gout) {
         const T* plane = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
         T r = 0;
         if (flat) {
-          V acc = V{};
-          int64_t i = 0;
-          for (; i + W <= L; i += W) {
-            V v;
-            __builtin_memcpy(&v, plane + i, sizeof(V));
-            acc += v;
-          }
-          for (int l = 0; l < W; ++l) r += acc[l];
-          for (; i < L; ++i) r += plane[i];
+          r = sum_run(plane, L);
         } else {
           for (int64_t d = 0; d < OD; ++d)
             for (int64_t y = 0; y < OH; ++y) {

@@ -363,30 +363,14 @@ void weight_grad(const TensorView& dw, const TensorView& x, const TensorView& go
   });
 }
 
-// sum_i a[i] for i < n, a readable (and zero) up to n rounded up to a vector.
-template <class T>
-T plane_sum(const T* a, int64_t n) {
-  typedef typename Vec<T>::type V;
-  constexpr int W = kVecBytes / sizeof(T);
-  V acc = V{};
-  for (int64_t i = 0; i < n; i += W) {
-    V v;
-    __builtin_memcpy(&v, a + i, sizeof(V));
-    acc += v;
-  }
-  T s = 0;
-  for (int l = 0; l < W; ++l) s += acc[l];
-  return s;
-}
-
 // The three gradients in one pass over gOut and x (the separate passes read gOut three times and
 // the planes are too big to stay cached between them: 12.8 MB each for C 128, 56x56, N 8). Threads
 // take channels; per channel and image, the gOut plane is read from memory once and used twice from
 // cache: padded for the input gradient's correlation, and with pitch PW for the weight gradient's tap
 // dot products and the bias sum (one pass: the sum comes from the tap loop's loads of gOut). With
 // 'same' padding the padded plane already has pitch PW and serves both (A/B against a second copy,
-// C 128, 56x56, N 8, forward + backward: 1.14x on one thread and on two). A thread walks its channels of one image, then of the next, keeping
-// the sums over images per channel (in the same order as channel by channel: the same bits); its
+// C 128, 56x56, N 8, forward + backward: 1.14x on one thread and on two). A thread walks its
+// channels of one image, then of the next, keeping the sums over images per channel (in the same order as channel by channel: the same bits); its
 // consecutive planes then lie next to each other, and while one is computed the next task's are
 // fetched (Ahead). The order alone measured even.
 // Stride 1 with at most kMaxRegTaps taps; other shapes take the separate passes.
@@ -449,7 +433,7 @@ void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView
         if (taps == 9) tap_dots<T, 9>(ac, gfp, xpad, off_dw, taps, n_flat, bsum);
         else tap_dots<T, 0>(ac, gfp, xpad, off_dw, taps, n_flat, bsum);
       } else {
-        ac[taps] += double(plane_sum(gfp, n_flat));
+        ac[taps] += double(sum_run(gfp, n_flat));
       }
     }
     for (int64_t c = lo; c < hi; ++c) {

@@ -44,6 +44,25 @@ inline void store_first(T* dst, typename Vec<T>::type v, int n) {
   for (int l = 0; l < n; ++l) dst[l] = v[l];
 }
 
+// sum_i p[i] for i < n (contiguous): vector partial sums, then the lanes, then the tail. A float
+// sum does not vectorise without reassociation, which -ffast-math is not allowed to grant here.
+template <class T>
+inline T sum_run(const T* p, int64_t n) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  V acc = V{};
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    V v;
+    __builtin_memcpy(&v, p + i, sizeof(V));
+    acc += v;
+  }
+  T s = 0;
+  for (int l = 0; l < W; ++l) s += acc[l];
+  for (; i < n; ++i) s += p[i];
+  return s;
+}
+
 // Keeps v in a register: GCC otherwise may fold a load used several times into each use as a memory
 // operand (a load per FMA where one serves). An empty asm on the register only, so unlike one that
 // reads memory, it does not keep stores from moving.
