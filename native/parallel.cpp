@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <memory>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
@@ -42,6 +43,8 @@ class ThreadPool {
     std::lock_guard<std::mutex> run_lock(run_mutex_);
     stop_workers();
     nthreads_ = n;
+    homes_.reset(new std::atomic<uint64_t>[n]);
+    for (int h = 0; h < n; ++h) homes_[h].store(0);  // empty ranges
     stop_ = false;
     // Workers start from the current generation: one that starts after the first job was published
     // must still run it.
@@ -49,14 +52,19 @@ class ThreadPool {
     for (int i = 1; i < n; ++i) workers_.emplace_back([this, gen] { worker_loop(gen); });
   }
 
-  // Chunks are claimed, not assigned: whoever is free takes the next one. When the machine is busy
-  // and a worker does not get a core in time, the caller simply runs the remaining chunks itself, so
-  // a parallel op is never slower than a serial one for lack of a core.
-  void run(int64_t begin, int64_t end, int64_t grain, RangeFn fn, void* ctx) {
+  // Chunks are claimed, not assigned. Each thread has a home range of them (the caller the last,
+  // workers the others in the order they arrive), claims those first and then whatever the other
+  // ranges still hold: a thread slowed by something else on the machine, or a worker that wakes
+  // late, leaves its chunks to the others (when the machine is busy and no worker gets a core in
+  // time, the caller runs them all, so a parallel op is never slower than a serial one for lack of
+  // a core), while consecutive ops over the same range give each thread the same part of it (what
+  // it wrote stays in its caches).
+  void run(int64_t begin, int64_t end, int64_t grain, RangeFn fn, void* ctx, int chunks_per_thread) {
     std::lock_guard<std::mutex> run_lock(run_mutex_);  // one job at a time (callers may be many threads)
     const int64_t n = end - begin;
     int64_t chunks = n / (grain > 0 ? grain : 1);
-    if (chunks > nthreads_) chunks = nthreads_;
+    const int64_t max_chunks = int64_t(nthreads_) * (chunks_per_thread > 1 ? chunks_per_thread : 1);
+    if (chunks > max_chunks) chunks = max_chunks;
     if (chunks <= 1) {
       tls_in_parallel = true;
       fn(ctx, begin, end);
@@ -67,13 +75,15 @@ class ThreadPool {
       std::lock_guard<std::mutex> lock(mutex_);
       job_ = Job{begin, end, chunks, fn, ctx};
       done_.store(0, std::memory_order_relaxed);
-      unclaimed_.store(chunks, std::memory_order_release);
+      arrived_.store(0, std::memory_order_relaxed);
+      for (int h = 0; h < nthreads_; ++h)
+        homes_[h].store(pack_range(chunks * h / nthreads_, chunks * (h + 1) / nthreads_), std::memory_order_release);
       generation_.fetch_add(1, std::memory_order_release);
     }
     cv_.notify_all();
     tls_in_parallel = true;
     int64_t c;
-    while ((c = unclaimed_.fetch_sub(1, std::memory_order_acq_rel) - 1) >= 0) {
+    while ((c = claim(nthreads_ - 1)) >= 0) {
       run_chunk(c);
       done_.fetch_add(1, std::memory_order_acq_rel);
     }
@@ -98,6 +108,22 @@ class ThreadPool {
     void* ctx = nullptr;
   };
 
+  // A home range of chunks [next, end) in one word, so a claim is one fetch_add that reads the end
+  // of the same publication as the index it takes (a worker still looking at the previous job can
+  // only take a chunk of the new one, which is then current).
+  static uint64_t pack_range(int64_t next, int64_t end) { return uint64_t(end) << 32 | uint64_t(next); }
+
+  // The next unclaimed chunk, home range `home` first, then the others in turn; -1 when none is left.
+  int64_t claim(int home) {
+    for (int i = 0; i < nthreads_; ++i) {
+      std::atomic<uint64_t>& range = homes_[(home + i) % nthreads_];
+      if ((range.load(std::memory_order_relaxed) & 0xffffffffu) >= range.load(std::memory_order_relaxed) >> 32) continue;
+      const uint64_t r = range.fetch_add(1, std::memory_order_acq_rel);
+      if ((r & 0xffffffffu) < r >> 32) return int64_t(r & 0xffffffffu);
+    }
+    return -1;
+  }
+
   void run_chunk(int64_t c) {
     const int64_t n = job_.end - job_.begin;
     const int64_t lo = job_.begin + n * c / job_.chunks;
@@ -121,10 +147,12 @@ class ThreadPool {
         if (stop_.load()) return;
         seen = generation_.load(std::memory_order_acquire);
       }
-      // A claim is only ever made on the job current at that moment: the caller publishes a new job
-      // only after every claimed chunk of the previous one is done.
+      // Home ranges 0 .. n-2 in order of arrival (the caller has n-1). A claim is only ever made on
+      // the job current at that moment: the caller publishes a new job only after every claimed
+      // chunk of the previous one is done.
+      const int home = int(arrived_.fetch_add(1, std::memory_order_relaxed) % (nthreads_ > 1 ? nthreads_ - 1 : 1));
       int64_t c;
-      while ((c = unclaimed_.fetch_sub(1, std::memory_order_acq_rel) - 1) >= 0) {
+      while ((c = claim(home)) >= 0) {
         const int64_t chunks = job_.chunks;
         run_chunk(c);
         if (done_.fetch_add(1, std::memory_order_acq_rel) + 1 == chunks) {
@@ -150,7 +178,8 @@ class ThreadPool {
   std::mutex run_mutex_, mutex_;
   std::condition_variable cv_, done_cv_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int64_t> unclaimed_{0}, done_{0};
+  std::atomic<int64_t> done_{0}, arrived_{0};
+  std::unique_ptr<std::atomic<uint64_t>[]> homes_;  // per thread: its home range of chunks (pack_range)
   std::atomic<bool> stop_{false};
   Job job_;
 };
@@ -172,8 +201,8 @@ ThreadPool& pool() {
 
 }  // namespace
 
-void parallel_for_impl(int64_t begin, int64_t end, int64_t grain, RangeFn fn, void* ctx) {
-  pool().run(begin, end, grain, fn, ctx);
+void parallel_for_impl(int64_t begin, int64_t end, int64_t grain, RangeFn fn, void* ctx, int chunks_per_thread) {
+  pool().run(begin, end, grain, fn, ctx, chunks_per_thread);
 }
 int num_threads() { return pool().size(); }
 void set_num_threads(int n) { pool().resize(n); }

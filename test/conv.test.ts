@@ -503,6 +503,44 @@ describe('convolution algorithms: direct kernel, im2col + GEMM, tiled im2col + G
   });
 });
 
+// Threads split the convolution kernels' tasks (parallel_for_balanced: several chunks per thread,
+// each thread's own first, then what the others have not started): every task must run exactly once
+// whatever the thread count, and no result may depend on which thread ran it.
+describe('convolution on any number of threads', () => {
+  it('output and gradients are the same bits on 1, 2, 3 and 7 threads', () => {
+    const threads = tf.getNumThreads();
+    tf.manualSeed(31);
+    const layers: [number[], number[], { padding?: number; stride?: number; groups?: number }][] = [
+      [[3, 32, 9, 11], [32, 32, 3, 3], { padding: 1 }], // lanes over channels, image-major tasks
+      [[2, 128, 5, 6], [128, 128, 3, 3], { padding: 1 }], // block-major tasks (590 KB of weights)
+      [[3, 40, 13, 10], [40, 1, 3, 3], { padding: 1, groups: 40 }], // depthwise
+      [[5, 3, 23, 21], [16, 3, 7, 7], { padding: 3, stride: 2 }], // strided: im2col, dot-product dW
+    ];
+    try {
+      for (const [xs, ws, opts] of layers) {
+        const x = tf.randn(xs), w = tf.randn(ws), b = tf.randn([ws[0]]);
+        const g = tf.randn(tf.conv2d(x, w, b, opts).shape);
+        const run = (t: number): number[][] => {
+          tf.setNumThreads(t);
+          return tf.tidy(() => {
+            const xg = x.detach().requiresGrad_(), wg = w.detach().requiresGrad_(), bg = b.detach().requiresGrad_();
+            const y = tf.conv2d(xg, wg, bg, opts);
+            y.backward(g);
+            return [y, xg.grad!, wg.grad!, bg.grad!].map((v) => Array.from(v.dataSync()));
+          });
+        };
+        const one = run(1);
+        for (const t of [2, 3, 7]) {
+          const many = run(t);
+          many.forEach((r, i) => expect(r, `${JSON.stringify(xs)} ${['y', 'dx', 'dw', 'db'][i]} on ${t} threads`).toEqual(one[i]));
+        }
+      }
+    } finally {
+      tf.setNumThreads(threads);
+    }
+  });
+});
+
 // The depthwise backward runs as one native call (conv_depthwise_backward: the three gradients in
 // one pass over gOut and x for stride 1, the separate passes otherwise).
 describe('depthwise backward in one call', () => {

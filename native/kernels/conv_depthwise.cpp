@@ -184,7 +184,7 @@ void forward(const TensorView& out, const TensorView& x, const TensorView& w, co
   const int taps = int(g.KH * g.KW);
   int64_t off[kMaxRegTaps];
   for (int t = 0; t < taps && t < kMaxRegTaps; ++t) off[t] = t / g.KW * g.dh * g.PW + t % g.KW * g.dw;
-  parallel_for(0, N * C, 1, [&](int64_t lo, int64_t hi) {
+  parallel_for_balanced(0, N * C, 1, [&](int64_t lo, int64_t hi) {
     T* buf = scratch<T>(size_t(2 * g.PH * g.PW + kVecBytes));
     if (!buf) return;  // out of memory (the binding bounds the plane, so only a starved machine gets here)
     T* flat = buf + g.PH * g.PW + kVecBytes / sizeof(T);  // the output plane with pitch PW (stride 1)
@@ -249,7 +249,7 @@ void input_grad(const TensorView& dx, const TensorView& gout, const TensorView& 
   for (int t = 0; t < taps && t < kMaxRegTaps; ++t)
     off[t] = (g.KH - 1 - t / g.KW) * g.dh * GW + (g.KW - 1 - t % g.KW) * g.dw;
   const int64_t need = correlated ? GH * GW : 2 * g.PH * g.PW;
-  parallel_for(0, N * C, 1, [&](int64_t lo, int64_t hi) {
+  parallel_for_balanced(0, N * C, 1, [&](int64_t lo, int64_t hi) {
     T* buf = scratch<T>(size_t(need + kVecBytes));
     if (!buf) return;
     for (int64_t t = lo; t < hi; ++t) {
@@ -389,7 +389,7 @@ void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView
   const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
   const int64_t gp_len = GH * GW + W, xp_len = g.PH * g.PW + W, gf_len = g.PH * g.PW + 2 * W;
   const int64_t gs3 = gout.strides[3], gs4 = gout.strides[4];
-  parallel_for(0, C, 1, [&](int64_t lo, int64_t hi) {
+  parallel_for_balanced(0, C, 1, [&](int64_t lo, int64_t hi) {
     // Per channel: taps sums for dW, then one for dB.
     static thread_local Scratch sums_buf;
     const int64_t sums = (hi - lo) * (taps + 1);

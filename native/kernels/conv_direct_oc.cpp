@@ -247,7 +247,8 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   // of the other and no block runs half empty.
   const int rows = nv == 2 && OW <= kXB2 / 2 ? 2 : 1;
   const int64_t units = (nb + rows - 1) / rows;  // images per task: rows
-  parallel_for(0, units * oblocks, 1, [&](int64_t lo, int64_t hi) {
+  // Block-major chunks are whole blocks (a chunk packs its block once).
+  parallel_for_balanced(0, units * oblocks, image_major ? 1 : units, [&](int64_t lo, int64_t hi) {
     typename Vec<T>::type tile_v[kXB2 * 2];  // the register block's tile, vector-aligned
     T* tile = reinterpret_cast<T*>(tile_v);
     static thread_local Scratch block_scratch;
@@ -549,7 +550,7 @@ void weight_grad2_3x3_t(const TensorView& dw, const TensorView& x, const TensorV
     parallel_for(0, nb, 1, [&](int64_t lo, int64_t hi) {
       for (int64_t i = lo; i < hi; ++i) p.fill(xpad + i * xp_len, x, n0 + i);
     });
-    parallel_for(0, nb * blocks, 1, [&](int64_t lo, int64_t hi) {
+    parallel_for_balanced(0, nb * blocks, 1, [&](int64_t lo, int64_t hi) {
       for (int64_t task = lo; task < hi; ++task) {
         const int64_t i = task / blocks, b = task % blocks;
         // In tiles of 16 positions x cw channels, which stay in L1 (whole rows of positions per
@@ -567,7 +568,7 @@ void weight_grad2_3x3_t(const TensorView& dw, const TensorView& x, const TensorV
           }
       }
     });
-    parallel_for(0, blocks * cgroups, 1, [&](int64_t lo, int64_t hi) {
+    parallel_for_balanced(0, blocks * cgroups, 1, [&](int64_t lo, int64_t hi) {
       V sums[kCG * 18];
       for (int64_t task = lo; task < hi; ++task) {
         const int64_t b = task / cgroups, c0 = task % cgroups * kCG;

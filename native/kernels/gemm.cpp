@@ -325,7 +325,7 @@ struct DotGemm {
       if (r0 > 0) blk.beta = T(1);
       const int64_t work = blk.R * g.K * kDotTM * kDotTN;
       const int64_t grain = work >= (1 << 16) ? 1 : (1 << 16) / (work + 1) + 1;
-      parallel_for(0, mt * nt, grain, [&](int64_t lo, int64_t hi) {
+      parallel_for_balanced(0, mt * nt, grain, [&](int64_t lo, int64_t hi) {
         for (int64_t t = lo; t < hi; ++t) {
           const int64_t i0 = t / nt * kDotTM, j0 = t % nt * kDotTN;
           const int tm = int(g.M - i0 < kDotTM ? g.M - i0 : kDotTM);
