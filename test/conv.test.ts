@@ -378,7 +378,8 @@ describe('convolution algorithms: direct kernel, im2col + GEMM, tiled im2col + G
       [[2, 16, 30, 31], [32, 16, 3, 3], 1, false],
       [[3, 48, 6, 5], [96, 48, 3, 3], 0, false],
       [[3, 32, 5, 5], [32, 32, 3, 3], 1, false], // rows paired across images; an odd last row and image
-      [[2, 128, 5, 6], [128, 128, 3, 3], 1, false], // weights past 512 KB: block-major tasks, each packing its block
+      [[2, 128, 5, 6], [128, 128, 3, 3], 1, false], // weights past 512 KB: image-major only beside an L2 of 830 KB or more
+      [[2, 256, 3, 4], [256, 256, 3, 3], 1, false], // 2.4 MB of weights: block-major tasks, each packing its block
     ];
     for (const [xs, ws, padding, channelsLast] of cases) agree(xs, ws, padding, channelsLast);
   });
@@ -512,7 +513,7 @@ describe('convolution on any number of threads', () => {
     tf.manualSeed(31);
     const layers: [number[], number[], { padding?: number; stride?: number; groups?: number }][] = [
       [[3, 32, 9, 11], [32, 32, 3, 3], { padding: 1 }], // lanes over channels, image-major tasks
-      [[2, 128, 5, 6], [128, 128, 3, 3], { padding: 1 }], // block-major tasks (590 KB of weights)
+      [[2, 256, 3, 4], [256, 256, 3, 3], { padding: 1 }], // block-major tasks (2.4 MB of weights)
       [[3, 40, 13, 10], [40, 1, 3, 3], { padding: 1, groups: 40 }], // depthwise
       [[5, 3, 23, 21], [16, 3, 7, 7], { padding: 3, stride: 2 }], // strided: im2col, dot-product dW
     ];

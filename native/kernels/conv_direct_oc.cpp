@@ -16,6 +16,9 @@
 // broadcast xp[c, y + ky, x + kx] over every position of the thread's images, then are summed over
 // threads. Every lane does useful work: no padding columns, no shifted copies.
 #include <cstdlib>
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
 
 #include "conv.h"
 #include "simd.h"
@@ -129,22 +132,37 @@ inline void forward_run2_3x3(T* tile, const T* row0, const T* row1, const T* wb,
 
 constexpr int kXB2 = 14;  // positions per register block with two channel vectors (R rows of XB)
 
+// This core's L2 cache in bytes (1 MiB where the system does not say).
+size_t l2_bytes() {
+  static const size_t bytes = [] {
+#if defined(_SC_LEVEL2_CACHE_SIZE)
+    const long v = sysconf(_SC_LEVEL2_CACHE_SIZE);
+    if (v > 0) return size_t(v);
+#endif
+    return size_t(1) << 20;
+  }();
+  return bytes;
+}
+
 template <class T>
 void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, const T* bias, const SpatialGeom& g) {
   constexpr int W = kVecBytes / sizeof(T);
   const int64_t N = x.shape[0], outC = out.shape[1], KH = g.kernel[1], KW = g.kernel[2], OH = g.out[1], OW = g.out[2];
   const Padded<T> p = padded_of<T>(x, g);
   const int64_t taps = p.C * KH * KW;
-  // Tasks' order (below): image-major when all the weights fit in L2 beside an image; otherwise
-  // block-major, so a thread's consecutive tasks share one block's weights (up to 590 KB at 512
-  // channels) across images. Block-major tasks of the forward's own weight pack their block
-  // themselves into a per-thread buffer, which then stays in L2, where repacking all of w at once
+  // Tasks' order (below): image-major when all the weights fit in L2 beside an image (512 KB of
+  // weights, or weights and a padded image in 3/4 of this core's L2: ResNet's 128-channel layer,
+  // 590 + 460 KB, in Sapphire Rapids' 2 MB, where image-major ran forward + backward 1.03-1.11x
+  // faster on 2 threads, and even on 1); otherwise block-major, so a thread's consecutive tasks
+  // share one block's weights (up to 590 KB at 512 channels) across images. Block-major tasks of
+  // the forward's own weight pack their block themselves into a per-thread buffer, which then stays in L2, where repacking all of w at once
   // wrote it to memory and read it back (9.4 MB each way at 512 channels): A/B, forward, 512
   // channels 1.11-1.16x on 1 and 2 threads, 256 channels 1.00-1.08x. A block of the input
   // gradient's flipped view is 1152-byte pieces 18 KB apart (one per forward output channel):
   // read in order with the piece two ahead prefetched, forward + backward 1.02-1.03x against
   // the whole-weight tap-major repack (which small layers keep; without the prefetch, slower).
-  const bool image_major = sizeof(T) * taps * outC <= (size_t(512) << 10);
+  const size_t w_bytes = sizeof(T) * size_t(taps * outC), image_bytes = sizeof(T) * size_t(p.C * p.PH * p.PW);
+  const bool image_major = w_bytes <= (size_t(512) << 10) || w_bytes + image_bytes <= l2_bytes() / 4 * 3;
   const int nv = KH == 3 && KW == 3 && outC % (2 * W) == 0 ? 2 : 1;  // channel vectors per block
   const int cw = nv * W, xbmax = nv == 2 ? kXB2 : kXB;
   const int64_t oblocks = outC / cw;
