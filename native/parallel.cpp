@@ -5,8 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <memory>
 #include <cstdlib>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -117,7 +117,8 @@ class ThreadPool {
   int64_t claim(int home) {
     for (int i = 0; i < nthreads_; ++i) {
       std::atomic<uint64_t>& range = homes_[(home + i) % nthreads_];
-      if ((range.load(std::memory_order_relaxed) & 0xffffffffu) >= range.load(std::memory_order_relaxed) >> 32) continue;
+      const uint64_t seen = range.load(std::memory_order_relaxed);
+      if ((seen & 0xffffffffu) >= seen >> 32) continue;  // spent: no fetch_add that would only push it past its end
       const uint64_t r = range.fetch_add(1, std::memory_order_acq_rel);
       if ((r & 0xffffffffu) < r >> 32) return int64_t(r & 0xffffffffu);
     }

@@ -370,9 +370,9 @@ void weight_grad(const TensorView& dw, const TensorView& x, const TensorView& go
 // dot products and the bias sum (one pass: the sum comes from the tap loop's loads of gOut). With
 // 'same' padding the padded plane already has pitch PW and serves both (A/B against a second copy,
 // C 128, 56x56, N 8, forward + backward: 1.14x on one thread and on two). A thread walks its
-// channels of one image, then of the next, keeping the sums over images per channel (in the same order as channel by channel: the same bits); its
-// consecutive planes then lie next to each other, and while one is computed the next task's are
-// fetched (Ahead). The order alone measured even.
+// channels of one image, then of the next, keeping the sums over images per channel (in the same
+// order as channel by channel: the same bits); its consecutive planes then lie next to each other,
+// and while one is computed the next task's are fetched (Ahead). The order alone measured even.
 // Stride 1 with at most kMaxRegTaps taps; other shapes take the separate passes.
 template <class T>
 void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView* db, const TensorView& gout,

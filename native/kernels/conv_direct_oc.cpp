@@ -155,12 +155,13 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   // 590 + 460 KB, in Sapphire Rapids' 2 MB, where image-major ran forward + backward 1.03-1.11x
   // faster on 2 threads, and even on 1); otherwise block-major, so a thread's consecutive tasks
   // share one block's weights (up to 590 KB at 512 channels) across images. Block-major tasks of
-  // the forward's own weight pack their block themselves into a per-thread buffer, which then stays in L2, where repacking all of w at once
-  // wrote it to memory and read it back (9.4 MB each way at 512 channels): A/B, forward, 512
-  // channels 1.11-1.16x on 1 and 2 threads, 256 channels 1.00-1.08x. A block of the input
-  // gradient's flipped view is 1152-byte pieces 18 KB apart (one per forward output channel):
-  // read in order with the piece two ahead prefetched, forward + backward 1.02-1.03x against
-  // the whole-weight tap-major repack (which small layers keep; without the prefetch, slower).
+  // the forward's own weight pack their block themselves into a per-thread buffer, which then
+  // stays in L2, where repacking all of w at once wrote it to memory and read it back (9.4 MB each
+  // way at 512 channels): A/B, forward, 512 channels 1.11-1.16x on 1 and 2 threads, 256 channels
+  // 1.00-1.08x. A block of the input gradient's flipped view is 1152-byte pieces 18 KB apart (one
+  // per forward output channel): read in order with the piece two ahead prefetched, forward +
+  // backward 1.02-1.03x against the whole-weight tap-major repack (which small layers keep;
+  // without the prefetch, slower).
   const size_t w_bytes = sizeof(T) * size_t(taps * outC), image_bytes = sizeof(T) * size_t(p.C * p.PH * p.PW);
   const bool image_major = w_bytes <= (size_t(512) << 10) || w_bytes + image_bytes <= l2_bytes() / 4 * 3;
   const int nv = KH == 3 && KW == 3 && outC % (2 * W) == 0 ? 2 : 1;  // channel vectors per block
@@ -181,9 +182,9 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
   const int64_t ttiles = (taps + kTapTile - 1) / kTapTile;
   bool taps_flat = true;  // a channel's taps contiguous in w (the forward's weight; not the flipped view)
   for (int64_t t = 0; t < taps; ++t) taps_flat &= toff[t] == t;
-  const bool global = image_major;  // one repack of all of w, shared by the tasks
-  T* wr = global ? static_cast<T*>(std::aligned_alloc(64, (sizeof(T) * size_t(taps * outC) + 63) / 64 * 64)) : nullptr;
-  if (global && !wr) {
+  // Image-major tasks share one repack of all of w.
+  T* wr = image_major ? static_cast<T*>(std::aligned_alloc(64, (sizeof(T) * size_t(taps * outC) + 63) / 64 * 64)) : nullptr;
+  if (image_major && !wr) {
     std::free(toff);
     return;
   }
@@ -213,7 +214,7 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
       }
     }
   };
-  if (global && !taps_flat) {
+  if (image_major && !taps_flat) {
     // Taps in any order (the input gradient's flipped view: a forward output channel's KH*KW taps
     // contiguous and reversed, its input channels -- these lanes -- KH*KW apart): tap-major, every
     // block's lanes of one tap in turn, so the reads walk each forward output channel's weights
@@ -230,7 +231,7 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
         }
       }
     });
-  } else if (global) {
+  } else if (image_major) {
     // A channel's taps contiguous (the forward's own weight): W channels of W taps at a time
     // through a register transpose.
     parallel_for(0, oblocks * ttiles, 4, [&](int64_t lo, int64_t hi) {
