@@ -44,6 +44,78 @@ inline void store_first(T* dst, typename Vec<T>::type v, int n) {
   for (int l = 0; l < n; ++l) dst[l] = v[l];
 }
 
+// Keeps v in a register: GCC otherwise may fold a load used several times into each use as a memory
+// operand (a load per FMA where one serves). An empty asm on the register only, so unlike one that
+// reads memory, it does not keep stores from moving.
+template <class V>
+inline void in_register(V& v) {
+#if defined(__x86_64__)
+  asm("" : "+v"(v));
+#elif defined(__aarch64__)
+  asm("" : "+w"(v));
+#else
+  (void)v;
+#endif
+}
+
+// The first n lanes of src (0 <= n <= the lanes), zeros in the rest: a masked load where the CPU
+// level has one (it reads nothing past src + n, so it may end at a page's edge).
+template <class T>
+inline typename Vec<T>::type load_first(const T* src, int n) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  V v = V{};
+  if (n >= W) {
+    __builtin_memcpy(&v, src, sizeof(V));
+    return v;
+  }
+#if defined(TF_CPU_LEVEL_avx512)
+  if constexpr (sizeof(T) == 4) {
+    typedef __attribute__((vector_size(64))) float F;
+    const F r = __builtin_ia32_loadups512_mask(reinterpret_cast<const float*>(src), F{}, static_cast<unsigned short>((1u << n) - 1));
+    __builtin_memcpy(&v, &r, sizeof(V));
+    return v;
+  } else if constexpr (sizeof(T) == 8) {
+    typedef __attribute__((vector_size(64))) double D;
+    const D r = __builtin_ia32_loadupd512_mask(reinterpret_cast<const double*>(src), D{}, static_cast<unsigned char>((1u << n) - 1));
+    __builtin_memcpy(&v, &r, sizeof(V));
+    return v;
+  }
+#endif
+  for (int l = 0; l < n; ++l) v[l] = src[l];
+  return v;
+}
+
+// dst[0, n) = src[0, n) and dst[0, n) = 0, a vector at a time: rows of a few dozen elements, where
+// a call to memcpy or memset costs as much as the copy (in_register keeps GCC from turning the
+// loops into those calls).
+template <class T>
+inline void copy_run(T* __restrict dst, const T* __restrict src, int64_t n) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    V v;
+    __builtin_memcpy(&v, src + i, sizeof(V));
+    in_register(v);
+    __builtin_memcpy(dst + i, &v, sizeof(V));
+  }
+  if (i < n) store_first(dst + i, load_first(src + i, int(n - i)), int(n - i));
+}
+
+template <class T>
+inline void zero_run(T* dst, int64_t n) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  int64_t i = 0;
+  for (; i + W <= n; i += W) {
+    V z = V{};
+    in_register(z);
+    __builtin_memcpy(dst + i, &z, sizeof(V));
+  }
+  if (i < n) store_first(dst + i, V{}, int(n - i));
+}
+
 // sum_i p[i] for i < n (contiguous): vector partial sums, then the lanes, then the tail. A float
 // sum does not vectorise without reassociation, which -ffast-math is not allowed to grant here.
 template <class T>
@@ -61,20 +133,6 @@ inline T sum_run(const T* p, int64_t n) {
   for (int l = 0; l < W; ++l) s += acc[l];
   for (; i < n; ++i) s += p[i];
   return s;
-}
-
-// Keeps v in a register: GCC otherwise may fold a load used several times into each use as a memory
-// operand (a load per FMA where one serves). An empty asm on the register only, so unlike one that
-// reads memory, it does not keep stores from moving.
-template <class V>
-inline void in_register(V& v) {
-#if defined(__x86_64__)
-  asm("" : "+v"(v));
-#elif defined(__aarch64__)
-  asm("" : "+w"(v));
-#else
-  (void)v;
-#endif
 }
 
 // r[0..W) (W vectors of W lanes: a W x W block, row i in r[i]) transposed in registers. Stage h

@@ -5,6 +5,7 @@
 // and stride 1 never divides.
 #pragma once
 #include "common.h"
+#include "simd.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
 
@@ -66,19 +67,19 @@ void place_plane(T* dst, int64_t PHd, int64_t PWd, const T* src, int64_t rows, i
     T* __restrict row = dst + r * PWd;
     const int64_t h = r - top;
     if (h < 0 || h >= rows) {
-      __builtin_memset(row, 0, sizeof(T) * size_t(PWd));
+      zero_run(row, PWd);
       continue;
     }
     const T* __restrict sr = src + h * rs + (q0 - left) * cs;
-    for (int64_t q = 0; q < q0; ++q) row[q] = T(0);
+    zero_run(row, q0);
     if (cs == 1) {
-      __builtin_memcpy(row + q0, sr, sizeof(T) * size_t(q1 - q0));
+      copy_run(row + q0, sr, q1 - q0);
     } else {
       for (int64_t q = 0; q < q1 - q0; ++q) row[q0 + q] = sr[q * cs];
     }
-    for (int64_t q = q1; q < PWd; ++q) row[q] = T(0);
+    zero_run(row + q1, PWd - q1);
   }
-  for (int64_t q = 0; q < slack; ++q) dst[PHd * PWd + q] = T(0);
+  zero_run(dst + PHd * PWd, slack);
 }
 
 TF_KERNEL_NAMESPACE_END
