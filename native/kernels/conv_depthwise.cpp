@@ -57,49 +57,109 @@ T* scratch(size_t n) {
 
 constexpr int kMaxRegTaps = 64;  // filters up to 8x8 keep their taps in a vector array
 
-// The next task's planes, fetched into L2 a few lines per output row while this task computes (and
-// the plane it writes, for ownership): a plane (12.5 KB at 56x56) read only when its task starts
-// stalls on memory for all of it, since nothing overlaps its loads with compute (the FMAs wait for
-// the copy, the next copy for the FMAs). Alternating A/B, C 128, 56x56, N 8: forward 1.47x on one
-// thread, 1.04x on two; forward + backward 1.20x and 1.23x.
+// The next task's input planes, fetched into L2 a few lines per output row while this task
+// computes: a plane (12.5 KB at 56x56) read only when its task starts stalls on memory for all of
+// it. Only what is read: fetching the planes a task writes, for ownership, measured even or slower
+// once the 3x3 correlation no longer waited on its loads (0.97-1.01x, forward + backward).
 struct Ahead {
   const char* p = nullptr;
   const char* end = nullptr;
-  int64_t per_row = 0;  // lines per call of row()
-  bool write = false;   // a plane the next task writes: fetched for ownership
-  void set(const void* start, int64_t bytes, int64_t rows, bool for_write = false) {
+  int64_t per_row = 0;  // lines per output row
+  void set(const void* start, int64_t bytes, int64_t rows) {
     p = static_cast<const char*>(start);
     end = p + (bytes > 0 ? bytes : 0);
     per_row = rows > 0 ? (bytes / 64 + rows - 1) / rows + 1 : 0;
-    write = for_write;
   }
-  void row() {
-    if (write) {
-      for (int64_t i = 0; i < per_row && p < end; ++i, p += 64) __builtin_prefetch(p, 1, 2);
-    } else {
-      for (int64_t i = 0; i < per_row && p < end; ++i, p += 64) __builtin_prefetch(p, 0, 2);
-    }
+  void rows(int64_t n) {
+    for (int64_t i = 0; i < n * per_row && p < end; ++i, p += 64) __builtin_prefetch(p, 0, 2);
   }
 };
 
-// out[y, x] = b + sum_t wt[t] * P[y * pitch + x + off[t]] for y < OH, x < OW (stride 1): a vector of
-// W outputs takes every tap from registers (one load and one FMA each), where one pass over the
-// plane per tap would load and store the accumulators for every FMA. Rows of out are OW apart; a
-// row's last vector reads past it (into the next row or the slack) for lanes it does not store.
+// The 3x3 filter with unit dilation (wg[r][s]: the weight of input row y + r, column x + s for
+// output (y, x)): R output rows share each input row's loads, R + 2 rows of 3 shifted loads for 9R
+// FMAs per vector, where the general loop below loads once per FMA (8 of the 9 loads crossing a
+// line).
+template <class T, int R, int U>
+inline void correlate3_tile(T* out, int64_t OW, const T* P, int64_t pitch, const typename Vec<T>::type (*wg)[3],
+                            typename Vec<T>::type bv, int64_t x0) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  V acc[R][U];
+  for (int j = 0; j < R; ++j)
+    for (int u = 0; u < U; ++u) acc[j][u] = bv;
+  // Fully unrolled, so the accumulators stay in registers.
+#pragma GCC unroll 8
+  for (int r = 0; r < R + 2; ++r)
+#pragma GCC unroll 3
+    for (int s = 0; s < 3; ++s)
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) {
+        V v;
+        __builtin_memcpy(&v, P + r * pitch + x0 + u * W + s, sizeof(V));
+#pragma GCC unroll 3
+        for (int j = r - 2 < 0 ? 0 : r - 2; j <= r && j < R; ++j) acc[j][u] += wg[r - j][s] * v;
+      }
+  for (int j = 0; j < R; ++j)
+    for (int u = 0; u < U; ++u) {
+      const int64_t left = OW - x0 - u * W;
+      store_first(out + j * OW + x0 + u * W, acc[j][u], int(left < W ? left : W));
+    }
+}
+
+template <class T, int R>
+inline void correlate3_rows(T* out, int64_t OW, const T* P, int64_t pitch, const typename Vec<T>::type (*wg)[3],
+                            typename Vec<T>::type bv) {
+  constexpr int W = kVecBytes / sizeof(T);
+  int64_t x0 = 0;
+  for (; x0 + 4 * W <= OW; x0 += 4 * W) correlate3_tile<T, R, 4>(out, OW, P, pitch, wg, bv, x0);
+  switch ((OW - x0 + W - 1) / W) {
+    case 4: correlate3_tile<T, R, 4>(out, OW, P, pitch, wg, bv, x0); break;
+    case 3: correlate3_tile<T, R, 3>(out, OW, P, pitch, wg, bv, x0); break;
+    case 2: correlate3_tile<T, R, 2>(out, OW, P, pitch, wg, bv, x0); break;
+    case 1: correlate3_tile<T, R, 1>(out, OW, P, pitch, wg, bv, x0); break;
+    default: break;
+  }
+}
+
 template <class T, int TAPS>
 void correlate(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* off, int taps_rt, T b, int64_t OH,
                int64_t OW, Ahead* ahead, int n_ahead) {
   typedef typename Vec<T>::type V;
-  constexpr int W = kVecBytes / sizeof(T);
   const int taps = TAPS ? TAPS : taps_rt;
   V wv[TAPS ? TAPS : kMaxRegTaps];
   int64_t o[TAPS ? TAPS : kMaxRegTaps];
   for (int t = 0; t < taps; ++t) wv[t] = wt[t] - V{}, o[t] = off[t];  // broadcast (x - 0 is x)
   const V bv = b - V{};
+  if (TAPS == 9) {
+    // Unit dilation when the offsets fill a 3x3 grid (rows pitch apart, columns 1 apart).
+    V wg[3][3];
+    bool seen[3][3] = {};
+    bool dense = true;
+    for (int t = 0; t < 9 && dense; ++t) {
+      const int64_t r = off[t] / pitch, c = off[t] % pitch;
+      dense = off[t] >= 0 && r < 3 && c < 3 && !seen[r][c];
+      if (dense) seen[r][c] = true, wg[r][c] = wv[t];
+    }
+    if (dense) {
+      int64_t y = 0;
+      for (; y + 4 <= OH; y += 4) {
+        for (int i = 0; i < n_ahead; ++i) ahead[i].rows(4);
+        correlate3_rows<T, 4>(out + y * OW, OW, P + y * pitch, pitch, wg, bv);
+      }
+      switch (OH - y) {
+        case 3: correlate3_rows<T, 3>(out + y * OW, OW, P + y * pitch, pitch, wg, bv); break;
+        case 2: correlate3_rows<T, 2>(out + y * OW, OW, P + y * pitch, pitch, wg, bv); break;
+        case 1: correlate3_rows<T, 1>(out + y * OW, OW, P + y * pitch, pitch, wg, bv); break;
+        default: break;
+      }
+      return;
+    }
+  }
+  constexpr int W = kVecBytes / sizeof(T);
   for (int64_t y = 0; y < OH; ++y) {
     const T* prow = P + y * pitch;
     T* orow = out + y * OW;
-    for (int i = 0; i < n_ahead; ++i) ahead[i].row();
+    for (int i = 0; i < n_ahead; ++i) ahead[i].rows(1);
     for (int64_t x0 = 0; x0 < OW; x0 += W) {
       V acc = bv;
       for (int t = 0; t < taps; ++t) {
@@ -196,12 +256,10 @@ void forward(const TensorView& out, const TensorView& x, const TensorView& w, co
       place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
                   x.strides[4], g.ph, g.pw, kVecBytes / sizeof(T));
       if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
-        Ahead next[2];  // the next task's input plane and output plane
-        if (t + 1 < hi) {
-          next[0].set(x.ptr<T>() + (t + 1) / C * x.strides[0] + (t + 1) % C * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.OH);
-          next[1].set(op + g.OH * g.OW, int64_t(sizeof(T)) * g.OH * g.OW, g.OH, true);
-        }
-        correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW, next, 2);
+        Ahead next;  // the next task's input plane
+        if (t + 1 < hi)
+          next.set(x.ptr<T>() + (t + 1) / C * x.strides[0] + (t + 1) % C * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.OH);
+        correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW, &next, 1);
         continue;
       }
       if (g.sh == 1 && g.sw == 1) {
@@ -405,16 +463,15 @@ void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView
       double* ac = acc + (c - lo) * (taps + 1);  // taps dW sums, then the dB sum
       const T* wc = w.ptr<T>() + c * taps;
       const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
-      Ahead next[3];  // the next task's gOut, x and dx planes
+      Ahead next[2];  // the next task's gOut and x planes
       if (k + 1 < N * (hi - lo)) {
         const int64_t n1 = (k + 1) / (hi - lo), c1 = lo + (k + 1) % (hi - lo);
         next[0].set(gout.ptr<T>() + n1 * gout.strides[0] + c1 * gout.strides[1], int64_t(sizeof(T)) * g.OH * g.OW, g.H);
         next[1].set(x.ptr<T>() + n1 * x.strides[0] + c1 * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.H);
-        if (dx) next[2].set(dx->ptr<T>() + (n1 * C + c1) * g.H * g.W, int64_t(sizeof(T)) * g.H * g.W, g.H, true);
       }
       if (dx) {
         place_plane(gpad, GH, GW, gp, g.OH, g.OW, gs3, gs4, (g.KH - 1) * g.dh - g.ph, (g.KW - 1) * g.dw - g.pw, W);
-        correlate_any(dx->ptr<T>() + (n * C + c) * g.H * g.W, gpad, GW, wc, off_dx, taps, T(0), g.H, g.W, next, 3);
+        correlate_any(dx->ptr<T>() + (n * C + c) * g.H * g.W, gpad, GW, wc, off_dx, taps, T(0), g.H, g.W, next, 2);
       }
       if (!dw && !db) continue;
       // gOut with pitch PW: the padded plane itself where its pitch is PW ('same' padding, W == OW:
