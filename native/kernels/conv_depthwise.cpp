@@ -96,6 +96,7 @@ inline void correlate3_tile(T* out, int64_t OW, const T* P, int64_t pitch, const
       for (int u = 0; u < U; ++u) {
         V v;
         __builtin_memcpy(&v, P + r * pitch + x0 + u * W + s, sizeof(V));
+        in_register(v);  // one load for its three FMAs, not a memory operand in each
 #pragma GCC unroll 3
         for (int j = r - 2 < 0 ? 0 : r - 2; j <= r && j < R; ++j) acc[j][u] += wg[r - j][s] * v;
       }
@@ -227,6 +228,63 @@ void tap_dots(double* acc, const T* gf, const T* P, const int64_t* off, int taps
     }
   }
   for (int t = 0; t < taps; ++t) {
+    T sum = 0;
+    for (int l = 0; l < W; ++l) sum += a[t][l];
+    acc[t] += double(sum);
+  }
+  if (gsum) {
+    T sum = 0;
+    for (int l = 0; l < W; ++l) sum += gs[l];
+    *gsum += double(sum);
+  }
+}
+
+// The 3x3 filter's tap sums with unit dilation, acc[3 r + s] += sum_{y, x} g[y, x] * xp[y + r, x + s]
+// (g and xp both with row pitch `pitch`, g's columns past OW ignored), and with gsum the sum of g:
+// as tap_dots, but R rows of g at a time share each row of xp's three shifted loads (R + 2 rows of
+// 3 loads for 9R FMAs per vector, where tap_dots loads once per FMA). g's lanes past OW are masked
+// to zero, so xp is read past each row (into the next, or the slack) harmlessly.
+template <class T, int R>
+inline void tap_rows3(typename Vec<T>::type* acc, typename Vec<T>::type& gs, const T* g, const T* xp, int64_t pitch,
+                      int64_t OW) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  V a[9], gsl = gs;  // local copies, so the sums stay in registers
+  for (int t = 0; t < 9; ++t) a[t] = acc[t];
+  for (int64_t x0 = 0; x0 < OW; x0 += W) {
+    const int lanes = int(OW - x0 < W ? OW - x0 : W);
+    V gv[R];
+    for (int j = 0; j < R; ++j) gv[j] = load_first(g + j * pitch + x0, lanes), gsl += gv[j];
+#pragma GCC unroll 8
+    for (int r = 0; r < R + 2; ++r)
+#pragma GCC unroll 3
+      for (int s = 0; s < 3; ++s) {
+        V v;
+        __builtin_memcpy(&v, xp + r * pitch + x0 + s, sizeof(V));
+        in_register(v);  // one load for its three FMAs, not a memory operand in each
+#pragma GCC unroll 3
+        for (int j = r - 2 < 0 ? 0 : r - 2; j <= r && j < R; ++j) a[(r - j) * 3 + s] += gv[j] * v;
+      }
+  }
+  for (int t = 0; t < 9; ++t) acc[t] = a[t];
+  gs = gsl;
+}
+
+template <class T>
+void tap_dots3(double* acc, const T* g, const T* xp, int64_t pitch, int64_t OH, int64_t OW, double* gsum) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  V a[9], gs = V{};
+  for (int t = 0; t < 9; ++t) a[t] = V{};
+  int64_t y = 0;
+  for (; y + 4 <= OH; y += 4) tap_rows3<T, 4>(a, gs, g + y * pitch, xp + y * pitch, pitch, OW);
+  switch (OH - y) {
+    case 3: tap_rows3<T, 3>(a, gs, g + y * pitch, xp + y * pitch, pitch, OW); break;
+    case 2: tap_rows3<T, 2>(a, gs, g + y * pitch, xp + y * pitch, pitch, OW); break;
+    case 1: tap_rows3<T, 1>(a, gs, g + y * pitch, xp + y * pitch, pitch, OW); break;
+    default: break;
+  }
+  for (int t = 0; t < 9; ++t) {
     T sum = 0;
     for (int l = 0; l < W; ++l) sum += a[t][l];
     acc[t] += double(sum);
@@ -445,6 +503,7 @@ void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView
     off_dw[t] = t / g.KW * g.dh * g.PW + t % g.KW * g.dw;
   }
   const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
+  const bool dense3 = g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1;  // tap_dots3's filter
   const int64_t gp_len = GH * GW + W, xp_len = g.PH * g.PW + W, gf_len = g.PH * g.PW + 2 * W;
   const int64_t gs3 = gout.strides[3], gs4 = gout.strides[4];
   parallel_for_balanced(0, C, 1, [&](int64_t lo, int64_t hi) {
@@ -487,7 +546,8 @@ void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView
         place_plane(xpad, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
                     x.strides[4], g.ph, g.pw, W);
         double* bsum = db ? ac + taps : nullptr;
-        if (taps == 9) tap_dots<T, 9>(ac, gfp, xpad, off_dw, taps, n_flat, bsum);
+        if (dense3) tap_dots3<T>(ac, gfp, xpad, g.PW, g.OH, g.OW, bsum);
+        else if (taps == 9) tap_dots<T, 9>(ac, gfp, xpad, off_dw, taps, n_flat, bsum);
         else tap_dots<T, 0>(ac, gfp, xpad, off_dw, taps, n_flat, bsum);
       } else {
         ac[taps] += double(sum_run(gfp, n_flat));
