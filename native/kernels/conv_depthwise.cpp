@@ -59,8 +59,8 @@ constexpr int kMaxRegTaps = 64;  // filters up to 8x8 keep their taps in a vecto
 
 // The next task's input planes, fetched into L2 a few lines per output row while this task
 // computes: a plane (12.5 KB at 56x56) read only when its task starts stalls on memory for all of
-// it. Only what is read: fetching the planes a task writes, for ownership, measured even or slower
-// once the 3x3 correlation no longer waited on its loads (0.97-1.01x, forward + backward).
+// it. Only what is read: fetching the input gradient's plane too, for ownership, measured even or
+// slower once the 3x3 correlation shared its loads (0.97-1.00x, forward + backward).
 struct Ahead {
   const char* p = nullptr;
   const char* end = nullptr;
