@@ -551,8 +551,11 @@ describe('depthwise backward in one call', () => {
     ['5x5, no padding', [2, 5, 9, 11], [5, 1, 5, 5], {}],
     ['3x3, stride 2 (separate passes)', [2, 3, 9, 8], [3, 1, 3, 3], { padding: 1, stride: 2 }],
     ['1-D, dilation 2', [3, 6, 29], [6, 1, 3], { padding: 2, dilation: 2 }],
+    // rows whose last group of vectors is 4 wide on some level (56: AVX-512 float32; 30: 8-lane)
+    ['3x3, rows of 56', [2, 3, 6, 56], [3, 1, 3, 3], { padding: 1 }],
+    ['3x3, rows of 30', [1, 2, 5, 30], [2, 1, 3, 3], { padding: 1 }],
   ];
-  // The gradients of sum(y * g) for the inputs in `needs` (x, w, b), under `algo`.
+  // The gradients of sum(y * g) for the inputs in `needs` (x, w, b), then y itself, under `algo`.
   const grads = (xs: number[], ws: number[], opts: object, needs: boolean[], algo: ConvAlgorithm, dtype: tf.DType,
     data: number[][]): (number[] | null)[] =>
     tf.tidy(() => {
@@ -562,12 +565,13 @@ describe('depthwise backward in one call', () => {
         const f = xs.length === 3 ? tf.conv1d : tf.conv2d;
         const y = f(x, w, b, { ...opts, groups: xs[1] });
         y.mul(toTensor({ shape: y.shape, data: data[3].slice(0, y.numel()) }, dtype)).sum().backward();
-        return [x, w, b].map((t) => (t.grad ? Array.from(t.grad.dataSync() as ArrayLike<number>) : null));
+        return [...[x, w, b].map((t) => (t.grad ? Array.from(t.grad.dataSync() as ArrayLike<number>) : null)),
+          Array.from(y.dataSync() as ArrayLike<number>)];
       } finally {
         _setConvAlgorithm(prev);
       }
     });
-  it('each gradient alone and all together agree with im2col + GEMM, every level, float32 and float64', () => {
+  it('each gradient alone and all together, and the output, agree with im2col + GEMM, every level, float32 and float64', () => {
     for (const level of levels) {
       tf.setCpuKernelLevel(level);
       for (const [name, xs, ws, opts] of cases) {
@@ -577,7 +581,7 @@ describe('depthwise backward in one call', () => {
             const want = grads(xs, ws, opts, needs, 'im2col', dtype, data);
             const got = grads(xs, ws, opts, needs, 'auto', dtype, data);
             const tol = dtype === 'float64' ? 1e-12 : 1e-4;
-            for (let k = 0; k < 3; k++) {
+            for (let k = 0; k < 4; k++) {  // the three gradients, then the output
               expect(got[k] === null, `${level} ${name} ${needs} grad ${k}`).toBe(want[k] === null);
               if (!want[k]) continue;
               const scale = Math.max(1, ...want[k]!.map(Math.abs));
