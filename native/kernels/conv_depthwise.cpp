@@ -204,6 +204,23 @@ T dot(const T* __restrict a, const T* __restrict b, int64_t n) {
   return s;
 }
 
+// acc[t] += the lanes of a[t] summed (t < taps), and with gsum, *gsum += the lanes of gs: a plane's
+// vector sums added to the per-channel totals, which are kept in double across images.
+template <class T>
+void add_tap_sums(double* acc, const typename Vec<T>::type* a, int taps, typename Vec<T>::type gs, double* gsum) {
+  constexpr int W = kVecBytes / sizeof(T);
+  for (int t = 0; t < taps; ++t) {
+    T sum = 0;
+    for (int l = 0; l < W; ++l) sum += a[t][l];
+    acc[t] += double(sum);
+  }
+  if (gsum) {
+    T sum = 0;
+    for (int l = 0; l < W; ++l) sum += gs[l];
+    *gsum += double(sum);
+  }
+}
+
 // acc[t] += sum_{i < n} gf[i] * P[i + off[t]], for every tap in one pass: a load of gf, then one
 // load and one FMA per tap (a dot product per tap loads two operands per FMA). gf must be zero up
 // to n rounded up to a vector, and P readable that far past each offset. With gsum, also
@@ -227,16 +244,7 @@ void tap_dots(double* acc, const T* gf, const T* P, const int64_t* off, int taps
       a[t] += gv * v;
     }
   }
-  for (int t = 0; t < taps; ++t) {
-    T sum = 0;
-    for (int l = 0; l < W; ++l) sum += a[t][l];
-    acc[t] += double(sum);
-  }
-  if (gsum) {
-    T sum = 0;
-    for (int l = 0; l < W; ++l) sum += gs[l];
-    *gsum += double(sum);
-  }
+  add_tap_sums<T>(acc, a, taps, gs, gsum);
 }
 
 // The 3x3 filter's tap sums with unit dilation, acc[3 r + s] += sum_{y, x} g[y, x] * xp[y + r, x + s]
@@ -273,7 +281,6 @@ inline void tap_rows3(typename Vec<T>::type* acc, typename Vec<T>::type& gs, con
 template <class T>
 void tap_dots3(double* acc, const T* g, const T* xp, int64_t pitch, int64_t OH, int64_t OW, double* gsum) {
   typedef typename Vec<T>::type V;
-  constexpr int W = kVecBytes / sizeof(T);
   V a[9], gs = V{};
   for (int t = 0; t < 9; ++t) a[t] = V{};
   int64_t y = 0;
@@ -284,16 +291,7 @@ void tap_dots3(double* acc, const T* g, const T* xp, int64_t pitch, int64_t OH, 
     case 1: tap_rows3<T, 1>(a, gs, g + y * pitch, xp + y * pitch, pitch, OW); break;
     default: break;
   }
-  for (int t = 0; t < 9; ++t) {
-    T sum = 0;
-    for (int l = 0; l < W; ++l) sum += a[t][l];
-    acc[t] += double(sum);
-  }
-  if (gsum) {
-    T sum = 0;
-    for (int l = 0; l < W; ++l) sum += gs[l];
-    *gsum += double(sum);
-  }
+  add_tap_sums<T>(acc, a, 9, gs, gsum);
 }
 
 template <class T>
