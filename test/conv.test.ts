@@ -546,7 +546,8 @@ describe('convolution on any number of threads', () => {
 // The depthwise backward runs as one native call (conv_depthwise_backward: the three gradients in
 // one pass over gOut and x for stride 1, the separate passes otherwise).
 describe('depthwise backward in one call', () => {
-  const cases: [string, number[], number[], { padding?: number; stride?: number; dilation?: number }][] = [
+  type Opts = { padding?: number | number[]; stride?: number | number[]; dilation?: number | number[] };
+  const cases: [string, number[], number[], Opts][] = [
     ['3x3, odd sizes', [3, 7, 13, 17], [7, 1, 3, 3], { padding: 1 }],
     ['5x5, no padding', [2, 5, 9, 11], [5, 1, 5, 5], {}],
     ['3x3, stride 2 (separate passes)', [2, 3, 9, 8], [3, 1, 3, 3], { padding: 1, stride: 2 }],
@@ -554,6 +555,20 @@ describe('depthwise backward in one call', () => {
     // rows whose last group of vectors is 4 wide on some level (56: AVX-512 float32; 30: 8-lane)
     ['3x3, rows of 56', [2, 3, 6, 56], [3, 1, 3, 3], { padding: 1 }],
     ['3x3, rows of 30', [1, 2, 5, 30], [2, 1, 3, 3], { padding: 1 }],
+    // the 5- and 7-row grids (correlate_grid_tile), full and partial column groups, dilated columns
+    ['7x7, rows of 56', [1, 2, 9, 56], [2, 1, 7, 7], { padding: 3 }],
+    ['5x5, 13 rows of 45', [1, 3, 13, 45], [3, 1, 5, 5], { padding: 2 }],
+    ['5x5, columns dilated 2', [1, 2, 11, 40], [2, 1, 5, 5], { padding: [2, 4], dilation: [1, 2] }],
+    ['7x5, rows dilated 2 (general tile)', [1, 2, 17, 19], [2, 1, 7, 5], { padding: [6, 2], dilation: [2, 1] }],
+    // strided: column phases (2: vector split, 3: the general one), phases no tap reaches
+    ['3x3, stride 2, rows of 57', [2, 3, 11, 57], [3, 1, 3, 3], { padding: 1, stride: 2 }],
+    ['3x3, stride 2, rows of 64, no padding', [1, 2, 7, 64], [2, 1, 3, 3], { stride: 2 }],
+    ['5x5, stride 3', [1, 2, 17, 23], [2, 1, 5, 5], { padding: 2, stride: 3 }],
+    ['7x3, stride [1, 2], dilation [1, 2]', [1, 3, 12, 35], [3, 1, 7, 3], { padding: [3, 2], stride: [1, 2], dilation: [1, 2] }],
+    ['3x3, stride [2, 1], dilation 2', [2, 2, 13, 15], [2, 1, 3, 3], { padding: 2, stride: [2, 1], dilation: 2 }],
+    ['1x1, stride 2', [1, 3, 9, 10], [3, 1, 1, 1], { stride: 2 }],
+    ['2x2, stride 3', [1, 2, 10, 11], [2, 1, 2, 2], { padding: 1, stride: 3 }],
+    ['1-D, 5 taps, stride 2', [2, 4, 37], [4, 1, 5], { padding: 2, stride: 2 }],
   ];
   // The gradients of sum(y * g) for the inputs in `needs` (x, w, b), then y itself, under `algo`.
   const grads = (xs: number[], ws: number[], opts: object, needs: boolean[], algo: ConvAlgorithm, dtype: tf.DType,

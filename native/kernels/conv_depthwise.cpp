@@ -7,12 +7,16 @@
 //   dw[c, ky, kx] = sum_{n, y, x} g[n, c, y, x] * xp[n, c, y*sh + ky*dh, x*sw + kx*dw]
 // where xp is x zero-padded (pad[] before each dim), of PH x PW = what the windows reach.
 //
-// Each plane is copied once into a zero-padded buffer of row pitch PW. With stride 1 an output row y
-// starts at flat position y*PW of that buffer, so every filter tap is one long stream over the
-// whole plane (an AXPY for the forward and the input gradient, a dot product for the weight
-// gradient) computed with pitch PW and compacted after; the columns past OW are dropped (or, for
-// the weight gradient, multiply zeros). Strided convolutions take the taps row by row. im2col + GEMM would
-// spend KH*KW times the input's memory on columns for K = KH*KW products: far from the FMA units.
+// Each plane is copied once into a zero-padded buffer of row pitch PW; with stride 1, tap (ky, kx)
+// of output (y, x) is then at offset ky*dh*PW + kx*dw from y*PW + x, and a strided plane is first
+// split into sw column phases (Phases), where every tap is again a unit-stride run. The forward and
+// the input gradient (the correlation of gOut with the flipped filter; strided, one phase of dx at a
+// time) are correlations over register tiles of output rows x vectors (correlate_any: the 3x3
+// filter and 5- or 7-row grids share each input row's loads across output rows; any other filter
+// takes a tap at a time). The weight gradient is a sum per tap of gOut times the shifted plane,
+// several taps per pass with their sums in registers. Filters of more than kMaxRegTaps taps take
+// scalar loops. im2col + GEMM would spend KH*KW times the input's memory on columns for
+// K = KH*KW products: far from the FMA units.
 // Forward and input gradient run in parallel over (n, c) planes, the weight gradient over c.
 #include "conv.h"
 #include "simd.h"
@@ -47,6 +51,61 @@ struct DwGeom {
   }
 };
 
+// A strided window as unit-stride runs: the padded plane split into sw column phases, phase p holding
+// its columns p, p + sw, p + 2 sw, ... (QW = ceil(PW / sw) of them, zero past PW) in a plane of PH
+// rows of QW. Tap (ky, kx) of output (y, x) then reads phase (kx dw) % sw, row y sh + ky dh, column
+// x + (kx dw) / sw: its offset (offsets()) plus y * sh * QW + x.
+struct Phases {
+  int64_t sw, QW, PH, PW;
+  Phases(const DwGeom& g) : sw(g.sw), QW((g.PW + g.sw - 1) / g.sw), PH(g.PH), PW(g.PW) {}
+  int64_t size() const { return sw * PH * QW; }
+  void offsets(int64_t* off, const DwGeom& g) const {
+    for (int64_t t = 0; t < g.KH * g.KW; ++t) {
+      const int64_t kx = t % g.KW * g.dw;
+      off[t] = kx % sw * PH * QW + t / g.KW * g.dh * QW + kx / sw;
+    }
+  }
+  // dst [sw][PH][QW] from the padded plane src [PH][PW]; then `slack` zeros.
+  template <class T> void split(T* __restrict dst, const T* __restrict src, int64_t slack) const {
+    if (sw == 2) return split2(dst, src, slack);
+    for (int64_t p = 0; p < sw; ++p)
+      for (int64_t r = 0; r < PH; ++r) {
+        const T* row = src + r * PW + p;
+        T* d = dst + (p * PH + r) * QW;
+        const int64_t n = (PW - p + sw - 1) / sw;  // columns p + j sw < PW
+        for (int64_t j = 0; j < n; ++j) d[j] = row[j * sw];
+        for (int64_t j = n; j < QW; ++j) d[j] = T(0);
+      }
+    zero_run(dst + size(), slack);
+  }
+  // Stride 2, the common one, a pair of vectors at a time: their even lanes to phase 0, odd to 1. The
+  // loads run past a row's end into the next row (or the source's slack of a vector); the columns
+  // past PW they fill are zeroed after.
+  template <class T> void split2(T* __restrict dst, const T* __restrict src, int64_t slack) const {
+    typedef typename Vec<T>::type V;
+    typedef typename std::conditional<sizeof(T) == 4, int32_t, int64_t>::type I;
+    typedef I IV __attribute__((vector_size(kVecBytes)));
+    constexpr int W = kVecBytes / sizeof(T);
+    IV even, odd;
+    for (int l = 0; l < W; ++l) even[l] = I(2 * l), odd[l] = I(2 * l + 1);
+    for (int64_t r = 0; r < PH; ++r) {
+      const T* row = src + r * PW;
+      T* d0 = dst + r * QW;
+      T* d1 = dst + (PH + r) * QW;
+      for (int64_t j = 0; j < QW; j += W) {
+        V a, b;
+        __builtin_memcpy(&a, row + 2 * j, sizeof(V));
+        __builtin_memcpy(&b, row + 2 * j + W, sizeof(V));
+        const int n = int(QW - j < W ? QW - j : W);
+        store_first(d0 + j, __builtin_shuffle(a, b, even), n);
+        store_first(d1 + j, __builtin_shuffle(a, b, odd), n);
+      }
+      if (PW % 2) d1[QW - 1] = T(0);  // column PW, past the plane
+    }
+    zero_run(dst + size(), slack);
+  }
+};
+
 // Per-thread scratch (no std containers here: their out-of-line instantiations would be shared
 // across the CPU levels' copies; see simd.h).
 template <class T>
@@ -75,6 +134,49 @@ struct Ahead {
   }
 };
 
+// The tiles of an [OH, OW] output: blocks of 4 rows, then the 1-3 left (rows(R, y) with R a
+// compile-time constant, so a tile's accumulators are a fixed array in registers); within rows,
+// groups of 4 vectors, then the 1-3 left, the last one partial (cols(U, x0)).
+template <class F>
+inline void row_blocks(int64_t OH, Ahead* ahead, int n_ahead, F&& rows) {
+  int64_t y = 0;
+  for (; y + 4 <= OH; y += 4) {
+    for (int i = 0; i < n_ahead; ++i) ahead[i].rows(4);
+    rows(std::integral_constant<int, 4>{}, y);
+  }
+  switch (OH - y) {
+    case 3: rows(std::integral_constant<int, 3>{}, y); break;
+    case 2: rows(std::integral_constant<int, 2>{}, y); break;
+    case 1: rows(std::integral_constant<int, 1>{}, y); break;
+    default: break;
+  }
+}
+
+template <class T, class F>
+inline void col_groups(int64_t OW, F&& cols) {
+  constexpr int W = kVecBytes / sizeof(T);
+  int64_t x0 = 0;
+  for (; x0 + 4 * W <= OW; x0 += 4 * W) cols(std::integral_constant<int, 4>{}, x0);
+  switch ((OW - x0 + W - 1) / W) {
+    case 4: cols(std::integral_constant<int, 4>{}, x0); break;
+    case 3: cols(std::integral_constant<int, 3>{}, x0); break;
+    case 2: cols(std::integral_constant<int, 2>{}, x0); break;
+    case 1: cols(std::integral_constant<int, 1>{}, x0); break;
+    default: break;
+  }
+}
+
+// out[j, x0 + u W + l] = acc[j][u][l] for the lanes inside the row of OW (rows OW apart).
+template <class T, int R, int U>
+inline void store_rows(T* out, int64_t OW, const typename Vec<T>::type (&acc)[R][U], int64_t x0) {
+  constexpr int W = kVecBytes / sizeof(T);
+  for (int j = 0; j < R; ++j)
+    for (int u = 0; u < U; ++u) {
+      const int64_t left = OW - x0 - u * W;
+      store_first(out + j * OW + x0 + u * W, acc[j][u], int(left < W ? left : W));
+    }
+}
+
 // The 3x3 filter with unit dilation (wg[r][s]: the weight of input row y + r, column x + s for
 // output (y, x)): R output rows share each input row's loads, R + 2 rows of 3 shifted loads for 9R
 // FMAs per vector, where the general loop below loads once per FMA (8 of the 9 loads crossing a
@@ -100,84 +202,172 @@ inline void correlate3_tile(T* out, int64_t OW, const T* P, int64_t pitch, const
 #pragma GCC unroll 3
         for (int j = r - 2 < 0 ? 0 : r - 2; j <= r && j < R; ++j) acc[j][u] += wg[r - j][s] * v;
       }
-  for (int j = 0; j < R; ++j)
-    for (int u = 0; u < U; ++u) {
-      const int64_t left = OW - x0 - u * W;
-      store_first(out + j * OW + x0 + u * W, acc[j][u], int(left < W ? left : W));
-    }
+  store_rows<T, R, U>(out, OW, acc, x0);
 }
 
-template <class T, int R>
-inline void correlate3_rows(T* out, int64_t OW, const T* P, int64_t pitch, const typename Vec<T>::type (*wg)[3],
-                            typename Vec<T>::type bv) {
-  constexpr int W = kVecBytes / sizeof(T);
-  int64_t x0 = 0;
-  for (; x0 + 4 * W <= OW; x0 += 4 * W) correlate3_tile<T, R, 4>(out, OW, P, pitch, wg, bv, x0);
-  switch ((OW - x0 + W - 1) / W) {
-    case 4: correlate3_tile<T, R, 4>(out, OW, P, pitch, wg, bv, x0); break;
-    case 3: correlate3_tile<T, R, 3>(out, OW, P, pitch, wg, bv, x0); break;
-    case 2: correlate3_tile<T, R, 2>(out, OW, P, pitch, wg, bv, x0); break;
-    case 1: correlate3_tile<T, R, 1>(out, OW, P, pitch, wg, bv, x0); break;
-    default: break;
-  }
-}
-
-template <class T, int TAPS>
-void correlate(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* off, int taps_rt, T b, int64_t OH,
-               int64_t OW, Ahead* ahead, int n_ahead) {
+// Any filter, stride and dilation, as taps: out[j, x] = b + sum_t w[t] * P[j * step + off[t] + x] for
+// the tile's R rows (OW apart in out) and U vectors of x from x0. R x U independent accumulators: a
+// single one would wait out each FMA's latency (4 cycles) before the next tap. One load per FMA,
+// and one weight broadcast per R * U FMAs.
+template <class T, int R, int U>
+inline void correlate_tile(T* out, int64_t OW, const T* P, int64_t step, const T* wt, const int64_t* off, int taps,
+                           typename Vec<T>::type bv, int64_t x0) {
   typedef typename Vec<T>::type V;
-  const int taps = TAPS ? TAPS : taps_rt;
-  V wv[TAPS ? TAPS : kMaxRegTaps];
-  int64_t o[TAPS ? TAPS : kMaxRegTaps];
-  for (int t = 0; t < taps; ++t) wv[t] = wt[t] - V{}, o[t] = off[t];  // broadcast (x - 0 is x)
-  const V bv = b - V{};
-  if (TAPS == 9) {
-    // Unit dilation when the offsets fill a 3x3 grid (rows pitch apart, columns 1 apart).
-    V wg[3][3];
-    bool seen[3][3] = {};
-    bool dense = true;
-    for (int t = 0; t < 9 && dense; ++t) {
-      const int64_t r = off[t] / pitch, c = off[t] % pitch;
-      dense = off[t] >= 0 && r < 3 && c < 3 && !seen[r][c];
-      if (dense) seen[r][c] = true, wg[r][c] = wv[t];
-    }
-    if (dense) {
-      int64_t y = 0;
-      for (; y + 4 <= OH; y += 4) {
-        for (int i = 0; i < n_ahead; ++i) ahead[i].rows(4);
-        correlate3_rows<T, 4>(out + y * OW, OW, P + y * pitch, pitch, wg, bv);
-      }
-      switch (OH - y) {
-        case 3: correlate3_rows<T, 3>(out + y * OW, OW, P + y * pitch, pitch, wg, bv); break;
-        case 2: correlate3_rows<T, 2>(out + y * OW, OW, P + y * pitch, pitch, wg, bv); break;
-        case 1: correlate3_rows<T, 1>(out + y * OW, OW, P + y * pitch, pitch, wg, bv); break;
-        default: break;
-      }
-      return;
-    }
-  }
   constexpr int W = kVecBytes / sizeof(T);
-  for (int64_t y = 0; y < OH; ++y) {
-    const T* prow = P + y * pitch;
-    T* orow = out + y * OW;
-    for (int i = 0; i < n_ahead; ++i) ahead[i].rows(1);
-    for (int64_t x0 = 0; x0 < OW; x0 += W) {
-      V acc = bv;
-      for (int t = 0; t < taps; ++t) {
+  V acc[R][U];
+  for (int j = 0; j < R; ++j)
+    for (int u = 0; u < U; ++u) acc[j][u] = bv;
+  for (int t = 0; t < taps; ++t) {
+    const V wv = wt[t] - V{};  // broadcast (x - 0 is x)
+    const T* p = P + off[t] + x0;
+#pragma GCC unroll 4
+    for (int j = 0; j < R; ++j)
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) {
         V v;
-        __builtin_memcpy(&v, prow + x0 + o[t], sizeof(V));
-        acc += wv[t] * v;
+        __builtin_memcpy(&v, p + j * step + u * W, sizeof(V));
+        acc[j][u] += wv * v;
       }
-      store_first(orow + x0, acc, int(OW - x0 < W ? OW - x0 : W));
-    }
   }
+  store_rows<T, R, U>(out, OW, acc, x0);
 }
 
+// out [OH, OW] (contiguous) = b + sum_t wt[t] * P[y * step + off[t] + x]. P must be readable a
+// vector past each row's last tap (the lanes past OW are computed and dropped).
+template <class T>
+void correlate_general(T* out, const T* P, int64_t step, const T* wt, const int64_t* off, int taps, T b, int64_t OH,
+                       int64_t OW, Ahead* ahead = nullptr, int n_ahead = 0) {
+  typedef typename Vec<T>::type V;
+  const V bv = b - V{};
+  row_blocks(OH, ahead, n_ahead, [&](auto R, int64_t y) {
+    col_groups<T>(OW, [&](auto U, int64_t x0) {
+      correlate_tile<T, R, U>(out + y * OW, OW, P + y * step, step, wt, off, taps, bv, x0);
+    });
+  });
+}
+
+// A filter whose taps form a grid with unit row dilation: KR rows `pitch` apart by KC columns at
+// offsets col[c] (any column dilation), tap (r, c) weighing wg[c * KR + r]. As correlate3_tile, R
+// output rows share each input row's loads: input row r serves output rows j with 0 <= r - j < KR,
+// so a tile takes (R + KR - 1) KC U loads for R KR KC U FMAs (correlate_tile: one load per FMA),
+// and a weight broadcast per U FMAs.
+template <class T, int R, int U, int KR>
+inline void correlate_grid_tile(T* out, int64_t OW, const T* P, int64_t pitch, const T* wg, const int64_t* col,
+                                int KC, typename Vec<T>::type bv, int64_t x0) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  V acc[R][U];
+  for (int j = 0; j < R; ++j)
+    for (int u = 0; u < U; ++u) acc[j][u] = bv;
+  // Columns outermost, so the accumulators stay in registers through one loop (rows inside, unrolled).
+  for (int c = 0; c < KC; ++c) {
+    const T* pc = P + col[c] + x0;
+    const T* wc = wg + c * KR;
+#pragma GCC unroll 16
+    for (int r = 0; r < R + KR - 1; ++r) {
+      V v[U];
+#pragma GCC unroll 4
+      for (int u = 0; u < U; ++u) {
+        __builtin_memcpy(&v[u], pc + r * pitch + u * W, sizeof(V));
+        in_register(v[u]);  // one load for its FMAs, not a memory operand in each
+      }
+#pragma GCC unroll 4
+      for (int j = 0; j < R; ++j) {
+        const int ky = r - j;
+        if (ky < 0 || ky >= KR) continue;
+        const V wv = wc[ky] - V{};  // broadcast (x - 0 is x)
+#pragma GCC unroll 4
+        for (int u = 0; u < U; ++u) acc[j][u] += wv * v[u];
+      }
+    }
+  }
+  store_rows<T, R, U>(out, OW, acc, x0);
+}
+
+template <class T, int KR>
+void correlate_grid(T* out, const T* P, int64_t pitch, const T* wg, const int64_t* col, int KC, T b, int64_t OH,
+                    int64_t OW, Ahead* ahead, int n_ahead) {
+  typedef typename Vec<T>::type V;
+  const V bv = b - V{};
+  row_blocks(OH, ahead, n_ahead, [&](auto R, int64_t y) {
+    col_groups<T>(OW, [&](auto U, int64_t x0) {
+      correlate_grid_tile<T, R, U, KR>(out + y * OW, OW, P + y * pitch, pitch, wg, col, KC, bv, x0);
+    });
+  });
+}
+
+// How correlate_any computes a plane with given tap offsets and row pitch: the same for every plane
+// of a call, so decided once per call (it takes two divisions per tap). The taps form a grid when
+// they fill rows 0..KR-1 (offset / pitch: unit row dilation) with the same KC columns (offset %
+// pitch: any column dilation); grid position k = r * KC + c holds tap order[k]. A 3x3 grid with
+// unit column dilation takes correlate3_tile (weights in registers), 5 or 7 rows
+// correlate_grid_tile, and anything else (strided phases, dilated rows, other sizes) the general
+// tile.
+constexpr int kMaxGridCols = 16;
+struct TapPlan {
+  enum Kind { General, Dense3, Grid } kind = General;
+  int KR = 0, KC = 0;
+  int64_t col[kMaxGridCols];
+  int order[kMaxRegTaps];
+  TapPlan(const int64_t* off, int taps, int64_t pitch) {
+    if (taps > kMaxRegTaps || pitch <= 0) return;
+    int64_t row[kMaxRegTaps];
+    int ci[kMaxRegTaps];
+    for (int t = 0; t < taps; ++t) {
+      if (off[t] < 0) return;
+      row[t] = off[t] / pitch;
+      const int64_t c = off[t] % pitch;
+      if (row[t] >= kMaxRegTaps) return;
+      KR = int(row[t]) + 1 > KR ? int(row[t]) + 1 : KR;
+      int i = 0;
+      while (i < KC && col[i] != c) ++i;
+      if (i == KC) {
+        if (KC == kMaxGridCols) return;
+        col[KC++] = c;
+      }
+      ci[t] = i;
+    }
+    if (KR * KC != taps) return;
+    bool seen[kMaxRegTaps] = {};
+    for (int t = 0; t < taps; ++t) {
+      const int k = int(row[t]) * KC + ci[t];
+      if (seen[k]) return;
+      seen[k] = true, order[k] = t;
+    }
+    // Columns in ascending order (the 3x3 tile takes column c at offset c).
+    for (int a = 1; a < KC; ++a)
+      for (int b2 = a; b2 > 0 && col[b2 - 1] > col[b2]; --b2) {
+        std::swap(col[b2 - 1], col[b2]);
+        for (int r = 0; r < KR; ++r) std::swap(order[r * KC + b2 - 1], order[r * KC + b2]);
+      }
+    if (KR == 3 && KC == 3 && col[0] == 0 && col[1] == 1 && col[2] == 2) kind = Dense3;
+    else if (KR == 5 || KR == 7) kind = Grid;
+  }
+};
+
+// out [OH, OW] = b + the correlation of P (row pitch `pitch`) with the taps, as `plan` says.
 template <class T>
 void correlate_any(T* out, const T* P, int64_t pitch, const T* wt, const int64_t* off, int taps, T b, int64_t OH,
-                   int64_t OW, Ahead* ahead = nullptr, int n_ahead = 0) {
-  if (taps == 9) correlate<T, 9>(out, P, pitch, wt, off, taps, b, OH, OW, ahead, n_ahead);
-  else correlate<T, 0>(out, P, pitch, wt, off, taps, b, OH, OW, ahead, n_ahead);
+                   int64_t OW, const TapPlan& plan, Ahead* ahead = nullptr, int n_ahead = 0) {
+  typedef typename Vec<T>::type V;
+  if (plan.kind == TapPlan::Dense3) {
+    V wg[3][3];
+    for (int k = 0; k < 9; ++k) wg[k / 3][k % 3] = wt[plan.order[k]] - V{};  // broadcast (x - 0 is x)
+    const V bv = b - V{};
+    row_blocks(OH, ahead, n_ahead, [&](auto R, int64_t y) {
+      col_groups<T>(OW, [&](auto U, int64_t x0) {
+        correlate3_tile<T, R, U>(out + y * OW, OW, P + y * pitch, pitch, wg, bv, x0);
+      });
+    });
+    return;
+  }
+  if (plan.kind == TapPlan::Grid) {
+    T wg[kMaxRegTaps];
+    for (int k = 0; k < taps; ++k) wg[k % plan.KC * plan.KR + k / plan.KC] = wt[plan.order[k]];  // column-major
+    if (plan.KR == 5) return correlate_grid<T, 5>(out, P, pitch, wg, plan.col, plan.KC, b, OH, OW, ahead, n_ahead);
+    return correlate_grid<T, 7>(out, P, pitch, wg, plan.col, plan.KC, b, OH, OW, ahead, n_ahead);
+  }
+  correlate_general(out, P, pitch, wt, off, taps, b, OH, OW, ahead, n_ahead);
 }
 
 // sum_i a[i] * b[i] with vector accumulators (a scalar reduction would not vectorise without
@@ -247,6 +437,26 @@ void tap_dots(double* acc, const T* gf, const T* P, const int64_t* off, int taps
   add_tap_sums<T>(acc, a, taps, gs, gsum);
 }
 
+// tap_dots for any number of taps, 8 at a time: one pass over the plane per 8 taps, their sums in
+// registers. (All of a 5x5 or 7x7 filter's sums at once live in memory: a load and a store beside
+// each FMA.) gf is re-read per pass, from L1 or L2.
+template <class T>
+void tap_dots_any(double* acc, const T* gf, const T* P, const int64_t* off, int taps, int64_t n, double* gsum) {
+  for (int t0 = 0; t0 < taps; t0 += 8) {
+    double* gs = t0 == 0 ? gsum : nullptr;
+    switch (taps - t0 < 8 ? taps - t0 : 8) {
+      case 8: tap_dots<T, 8>(acc + t0, gf, P, off + t0, 8, n, gs); break;
+      case 7: tap_dots<T, 7>(acc + t0, gf, P, off + t0, 7, n, gs); break;
+      case 6: tap_dots<T, 6>(acc + t0, gf, P, off + t0, 6, n, gs); break;
+      case 5: tap_dots<T, 5>(acc + t0, gf, P, off + t0, 5, n, gs); break;
+      case 4: tap_dots<T, 4>(acc + t0, gf, P, off + t0, 4, n, gs); break;
+      case 3: tap_dots<T, 3>(acc + t0, gf, P, off + t0, 3, n, gs); break;
+      case 2: tap_dots<T, 2>(acc + t0, gf, P, off + t0, 2, n, gs); break;
+      default: tap_dots<T, 1>(acc + t0, gf, P, off + t0, 1, n, gs); break;
+    }
+  }
+}
+
 // The 3x3 filter's tap sums with unit dilation, acc[3 r + s] += sum_{y, x} g[y, x] * xp[y + r, x + s]
 // (g and xp both with row pitch `pitch`, g's columns past OW ignored), and with gsum the sum of g:
 // as tap_dots, but R rows of g at a time share each row of xp's three shifted loads (R + 2 rows of
@@ -283,15 +493,34 @@ void tap_dots3(double* acc, const T* g, const T* xp, int64_t pitch, int64_t OH, 
   typedef typename Vec<T>::type V;
   V a[9], gs = V{};
   for (int t = 0; t < 9; ++t) a[t] = V{};
-  int64_t y = 0;
-  for (; y + 4 <= OH; y += 4) tap_rows3<T, 4>(a, gs, g + y * pitch, xp + y * pitch, pitch, OW);
-  switch (OH - y) {
-    case 3: tap_rows3<T, 3>(a, gs, g + y * pitch, xp + y * pitch, pitch, OW); break;
-    case 2: tap_rows3<T, 2>(a, gs, g + y * pitch, xp + y * pitch, pitch, OW); break;
-    case 1: tap_rows3<T, 1>(a, gs, g + y * pitch, xp + y * pitch, pitch, OW); break;
-    default: break;
-  }
+  row_blocks(OH, nullptr, 0, [&](auto R, int64_t y) { tap_rows3<T, R>(a, gs, g + y * pitch, xp + y * pitch, pitch, OW); });
   add_tap_sums<T>(acc, a, 9, gs, gsum);
+}
+
+// acc[t] += sum_{y, x} g[y, x] * P[y * step + off[t] + x] (g [OH, OW] with row stride gs, columns
+// contiguous): a strided convolution's tap sums over the input's column phases (Phases), a vector
+// of g's row at a time with its lanes past OW zeroed, so P is read past each row harmlessly.
+template <class T, int TAPS>
+void tap_rows(double* acc, const T* g, int64_t gs, const T* P, int64_t step, const int64_t* off, int taps_rt,
+              int64_t OH, int64_t OW) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / sizeof(T);
+  const int taps = TAPS ? TAPS : taps_rt;
+  V a[TAPS ? TAPS : kMaxRegTaps];
+  for (int t = 0; t < taps; ++t) a[t] = V{};
+  for (int64_t y = 0; y < OH; ++y) {
+    const T* grow = g + y * gs;
+    const T* prow = P + y * step;
+    for (int64_t x0 = 0; x0 < OW; x0 += W) {
+      const V gv = load_first(grow + x0, int(OW - x0 < W ? OW - x0 : W));
+      for (int t = 0; t < taps; ++t) {
+        V v;
+        __builtin_memcpy(&v, prow + off[t] + x0, sizeof(V));
+        a[t] += gv * v;
+      }
+    }
+  }
+  add_tap_sums<T>(acc, a, taps, V{}, nullptr);
 }
 
 template <class T>
@@ -300,8 +529,15 @@ void forward(const TensorView& out, const TensorView& x, const TensorView& w, co
   const int taps = int(g.KH * g.KW);
   int64_t off[kMaxRegTaps];
   for (int t = 0; t < taps && t < kMaxRegTaps; ++t) off[t] = t / g.KW * g.dh * g.PW + t % g.KW * g.dw;
+  const TapPlan plan(off, taps, g.PW);
+  const Phases ph(g);
+  const bool phased = (g.sh != 1 || g.sw != 1) && taps <= kMaxRegTaps;
+  int64_t off_ph[kMaxRegTaps];
+  if (phased) ph.offsets(off_ph, g);
+  constexpr int64_t W = kVecBytes / sizeof(T);
+  const int64_t need = phased ? g.PH * g.PW + 2 * W + ph.size() + W : 2 * g.PH * g.PW + kVecBytes;
   parallel_for_balanced(0, N * C, 1, [&](int64_t lo, int64_t hi) {
-    T* buf = scratch<T>(size_t(2 * g.PH * g.PW + kVecBytes));
+    T* buf = scratch<T>(size_t(need));
     if (!buf) return;  // out of memory (the binding bounds the plane, so only a starved machine gets here)
     T* flat = buf + g.PH * g.PW + kVecBytes / sizeof(T);  // the output plane with pitch PW (stride 1)
     for (int64_t t = lo; t < hi; ++t) {
@@ -310,12 +546,21 @@ void forward(const TensorView& out, const TensorView& x, const TensorView& w, co
       const T b = bias ? bias->ptr<T>()[c] : T(0);
       T* op = out.ptr<T>() + t * g.OH * g.OW;
       place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
-                  x.strides[4], g.ph, g.pw, kVecBytes / sizeof(T));
+                  x.strides[4], g.ph, g.pw, phased ? 2 * W : W);  // Phases::split2 reads 2 vectors past
       if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
         Ahead next;  // the next task's input plane
         if (t + 1 < hi)
           next.set(x.ptr<T>() + (t + 1) / C * x.strides[0] + (t + 1) % C * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.OH);
-        correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW, &next, 1);
+        correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW, plan, &next, 1);
+        continue;
+      }
+      if (phased) {
+        T* phases = buf + g.PH * g.PW + 2 * W;
+        ph.split(phases, buf, W);
+        Ahead next;  // the next task's input plane
+        if (t + 1 < hi)
+          next.set(x.ptr<T>() + (t + 1) / C * x.strides[0] + (t + 1) % C * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.OH);
+        correlate_general(op, phases, g.sh * ph.QW, wc, off_ph, taps, b, g.OH, g.OW, &next, 1);
         continue;
       }
       if (g.sh == 1 && g.sw == 1) {
@@ -350,6 +595,90 @@ void forward(const TensorView& out, const TensorView& x, const TensorView& w, co
   });
 }
 
+// The input gradient of a strided convolution, a phase at a time: the padded input gradient's
+// positions (sh Y + a, sw X + b) receive only the taps with ky dh = a and kx dw = b (mod sh, sw),
+// each from gOut[Y - qy, X - qx] (qy = (ky dh - a) / sh, qx = (kx dw - b) / sw). That is a
+// unit-stride correlation of gOut, zero-padded by the largest qy and qx, with those taps
+// (correlate_general), into a [YN, XN] plane per phase; positions past the padded plane read only
+// padding and come out 0. Then each row of dx is interleaved from its phases' rows in a row
+// buffer and written once.
+template <class T>
+void input_grad_phased(const TensorView& dx, const TensorView& gout, const TensorView& w, const DwGeom& g) {
+  typedef typename Vec<T>::type V;
+  const int64_t N = dx.shape[0], C = dx.shape[1];
+  const int taps = int(g.KH * g.KW);
+  constexpr int64_t W = kVecBytes / sizeof(T);
+  const int64_t YN = (g.PH + g.sh - 1) / g.sh, XN = (g.PW + g.sw - 1) / g.sw, nph = g.sh * g.sw;
+  const int64_t GN = (YN + (g.KH - 1) * g.dh / g.sh) * (XN + (g.KW - 1) * g.dw / g.sw);
+  const int64_t row_len = (g.sw * XN > g.pw + g.W ? g.sw * XN : g.pw + g.W) + 2 * W;
+  parallel_for_balanced(0, N * C, 1, [&](int64_t lo, int64_t hi) {
+    T* buf = scratch<T>(size_t(GN + W + nph * YN * XN + row_len));
+    if (!buf) return;
+    T* planes = buf + GN + W;  // phase (a, b) at planes + (a sw + b) YN XN
+    T* row = planes + nph * YN * XN;
+    for (int64_t t = lo; t < hi; ++t) {
+      const int64_t n = t / C, c = t % C;
+      const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
+      const T* wc = w.ptr<T>() + c * taps;
+      for (int64_t a = 0; a < g.sh; ++a)
+        for (int64_t b = 0; b < g.sw; ++b) {
+          T* plane = planes + (a * g.sw + b) * YN * XN;
+          T wt[kMaxRegTaps];
+          int64_t qy[kMaxRegTaps], qx[kMaxRegTaps], off[kMaxRegTaps];
+          int k = 0;
+          int64_t qy_max = 0, qx_max = 0;
+          for (int tap = 0; tap < taps; ++tap) {
+            const int64_t ry = tap / g.KW * g.dh, rx = tap % g.KW * g.dw;
+            if (ry % g.sh != a || rx % g.sw != b) continue;
+            wt[k] = wc[tap], qy[k] = (ry - a) / g.sh, qx[k] = (rx - b) / g.sw;
+            qy_max = qy[k] > qy_max ? qy[k] : qy_max;
+            qx_max = qx[k] > qx_max ? qx[k] : qx_max;
+            ++k;
+          }
+          if (k == 0) {  // a filter smaller than the stride: no tap reaches this phase
+            zero_run(plane, YN * XN);
+            continue;
+          }
+          const int64_t gh = YN + qy_max, gw = XN + qx_max;
+          place_plane(buf, gh, gw, gp, g.OH, g.OW, gout.strides[3], gout.strides[4], qy_max, qx_max, W);
+          for (int i = 0; i < k; ++i) off[i] = (qy_max - qy[i]) * gw + qx_max - qx[i];
+          correlate_general(plane, buf, gw, wt, off, k, T(0), YN, XN);
+        }
+      // dx row r is padded row r + ph: phase row Y = (r + ph) / sh of phases (a, 0..sw), a = (r + ph) % sh.
+      T* dp = dx.ptr<T>() + t * g.H * g.W;
+      for (int64_t r = 0; r < g.H; ++r) {
+        const int64_t a = (r + g.ph) % g.sh, Y = (r + g.ph) / g.sh;
+        if (Y >= YN) {
+          zero_run(dp + r * g.W, g.W);
+          continue;
+        }
+        const T* p0 = planes + a * g.sw * YN * XN + Y * XN;
+        if (g.sw == 2) {
+          typedef typename std::conditional<sizeof(T) == 4, int32_t, int64_t>::type I;
+          typedef I IV __attribute__((vector_size(kVecBytes)));
+          IV lo_half, hi_half;  // lanes (e0 o0 e1 o1 ...) of the first and second W columns
+          for (int l = 0; l < W; ++l) lo_half[l] = I(l / 2 + (l % 2) * W), hi_half[l] = I(W / 2 + l / 2 + (l % 2) * W);
+          const T* p1 = p0 + YN * XN;
+          for (int64_t X = 0; X < XN; X += W) {
+            const int n = int(XN - X < W ? XN - X : W);
+            const V e = load_first(p0 + X, n), o = load_first(p1 + X, n);
+            const V r0 = __builtin_shuffle(e, o, lo_half), r1 = __builtin_shuffle(e, o, hi_half);
+            __builtin_memcpy(row + 2 * X, &r0, sizeof(V));
+            __builtin_memcpy(row + 2 * X + W, &r1, sizeof(V));
+          }
+        } else {
+          for (int64_t b = 0; b < g.sw; ++b) {
+            const T* pb = p0 + b * YN * XN;
+            for (int64_t X = 0; X < XN; ++X) row[X * g.sw + b] = pb[X];
+          }
+        }
+        zero_run(row + g.sw * XN, row_len - g.sw * XN - W);
+        copy_run(dp + r * g.W, row + g.pw, g.W);
+      }
+    }
+  });
+}
+
 template <class T>
 void input_grad(const TensorView& dx, const TensorView& gout, const TensorView& w, const DwGeom& g) {
   const int64_t N = dx.shape[0], C = dx.shape[1];
@@ -362,6 +691,7 @@ void input_grad(const TensorView& dx, const TensorView& gout, const TensorView& 
   int64_t off[kMaxRegTaps];
   for (int t = 0; t < taps && t < kMaxRegTaps; ++t)
     off[t] = (g.KH - 1 - t / g.KW) * g.dh * GW + (g.KW - 1 - t % g.KW) * g.dw;
+  const TapPlan plan(off, correlated ? taps : 0, GW);
   const int64_t need = correlated ? GH * GW : 2 * g.PH * g.PW;
   parallel_for_balanced(0, N * C, 1, [&](int64_t lo, int64_t hi) {
     T* buf = scratch<T>(size_t(need + kVecBytes));
@@ -372,7 +702,7 @@ void input_grad(const TensorView& dx, const TensorView& gout, const TensorView& 
         const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
         place_plane(buf, GH, GW, gp, g.OH, g.OW, gout.strides[3], gout.strides[4], (g.KH - 1) * g.dh - g.ph,
                     (g.KW - 1) * g.dw - g.pw, kVecBytes / sizeof(T));
-        correlate_any(dx.ptr<T>() + t * g.H * g.W, buf, GW, w.ptr<T>() + c * taps, off, taps, T(0), g.H, g.W);
+        correlate_any(dx.ptr<T>() + t * g.H * g.W, buf, GW, w.ptr<T>() + c * taps, off, taps, T(0), g.H, g.W, plan);
         continue;
       }
       for (int64_t i = 0; i < g.PH * g.PW; ++i) buf[i] = T(0);
@@ -426,8 +756,13 @@ void weight_grad(const TensorView& dw, const TensorView& x, const TensorView& go
   constexpr int W = kVecBytes / sizeof(T);
   int64_t off[kMaxRegTaps];
   for (int64_t t = 0; t < taps && t < kMaxRegTaps; ++t) off[t] = t / g.KW * g.dh * g.PW + t % g.KW * g.dw;
+  const Phases ph(g);
+  const bool phased = (g.sh != 1 || g.sw != 1) && taps <= kMaxRegTaps;
+  int64_t off_ph[kMaxRegTaps];
+  if (phased) ph.offsets(off_ph, g);
+  const int64_t need = phased ? g.PH * g.PW + 2 * W + ph.size() + W + g.OH * g.OW + W : 2 * g.PH * g.PW + 2 * W;
   parallel_for(0, C, 1, [&](int64_t lo, int64_t hi) {
-    T* buf = scratch<T>(size_t(2 * g.PH * g.PW + 2 * W));
+    T* buf = scratch<T>(size_t(need));
     T* gf = buf + g.PH * g.PW + W;  // g with pitch PW (stride 1), zeros to a whole vector past its end
     static thread_local Scratch acc_scratch;
     double* acc = static_cast<double*>(acc_scratch.get(sizeof(double) * size_t(taps)));
@@ -438,13 +773,27 @@ void weight_grad(const TensorView& dw, const TensorView& x, const TensorView& go
         const T* gp = gout.ptr<T>() + n * gout.strides[0] + c * gout.strides[1];
         const int64_t gs = gout.strides[4];
         place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
-                    x.strides[4], g.ph, g.pw, kVecBytes / sizeof(T));
+                    x.strides[4], g.ph, g.pw, phased ? 2 * W : W);  // Phases::split2 reads 2 vectors past
+        if (phased) {
+          T* phases = buf + g.PH * g.PW + 2 * W;
+          ph.split(phases, buf, W);
+          const T* grows = gp;  // g's rows, columns contiguous
+          int64_t grs = gout.strides[3];
+          if (gs != 1) {
+            T* gc = phases + ph.size() + W;
+            place_plane(gc, g.OH, g.OW, gp, g.OH, g.OW, gout.strides[3], gs, 0, 0, 0);
+            grows = gc, grs = g.OW;
+          }
+          if (taps == 9) tap_rows<T, 9>(acc, grows, grs, phases, g.sh * ph.QW, off_ph, int(taps), g.OH, g.OW);
+          else tap_rows<T, 0>(acc, grows, grs, phases, g.sh * ph.QW, off_ph, int(taps), g.OH, g.OW);
+          continue;
+        }
         if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
           const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
           g.pitch_rows(gf, gp, gout.strides[3], gs);
           for (int l = 0; l < W; ++l) gf[n_flat + l] = T(0);
           if (taps == 9) tap_dots<T, 9>(acc, gf, buf, off, int(taps), n_flat);
-          else tap_dots<T, 0>(acc, gf, buf, off, int(taps), n_flat);
+          else tap_dots_any<T>(acc, gf, buf, off, int(taps), n_flat, nullptr);
           continue;
         }
         if (g.sh == 1 && g.sw == 1) {
@@ -500,6 +849,7 @@ void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView
     off_dx[t] = (g.KH - 1 - t / g.KW) * g.dh * GW + (g.KW - 1 - t % g.KW) * g.dw;
     off_dw[t] = t / g.KW * g.dh * g.PW + t % g.KW * g.dw;
   }
+  const TapPlan plan(off_dx, taps, GW);
   const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
   const bool dense3 = g.KH == 3 && g.KW == 3 && g.dh == 1 && g.dw == 1;  // tap_dots3's filter
   const int64_t gp_len = GH * GW + W, xp_len = g.PH * g.PW + W, gf_len = g.PH * g.PW + 2 * W;
@@ -528,7 +878,7 @@ void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView
       }
       if (dx) {
         place_plane(gpad, GH, GW, gp, g.OH, g.OW, gs3, gs4, (g.KH - 1) * g.dh - g.ph, (g.KW - 1) * g.dw - g.pw, W);
-        correlate_any(dx->ptr<T>() + (n * C + c) * g.H * g.W, gpad, GW, wc, off_dx, taps, T(0), g.H, g.W, next, 2);
+        correlate_any(dx->ptr<T>() + (n * C + c) * g.H * g.W, gpad, GW, wc, off_dx, taps, T(0), g.H, g.W, plan, next, 2);
       }
       if (!dw && !db) continue;
       // gOut with pitch PW: the padded plane itself where its pitch is PW ('same' padding, W == OW:
@@ -546,7 +896,7 @@ void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView
         double* bsum = db ? ac + taps : nullptr;
         if (dense3) tap_dots3<T>(ac, gfp, xpad, g.PW, g.OH, g.OW, bsum);
         else if (taps == 9) tap_dots<T, 9>(ac, gfp, xpad, off_dw, taps, n_flat, bsum);
-        else tap_dots<T, 0>(ac, gfp, xpad, off_dw, taps, n_flat, bsum);
+        else tap_dots_any<T>(ac, gfp, xpad, off_dw, taps, n_flat, bsum);
       } else {
         ac[taps] += double(sum_run(gfp, n_flat));
       }
@@ -564,7 +914,8 @@ template <class T>
 void backward(const TensorView* dx, const TensorView* dw, const TensorView* db, const TensorView& gout, const TensorView& x,
               const TensorView& w, const DwGeom& g) {
   if (g.sh == 1 && g.sw == 1 && g.KH * g.KW <= kMaxRegTaps) return backward_fused<T>(dx, dw, db, gout, x, w, g);
-  if (dx) input_grad<T>(*dx, gout, w, g);
+  if (dx && g.KH * g.KW <= kMaxRegTaps) input_grad_phased<T>(*dx, gout, w, g);
+  else if (dx) input_grad<T>(*dx, gout, w, g);
   if (dw) weight_grad<T>(*dw, x, gout, g);
   if (db) conv_bias_grad(*db, gout);  // conv.cpp
 }
