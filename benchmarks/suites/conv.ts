@@ -9,6 +9,8 @@ interface Layer {
   name: string;
   n: number; c: number; h: number; w: number;
   oc: number; k: number; stride: number; pad: number; groups: number;
+  /** Not one of the convolution issue's layers: measured beside them, without a target. */
+  extra?: boolean;
 }
 type Pass = 'fwd' | 'fwdbwd';
 
@@ -23,6 +25,9 @@ const LAYERS: Layer[] = [
   { name: 'ResNet-18 256→256, 14×14, k3 p1', n: N_RESNET, c: 256, h: 14, w: 14, oc: 256, k: 3, stride: 1, pad: 1, groups: 1 },
   { name: 'ResNet-18 512→512, 7×7, k3 p1', n: N_RESNET, c: 512, h: 7, w: 7, oc: 512, k: 3, stride: 1, pad: 1, groups: 1 },
   { name: 'depthwise 3×3 (C 128, 56×56, p1)', n: N_RESNET, c: 128, h: 56, w: 56, oc: 128, k: 3, stride: 1, pad: 1, groups: 128 },
+  // MobileNet's downsampling depthwise layer and ConvNeXt's 7×7 one
+  { name: 'depthwise 3×3 s2 (C 128, 56×56, p1)', n: N_RESNET, c: 128, h: 56, w: 56, oc: 128, k: 3, stride: 2, pad: 1, groups: 128, extra: true },
+  { name: 'depthwise 7×7 (C 96, 56×56, p3)', n: N_RESNET, c: 96, h: 56, w: 56, oc: 96, k: 7, stride: 1, pad: 3, groups: 96, extra: true },
 ];
 const TIMING = QUICK ? { minSeconds: 0, warmup: 1 } : { minSeconds: 0.5, warmup: 2 };
 const PASSES: Pass[] = ['fwd', 'fwdbwd'];
@@ -114,17 +119,17 @@ export function run(): Section {
   const rows: (string | number)[][] = [];
   const verdicts: string[] = [];
   for (const l of LAYERS) {
-    const target = l.name.startsWith('ResNet-18') && !l.name.includes('stem') ? 0.9 : 2;
+    const target = l.extra ? null : l.name.startsWith('ResNet-18') && !l.name.includes('stem') ? 0.9 : 2;
     for (const pass of PASSES) {
       const k = key(l, pass);
       const gf = (s: number): number => flops(l, pass) / s / 1e9;
       const mine = threadCounts.map((n) => gf(ours.get(n)!.get(k)!));
       const peer = peerBest.get(k);
       const ratio = peer ? mine[mine.length - 1] / gf(peer.seconds) : NaN;
-      if (peer && pass === 'fwdbwd') verdicts.push(`${l.name}: ${fmt(ratio, 2)}x (target ${target}x, ${ratio >= target ? 'met' : 'not met'})`);
+      if (peer && pass === 'fwdbwd' && target !== null) verdicts.push(`${l.name}: ${fmt(ratio, 2)}x (target ${target}x, ${ratio >= target ? 'met' : 'not met'})`);
       rows.push([
         l.name, l.n, pass === 'fwd' ? 'forward, GFLOP/s' : 'forward + backward, GFLOP/s', ...mine.map((x) => fmt(x)),
-        peer ? `${fmt(gf(peer.seconds))} (${threadsLabel(peer.threads)})` : '-', peer ? `${fmt(ratio, 2)}x` : '-', `≥ ${target}x`,
+        peer ? `${fmt(gf(peer.seconds))} (${threadsLabel(peer.threads)})` : '-', peer ? `${fmt(ratio, 2)}x` : '-', target === null ? '- (not in the issue)' : `≥ ${target}x`,
       ]);
     }
   }
