@@ -206,6 +206,8 @@ describe('conv gradients', () => {
     ['conv2d depthwise stride 1', { name: '', x: [2, 3, 7, 19], w: [3, 1, 3, 3], groups: 3, padding: 1 }],
     ['conv2d depthwise 5x3, dilation [2, 1], uneven padding', { name: '', x: [1, 2, 9, 7], w: [2, 1, 5, 3], groups: 2, dilation: [2, 1], padding: [3, 0] }],
     ['conv2d depthwise, padding past the kernel', { name: '', x: [1, 2, 4, 5], w: [2, 1, 3, 3], groups: 2, padding: 3 }],
+    ['conv2d depthwise 5x5 (the 5-row grid)', { name: '', x: [1, 2, 8, 9], w: [2, 1, 5, 5], groups: 2, padding: 2 }],
+    ['conv2d depthwise 7x5, stride [2, 3], dilation [1, 2] (column phases)', { name: '', x: [1, 2, 11, 14], w: [2, 1, 7, 5], groups: 2, stride: [2, 3], dilation: [1, 2], padding: [3, 4] }],
     ['conv2d depthwise 9x9 (more taps than kept in registers)', { name: '', x: [1, 2, 10, 11], w: [2, 1, 9, 9], groups: 2, padding: 4 }],
     ['conv2d 1x1', { name: '', x: [2, 3, 3, 4], w: [2, 3, 1, 1] }],
     ["conv2d 'same' even kernel", { name: '', x: [1, 2, 5, 5], w: [2, 2, 2, 4], padding: 'same' }],

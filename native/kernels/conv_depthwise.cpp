@@ -686,6 +686,7 @@ void input_grad(const TensorView& dx, const TensorView& gout, const TensorView& 
   // at ((KH-1)*dh - ph, (KW-1)*dw - pw) in a [H + (KH-1)*dh, W + (KW-1)*dw] plane of zeros: the
   // forward's correlation with the flipped filter.
   const int taps = int(g.KH * g.KW);
+  if ((g.sh != 1 || g.sw != 1) && taps <= kMaxRegTaps) return input_grad_phased<T>(dx, gout, w, g);
   const int64_t GH = g.H + (g.KH - 1) * g.dh, GW = g.W + (g.KW - 1) * g.dw;
   const bool correlated = g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps;
   int64_t off[kMaxRegTaps];
@@ -914,8 +915,7 @@ template <class T>
 void backward(const TensorView* dx, const TensorView* dw, const TensorView* db, const TensorView& gout, const TensorView& x,
               const TensorView& w, const DwGeom& g) {
   if (g.sh == 1 && g.sw == 1 && g.KH * g.KW <= kMaxRegTaps) return backward_fused<T>(dx, dw, db, gout, x, w, g);
-  if (dx && g.KH * g.KW <= kMaxRegTaps) input_grad_phased<T>(*dx, gout, w, g);
-  else if (dx) input_grad<T>(*dx, gout, w, g);
+  if (dx) input_grad<T>(*dx, gout, w, g);
   if (dw) weight_grad<T>(*dw, x, gout, g);
   if (db) conv_bias_grad(*db, gout);  // conv.cpp
 }
