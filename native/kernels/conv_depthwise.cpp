@@ -114,7 +114,9 @@ T* scratch(size_t n) {
   return static_cast<T*>(buf.get(sizeof(T) * n));
 }
 
-constexpr int kMaxRegTaps = 64;  // filters up to 8x8 keep their taps in a vector array
+// Filters up to 8x8 take the vector paths (their offsets and tap sums fit fixed arrays); larger
+// ones take scalar loops.
+constexpr int kMaxRegTaps = 64;
 
 // The next task's input planes, fetched into L2 a few lines per output row while this task
 // computes: a plane (12.5 KB at 56x56) read only when its task starts stalls on memory for all of
