@@ -79,7 +79,7 @@ struct Phases {
     zero_run(dst + size(), slack);
   }
   // Stride 2, the common one, a pair of vectors at a time: their even lanes to phase 0, odd to 1. The
-  // loads run past a row's end into the next row (or the source's slack of a vector); the columns
+  // loads run past a row's end into the next row (or the source's slack of two vectors); the columns
   // past PW they fill are zeroed after.
   template <class T> void split2(T* __restrict dst, const T* __restrict src, int64_t slack) const {
     typedef typename Vec<T>::type V;
@@ -418,12 +418,12 @@ void add_tap_sums(double* acc, const typename Vec<T>::type* a, int taps, typenam
 // to n rounded up to a vector, and P readable that far past each offset. With gsum, also
 // *gsum += sum_i gf[i] (the bias gradient), from the same loads.
 template <class T, int TAPS>
-void tap_dots(double* acc, const T* gf, const T* P, const int64_t* off, int taps_rt, int64_t n, double* gsum = nullptr) {
+void tap_dots(double* acc, const T* gf, const T* P, const int64_t* off, int64_t n, double* gsum) {
   typedef typename Vec<T>::type V;
   constexpr int W = kVecBytes / sizeof(T);
-  const int taps = TAPS ? TAPS : taps_rt;
-  V a[TAPS ? TAPS : kMaxRegTaps];
-  int64_t o[TAPS ? TAPS : kMaxRegTaps];
+  constexpr int taps = TAPS;
+  V a[TAPS];
+  int64_t o[TAPS];
   for (int t = 0; t < taps; ++t) a[t] = V{}, o[t] = off[t];
   V gs = V{};
   for (int64_t i = 0; i < n; i += W) {
@@ -439,22 +439,23 @@ void tap_dots(double* acc, const T* gf, const T* P, const int64_t* off, int taps
   add_tap_sums<T>(acc, a, taps, gs, gsum);
 }
 
-// tap_dots for any number of taps, 8 at a time: one pass over the plane per 8 taps, their sums in
-// registers. (All of a 5x5 or 7x7 filter's sums at once live in memory: a load and a store beside
-// each FMA.) gf is re-read per pass, from L1 or L2.
-template <class T>
-void tap_dots_any(double* acc, const T* gf, const T* P, const int64_t* off, int taps, int64_t n, double* gsum) {
+// Tap sums for any number of taps, in passes over the plane whose sums stay in registers:
+// f(K, t0) sums taps [t0, t0 + K) with K a compile-time constant, 9 (the 3x3 filter) in one pass,
+// otherwise 8 at a time. (All of a 5x5 or 7x7 filter's sums at once lived in memory: a load and a
+// store beside each FMA.) The plane's gOut is re-read per pass, from L1 or L2.
+template <class F>
+inline void tap_chunks(int taps, F&& f) {
+  if (taps == 9) return f(std::integral_constant<int, 9>{}, 0);
   for (int t0 = 0; t0 < taps; t0 += 8) {
-    double* gs = t0 == 0 ? gsum : nullptr;
     switch (taps - t0 < 8 ? taps - t0 : 8) {
-      case 8: tap_dots<T, 8>(acc + t0, gf, P, off + t0, 8, n, gs); break;
-      case 7: tap_dots<T, 7>(acc + t0, gf, P, off + t0, 7, n, gs); break;
-      case 6: tap_dots<T, 6>(acc + t0, gf, P, off + t0, 6, n, gs); break;
-      case 5: tap_dots<T, 5>(acc + t0, gf, P, off + t0, 5, n, gs); break;
-      case 4: tap_dots<T, 4>(acc + t0, gf, P, off + t0, 4, n, gs); break;
-      case 3: tap_dots<T, 3>(acc + t0, gf, P, off + t0, 3, n, gs); break;
-      case 2: tap_dots<T, 2>(acc + t0, gf, P, off + t0, 2, n, gs); break;
-      default: tap_dots<T, 1>(acc + t0, gf, P, off + t0, 1, n, gs); break;
+      case 8: f(std::integral_constant<int, 8>{}, t0); break;
+      case 7: f(std::integral_constant<int, 7>{}, t0); break;
+      case 6: f(std::integral_constant<int, 6>{}, t0); break;
+      case 5: f(std::integral_constant<int, 5>{}, t0); break;
+      case 4: f(std::integral_constant<int, 4>{}, t0); break;
+      case 3: f(std::integral_constant<int, 3>{}, t0); break;
+      case 2: f(std::integral_constant<int, 2>{}, t0); break;
+      default: f(std::integral_constant<int, 1>{}, t0); break;
     }
   }
 }
@@ -503,12 +504,12 @@ void tap_dots3(double* acc, const T* g, const T* xp, int64_t pitch, int64_t OH, 
 // contiguous): a strided convolution's tap sums over the input's column phases (Phases), a vector
 // of g's row at a time with its lanes past OW zeroed, so P is read past each row harmlessly.
 template <class T, int TAPS>
-void tap_rows(double* acc, const T* g, int64_t gs, const T* P, int64_t step, const int64_t* off, int taps_rt,
-              int64_t OH, int64_t OW) {
+void tap_rows(double* acc, const T* g, int64_t gs, const T* P, int64_t step, const int64_t* off, int64_t OH,
+              int64_t OW) {
   typedef typename Vec<T>::type V;
   constexpr int W = kVecBytes / sizeof(T);
-  const int taps = TAPS ? TAPS : taps_rt;
-  V a[TAPS ? TAPS : kMaxRegTaps];
+  constexpr int taps = TAPS;
+  V a[TAPS];
   for (int t = 0; t < taps; ++t) a[t] = V{};
   for (int64_t y = 0; y < OH; ++y) {
     const T* grow = g + y * gs;
@@ -787,16 +788,16 @@ void weight_grad(const TensorView& dw, const TensorView& x, const TensorView& go
             place_plane(gc, g.OH, g.OW, gp, g.OH, g.OW, gout.strides[3], gs, 0, 0, 0);
             grows = gc, grs = g.OW;
           }
-          if (taps == 9) tap_rows<T, 9>(acc, grows, grs, phases, g.sh * ph.QW, off_ph, int(taps), g.OH, g.OW);
-          else tap_rows<T, 0>(acc, grows, grs, phases, g.sh * ph.QW, off_ph, int(taps), g.OH, g.OW);
+          tap_chunks(int(taps), [&](auto K, int t0) {
+            tap_rows<T, K>(acc + t0, grows, grs, phases, g.sh * ph.QW, off_ph + t0, g.OH, g.OW);
+          });
           continue;
         }
         if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
           const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
           g.pitch_rows(gf, gp, gout.strides[3], gs);
           for (int l = 0; l < W; ++l) gf[n_flat + l] = T(0);
-          if (taps == 9) tap_dots<T, 9>(acc, gf, buf, off, int(taps), n_flat);
-          else tap_dots_any<T>(acc, gf, buf, off, int(taps), n_flat, nullptr);
+          tap_chunks(int(taps), [&](auto K, int t0) { tap_dots<T, K>(acc + t0, gf, buf, off + t0, n_flat, nullptr); });
           continue;
         }
         if (g.sh == 1 && g.sw == 1) {
@@ -898,8 +899,10 @@ void backward_fused(const TensorView* dx, const TensorView* dw, const TensorView
                     x.strides[4], g.ph, g.pw, W);
         double* bsum = db ? ac + taps : nullptr;
         if (dense3) tap_dots3<T>(ac, gfp, xpad, g.PW, g.OH, g.OW, bsum);
-        else if (taps == 9) tap_dots<T, 9>(ac, gfp, xpad, off_dw, taps, n_flat, bsum);
-        else tap_dots_any<T>(ac, gfp, xpad, off_dw, taps, n_flat, bsum);
+        else
+          tap_chunks(taps, [&](auto K, int t0) {
+            tap_dots<T, K>(ac + t0, gfp, xpad, off_dw + t0, n_flat, t0 == 0 ? bsum : nullptr);
+          });
       } else {
         ac[taps] += double(sum_run(gfp, n_flat));
       }
