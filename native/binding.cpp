@@ -719,8 +719,16 @@ int64_t direct_conv_checks(Napi::Env env, Meta& m, const TensorView& x, const Te
   return out_c;
 }
 
+// An activation code (kernel_types.h) from the meta; only a forward (`forward`) may apply one.
+Activation read_activation(Napi::Env env, Meta& m, bool forward) {
+  const int64_t act = m.next_int();
+  if (act < 0 || act >= int64_t(Activation::Count)) fail(env, m.op, "unknown activation " + std::to_string(act));
+  if (act != 0 && !forward) fail(env, m.op, "only the forward applies an activation");
+  return Activation(act);
+}
+
 // convDirect(out, x, w, [bias]) meta: out, x, w, hasBias, [bias], ns, geometry as im2col, groups,
-// adjoint. With adjoint (the input gradient), x is the output gradient, out the input gradient, w
+// adjoint, activation (out = act(conv + bias); the forward only). With adjoint (the input gradient), x is the output gradient, out the input gradient, w
 // the forward's weight and the geometry the adjoint's (see kernels.h).
 Napi::Value ConvDirect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -734,6 +742,7 @@ Napi::Value ConvDirect(const Napi::CallbackInfo& info) {
   const SpatialGeom g = read_conv_geom(env, m, ns, x);
   const int64_t groups = m.next_int();
   const bool adjoint = m.next() != 0;
+  const Activation act = read_activation(env, m, !adjoint);
   const int64_t out_c = direct_conv_checks(env, m, x, w, g, groups, adjoint);
   const TensorView out = widen5(env, m.op, out0, ns, "output");
   want_float(env, m.op, x);
@@ -747,20 +756,21 @@ Napi::Value ConvDirect(const Napi::CallbackInfo& info) {
     want_contiguous(env, m.op, bias);
     if (bias.ndim != 1 || bias.shape[0] != out_c) fail(env, m.op, "bias " + shape_str(bias) + " does not match weight " + shape_str(w0));
   }
-  if (out.numel() > 0) kernels().conv_direct(out, x, w, has_bias ? &bias : nullptr, g, groups, adjoint);
+  if (out.numel() > 0) kernels().conv_direct(out, x, w, has_bias ? &bias : nullptr, g, groups, adjoint, act);
   return env.Undefined();
 }
 
 // One pass of a convolution kernel that sees all three tensors of the convolution (convDepthwise,
-// convImplicit). meta: y, x, w, hasBias, [bias], ns, geometry as im2col, groups. y is output-shaped
-// [N, outC, ...], x input-shaped [N, C, ...], w weight-shaped [outC, C / groups, ...]. mode 0 writes
-// y = conv(x, w) + bias; mode 1 writes x = the input gradient from y = gOut; mode 2 writes w = the
+// convImplicit). meta: y, x, w, hasBias, [bias], ns, geometry as im2col, groups, activation. y is
+// output-shaped [N, outC, ...], x input-shaped [N, C, ...], w weight-shaped [outC, C / groups, ...].
+// mode 0 writes y = act(conv(x, w) + bias); mode 1 writes x = the input gradient from y = gOut; mode 2 writes w = the
 // weight gradient from x and y = gOut. The tensor written must be contiguous, and w too.
 struct ConvPass {
   TensorView y, x, w, bias;
   bool has_bias;
   SpatialGeom g;
   int64_t groups;
+  Activation act;
   const TensorView& written(int mode) const { return mode == 0 ? y : mode == 1 ? x : w; }
 };
 
@@ -776,6 +786,7 @@ ConvPass read_conv_pass(Napi::Env env, Meta& m, int32_t mode) {
   p.w = widen5(env, m.op, w0, ns, mode == 2 ? "weight gradient" : "weight");
   p.g = read_conv_geom(env, m, ns, p.x);
   p.groups = m.next_int();
+  p.act = read_activation(env, m, mode == 0);
   const TensorView &x = p.x, &w = p.w;
   want_float(env, m.op, x);
   want_dtype(env, m.op, p.y, x.dtype);
@@ -824,7 +835,7 @@ Napi::Value ConvDepthwise(const Napi::CallbackInfo& info) {
   const ConvPass p = read_conv_pass(env, m, mode);
   const SpatialGeom& g = p.g;
   want_depthwise(env, m.op, p.x, p.w, g, p.groups);
-  if (p.x.numel() > 0 && p.y.numel() > 0) kernels().conv_depthwise(mode, p.y, p.x, p.w, p.has_bias ? &p.bias : nullptr, g);
+  if (p.x.numel() > 0 && p.y.numel() > 0) kernels().conv_depthwise(mode, p.y, p.x, p.w, p.has_bias ? &p.bias : nullptr, g, p.act);
   else if (mode != 0 && p.written(mode).numel() > 0) kernels().fill(p.written(mode), 0);
   return env.Undefined();
 }
@@ -837,7 +848,7 @@ Napi::Value ConvImplicit(const Napi::CallbackInfo& info) {
   const ConvPass p = read_conv_pass(env, m, mode);
   want_contiguous(env, m.op, p.y);  // the output gradient too: the CPU's GEMMs take its rows flat
   want_float32_or_64(env, m.op, p.x);
-  kernels().conv_implicit(mode, p.y, p.x, p.w, p.has_bias ? &p.bias : nullptr, p.g, p.groups);
+  kernels().conv_implicit(mode, p.y, p.x, p.w, p.has_bias ? &p.bias : nullptr, p.g, p.groups, p.act);
   return env.Undefined();
 }
 

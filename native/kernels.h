@@ -84,12 +84,12 @@ struct KernelTable {
   void (*im2col)(const TensorView& cols, const TensorView& x, const SpatialGeom& g);
   void (*col2im)(const TensorView& dx, const TensorView& cols, const SpatialGeom& g);
   // Direct convolution (conv_direct.cpp) for stride 1, no dilation, unit depth: out (contiguous) =
-  // conv(x, w) + bias (bias may be null); dw (no stride-0 dims) = the weight gradient from gout.
+  // act(conv(x, w) + bias) (bias may be null); dw (no stride-0 dims) = the weight gradient from gout.
   // w is [outC, C / groups, 1, KH, KW] contiguous; g.pad holds the padding before each dim. With
   // `adjoint`, x is an output gradient [N, outC, ...], out the input gradient [N, C, ...], w the
   // forward's weight (flipped and transposed inside), and g the adjoint's geometry (pad K-1-p).
   void (*conv_direct)(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
-                      const SpatialGeom& g, int64_t groups, bool adjoint);
+                      const SpatialGeom& g, int64_t groups, bool adjoint, Activation act);
   void (*conv_direct_weight_grad)(const TensorView& dw, const TensorView& x, const TensorView& gout,
                                   const SpatialGeom& g, int64_t groups);
   // A convolution's bias gradient: db [C] = the sum of gout [N, C, D, H, W] (any strides) over all
@@ -98,15 +98,15 @@ struct KernelTable {
   // Convolution as implicit GEMM (cuda/kernels/conv_implicit.cu; on the CPU, im2col + GEMM a tile
   // of output rows at a time, conv_tiled.cpp): y is output-shaped [N, outC, D, H, W] (contiguous),
   // x input-shaped [N, C, D, H, W], w [outC, C / groups, KD, KH, KW] (contiguous). mode 0 writes
-  // y = conv(x, w) + bias; mode 1 writes x (contiguous) = the input gradient from y = gOut; mode 2
-  // writes w = the weight gradient from x and y = gOut.
+  // y = act(conv(x, w) + bias); mode 1 writes x (contiguous) = the input gradient from y = gOut;
+  // mode 2 writes w = the weight gradient from x and y = gOut (act is None in modes 1 and 2).
   void (*conv_implicit)(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
-                        const SpatialGeom& g, int64_t groups);
+                        const SpatialGeom& g, int64_t groups, Activation act);
   // Depthwise 2-D convolution (groups == C == outC; conv_depthwise.cpp), any stride, padding and
   // dilation, with conv_implicit's operands and modes (w is [C, 1, 1, KH, KW]; what is read may
   // have any strides).
   void (*conv_depthwise)(int mode, const TensorView& y, const TensorView& x, const TensorView& w,
-                         const TensorView* bias, const SpatialGeom& g);
+                         const TensorView* bias, const SpatialGeom& g, Activation act);
   // Its backward in one call: writes each of dx (input-shaped), dw (weight-shaped) and db ([C])
   // that is not null, from gOut (output-shaped), x and w (the written ones contiguous).
   void (*conv_depthwise_backward)(const TensorView* dx, const TensorView* dw, const TensorView* db,

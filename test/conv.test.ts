@@ -622,6 +622,114 @@ describe('depthwise backward in one call', () => {
   });
 });
 
+describe('fused activation (conv2d / conv1d { activation })', () => {
+  type Act = 'relu' | 'gelu' | 'gelu-tanh' | 'silu';
+  const acts: Act[] = ['relu', 'gelu', 'gelu-tanh', 'silu'];
+  const unfused = (y: tf.Tensor, act: Act): tf.Tensor =>
+    act === 'relu' ? y.relu() : act === 'gelu' ? y.gelu() : act === 'gelu-tanh' ? y.gelu({ approximate: 'tanh' }) : y.silu();
+  // One layer per forward kernel the auto choice reaches (and, forced, im2col and tiled take them all).
+  const layers: [string, number[], number[], tf.ConvOptions][] = [
+    ['direct, lanes over positions', [2, 1, 13, 11], [6, 1, 5, 5], { padding: 2 }],
+    ['direct, lanes over output channels', [2, 6, 14, 13], [16, 6, 5, 5], {}],
+    ['direct, two channel vectors', [2, 16, 9, 10], [32, 16, 3, 3], { padding: 1 }],
+    ['direct, two channel vectors, two rows per block', [3, 16, 5, 5], [32, 16, 3, 3], { padding: 1 }],
+    ['depthwise 3x3', [2, 5, 9, 11], [5, 1, 3, 3], { padding: 1, groups: 5 }],
+    ['depthwise stride 2', [2, 4, 12, 13], [4, 1, 3, 3], { padding: 1, stride: 2, groups: 4 }],
+    ['depthwise 7x7 grid', [1, 3, 15, 14], [3, 1, 7, 7], { padding: 3, groups: 3 }],
+    ['depthwise 9x9 (past the register taps)', [1, 2, 12, 12], [2, 1, 9, 9], { padding: 4, groups: 2 }],
+    ['depthwise strided and dilated', [1, 3, 10, 9], [3, 1, 5, 3], { stride: [2, 1], dilation: [1, 2], padding: [2, 1], groups: 3 }],
+    ['tiled im2col + GEMM', [1, 3, 20, 20], [4, 3, 3, 3], { dilation: 2 }],
+    ['tiled, groups 2', [1, 4, 21, 19], [6, 2, 3, 3], { groups: 2, padding: 1 }],
+    ['folded images', [3, 4, 9, 9], [5, 4, 3, 3], { stride: 2 }],
+    ['folded images, groups 2', [3, 4, 9, 9], [6, 2, 3, 3], { stride: 2, groups: 2 }],
+    ['one GEMM per image', [1, 3, 9, 9], [5, 3, 3, 3], { stride: 2 }],
+    ['1x1 as a GEMM on the input', [2, 5, 7, 6], [7, 5, 1, 1], {}],
+    ['conv1d, direct', [2, 2, 40], [3, 2, 5], { padding: 2 }],
+    ['conv1d, strided', [2, 3, 17], [4, 3, 3], { stride: 2 }],
+  ];
+
+  it('equals the convolution then the activation op: every kernel, algorithm, level, activation, float32 and float64', () => {
+    for (const level of levels) {
+      tf.setCpuKernelLevel(level);
+      for (const algo of ['auto', 'im2col', 'tiled'] as ConvAlgorithm[]) {
+        const prev = _setConvAlgorithm(algo);
+        try {
+          layers.forEach(([name, xs, ws, opts], i) => {
+            const f = xs.length === 3 ? tf.conv1d : tf.conv2d;
+            for (const dtype of ['float64', 'float32'] as tf.DType[]) {
+              tf.tidy(() => {
+                const x = toTensor(randArr(xs), dtype), w = toTensor(randArr(ws), dtype);
+                const b = i % 2 === 0 ? toTensor(randArr([ws[0]]), dtype) : null;
+                const pre = f(x, w, b, opts);
+                const tol = dtype === 'float64' ? { rtol: 1e-12, atol: 1e-12 } : { rtol: 1e-5, atol: 1e-6 };
+                for (const act of acts) {
+                  const what = `${level} ${algo} ${dtype} ${name} ${act}`;
+                  try {
+                    expectClose(f(x, w, b, { ...opts, activation: act }), unfused(pre, act), tol);
+                  } catch (e) {
+                    throw new Error(`${what}: ${(e as Error).message}`);
+                  }
+                }
+              });
+            }
+          });
+        } finally {
+          _setConvAlgorithm(prev);
+        }
+      }
+    }
+    tf.setCpuKernelLevel(initialLevel);
+  });
+
+  it('a fused ReLU keeps NaN, as the relu op does', () => {
+    tf.tidy(() => {
+      for (const [, xs, ws, opts] of layers) {
+        const f = xs.length === 3 ? tf.conv1d : tf.conv2d;
+        const x = toTensor(randArr(xs), 'float32');
+        x.view([-1]).narrow(0, 0, 1).fill_(NaN);
+        const w = toTensor(randArr(ws), 'float32');
+        const got = f(x, w, null, { ...opts, activation: 'relu' }).dataSync();
+        const want = f(x, w, null, opts).relu().dataSync();
+        for (let i = 0; i < want.length; i++) expect(Number.isNaN(got[i])).toBe(Number.isNaN(want[i]));
+      }
+    });
+  });
+
+  it('gradients: ReLU fused (its backward masks by the output), GELU and SiLU after the convolution; gradcheck in float64', () => {
+    const grads: [string, number[], number[], tf.ConvOptions][] = [
+      ['lanes over output channels', [1, 2, 7, 8], [16, 2, 3, 3], { padding: 1 }],
+      ['depthwise stride 2', [1, 3, 7, 6], [3, 1, 3, 3], { padding: 1, stride: 2, groups: 3 }],
+      ['folded, groups 2', [2, 4, 5, 5], [4, 2, 3, 3], { stride: 2, groups: 2 }],
+      ['conv1d', [2, 3, 9], [2, 3, 3], { padding: 1 }],
+    ];
+    // Its own generator: the inputs (checked below to keep clear of ReLU's kink) do not depend on
+    // which tests ran before.
+    const own = lcg(2718281);
+    for (const [name, xs, ws, opts] of grads) {
+      tf.tidy(() => {
+        const f = xs.length === 3 ? tf.conv1d : tf.conv2d;
+        const x = toTensor(randomArr(xs, own), 'float64', true), w = toTensor(randomArr(ws, own), 'float64', true);
+        const b = toTensor(randomArr([ws[0]], own), 'float64', true);
+        // Finite differences across ReLU's kink would not match: the pre-activations stay clear of 0.
+        const pre = tf.noGrad(() => f(x, w, b, opts)).abs().min().item();
+        expect(pre, `${name}: a pre-activation near 0`).toBeGreaterThan(1e-4);
+        expect(f(x, w, b, { ...opts, activation: 'relu' }).gradFn?.name, name).toBe('ConvolutionReluBackward');
+        expect(f(x, w, b, { ...opts, activation: 'silu' }).gradFn?.name, name).not.toMatch(/^Convolution/);
+        for (const act of acts)
+          expect(tf.gradcheck((xi, wi, bi) => f(xi, wi, bi, { ...opts, activation: act }), [x, w, b]), `${name} ${act}`).toBe(true);
+      });
+    }
+  });
+
+  it('rejects an unknown activation, naming the op', () => {
+    tf.tidy(() => {
+      const x = tf.zeros([1, 2, 5, 5]), w = tf.zeros([3, 2, 3, 3]);
+      expectThrows(() => tf.conv2d(x, w, null, { activation: 'tanh' as 'relu' }), "conv2d: unknown activation 'tanh'");
+      expectThrows(() => tf.conv1d(tf.zeros([1, 2, 5]), tf.zeros([3, 2, 3]), null, { activation: 'none' as 'relu' }), "conv1d: unknown activation 'none'");
+    });
+  });
+});
+
 describe('conv argument errors', () => {
   it('names the op and the shapes', () => {
     tf.tidy(() => {
@@ -669,6 +777,14 @@ describe('native conv/pool entry points', () => {
       expect(() => call(() => native.im2col(), [tf.zeros([2, 27, 16]), x], [2, 7, 7, 1, 1, 0, 0, 0, 0, 1, 1])).toThrow(/larger than the padded input/);
       expect(() => call(() => native.im2col(), [tf.zeros([2, 27, 16]), x], [2, 3, 3, 0, 1, 0, 0, 0, 0, 1, 1])).toThrow(/stride must be/);
       expect(() => call(() => native.col2im(), [tf.zeros([2, 3, 6, 6]).permute([0, 1, 3, 2]), tf.zeros([2, 27, 16])], conv)).toThrow(/contiguous/);
+      // The activation code after groups (convImplicit) or after adjoint (convDirect): forward only.
+      const y = tf.zeros([2, 4, 4, 4]), w = tf.zeros([4, 3, 3, 3]);
+      call(() => native.convImplicit(0), [y, x, w], [0, ...conv, 1, 1]); // fine: y = relu(conv)
+      expect(() => call(() => native.convImplicit(0), [y, x, w], [0, ...conv, 1, 5])).toThrow(/unknown activation 5/);
+      expect(() => call(() => native.convImplicit(1), [y, tf.zeros([2, 3, 6, 6]), w], [0, ...conv, 1, 1])).toThrow(/only the forward applies an activation/);
+      call(() => native.convDirect(), [y, x, w], [0, ...conv, 1, 0, 2]); // fine: y = gelu(conv)
+      expect(() => call(() => native.convDirect(), [y, x, w], [0, ...conv, 1, 0, -1])).toThrow(/unknown activation -1/);
+      expect(() => call(() => native.convDirect(), [tf.zeros([2, 3, 6, 6]), y, w], [0, 2, 3, 3, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 1])).toThrow(/only the forward applies an activation/);
       const pool = [2, 2, 2, 2, 2, 0, 0, 1, 1, 0]; // ns, kernel, stride, padding, dilation, ceilMode
       const out = tf.zeros([2, 3, 3, 3]), ind = tf.zeros([2, 3, 3, 3], { dtype: 'int32' });
       call(() => native.maxPool(), [out, ind, x], pool); // fine

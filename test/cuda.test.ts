@@ -475,6 +475,30 @@ describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'C
         same(grads[1].cuda(), grads[0], 1e-6);
       });
 
+      it('convolution with a fused activation (implicit GEMM and depthwise kernels), and its ReLU gradient', () => {
+        setup();
+        const cases: [number[], number[], tf.ConvOptions][] = [
+          [[2, 3, 9, 7], [4, 3, 3, 2], { padding: 1 }],
+          [[1, 4, 11, 10], [6, 2, 3, 3], { stride: 2, dilation: 2, groups: 2, padding: [2, 1] }],
+          [[2, 5, 9, 11], [5, 1, 3, 3], { padding: 1, groups: 5 }], // depthwise
+        ];
+        for (const [xs, ws, opts] of cases) {
+          const x = randn(xs, 'float64'), w = randn(ws, 'float64'), b = randn([ws[0]], 'float64');
+          for (const activation of ['relu', 'gelu', 'gelu-tanh', 'silu'] as const)
+            check([x, w, b], (xi, wi, bi) => tf.noGrad(() => tf.conv2d(xi, wi, bi, { ...opts, activation })), 1e-12);
+          const results = ['cpu', 'cuda'].map((d) =>
+            tf.tidy(() => {
+              const xl = x.to(d as 'cpu').detach().requiresGrad_(), wl = w.to(d as 'cpu').detach().requiresGrad_();
+              const bl = b.to(d as 'cpu').detach().requiresGrad_();
+              const y = tf.conv2d(xl, wl, bl, { ...opts, activation: 'relu' });
+              y.square().sum().backward();
+              return [y.cpu(), xl.grad!.cpu(), wl.grad!.cpu(), bl.grad!.cpu()];
+            }),
+          );
+          for (let k = 0; k < 4; k++) same(results[1][k].cuda(), results[0][k], 1e-10);
+        }
+      });
+
       it('convolution (im2col + GEMM), pooling and their gradients, odd sizes, strides, dilation, groups', () => {
         setup();
         const cases: [number[], number[], tf.ConvOptions][] = [

@@ -9,6 +9,7 @@
 // the outputs whose windows hold it (no atomics). Weight gradient: a block per (channel, tap),
 // reducing over images and positions in double.
 #include "common.cuh"
+#include "elementwise_math.cuh"
 #include "kernels.cuh"
 
 namespace tf {
@@ -20,7 +21,8 @@ TF_HD int64_t at4(const TensorView& v, int64_t n, int64_t c, int64_t h, int64_t 
 }
 
 template <class T>
-__global__ void depthwise_forward_kernel(TensorView out, TensorView x, TensorView w, const T* bias, SpatialGeom g, int64_t total) {
+__global__ void depthwise_forward_kernel(TensorView out, TensorView x, TensorView w, const T* bias, SpatialGeom g, int64_t total,
+                                         Activation act) {
   const int64_t C = x.shape[1], OH = g.out[1], OW = g.out[2], KH = g.kernel[1], KW = g.kernel[2];
   for (int64_t t = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; t < total; t += int64_t(gridDim.x) * blockDim.x) {
     const int64_t ox = t % OW, oy = t / OW % OH, c = t / (OW * OH) % C, n = t / (OW * OH * C);
@@ -35,7 +37,7 @@ __global__ void depthwise_forward_kernel(TensorView out, TensorView x, TensorVie
         acc += wc[ky * KW + kx] * static_cast<const T*>(x.data)[at4(x, n, c, h, wx)];
       }
     }
-    static_cast<T*>(out.data)[t] = acc;
+    static_cast<T*>(out.data)[t] = activation_value<T>(act, acc);
   }
 }
 
@@ -80,13 +82,13 @@ namespace {
 
 // The operands as in the kernel table: y output-shaped, x input-shaped; mode 0 writes y, 1 x, 2 w.
 void conv_depthwise(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
-                    const SpatialGeom& g) {
+                    const SpatialGeom& g, Activation act) {
   switch (mode) {
     case 0: {
       const int64_t total = y.numel();
       TF_DISPATCH_FLOAT(x.dtype, T,
                         TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), depthwise_forward_kernel<T>)(
-                            y, x, w, bias ? static_cast<const T*>(bias->data) : nullptr, g, total));
+                            y, x, w, bias ? static_cast<const T*>(bias->data) : nullptr, g, total, act));
       break;
     }
     case 1: {

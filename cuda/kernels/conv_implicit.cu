@@ -2,7 +2,7 @@
 // never stored; the tile loader computes each column element from the image instead. Per group g
 // (gridDim.z), over [N, C, D, H, W] views (1-D/2-D ops have unit D/H; geometry in native/spatial_geom.h):
 //
-//   mode 0 (forward):        out[n, g*Mg + i, l] = sum_k W[g*Mg + i, k] * cols[k, (n, l)] (+ bias)
+//   mode 0 (forward):        out[n, g*Mg + i, l] = act(sum_k W[g*Mg + i, k] * cols[k, (n, l)] (+ bias))
 //   mode 1 (input gradient): dx[n, g*Cg + c, p]  = sum_{(o, kk)} W[g*Mg + o, c, kk] * gOut[n, g*Mg + o, l(p, kk)]
 //   mode 2 (weight gradient): dW[g*Mg + i, (c, kk)] = sum_{(n, l)} gOut[n, g*Mg + i, l] * cols[(c, kk), (n, l)]
 //
@@ -20,6 +20,7 @@ namespace cuda {
 struct ConvImplicit {
   TensorView y, x, w;  // output-shaped (out or gOut), input-shaped (x or dx), weight-shaped (w or dW)
   const void* bias;
+  Activation act;  // mode 0: applied after the bias
   SpatialGeom g;
   int64_t N, C, outC, Mg, Cg, KK, L, P;  // P: input positions D*H*W
   int mode;
@@ -85,7 +86,7 @@ __device__ __forceinline__ void store(const ConvImplicit& p, int64_t gi, int64_t
     case 0: {
       const int64_t n = j / p.L, l = j % p.L, o = gi * p.Mg + i;
       if (p.bias) v += static_cast<const T*>(p.bias)[o];
-      static_cast<T*>(p.y.data)[(n * p.outC + o) * p.L + l] = v;  // out is contiguous (checked by the binding)
+      static_cast<T*>(p.y.data)[(n * p.outC + o) * p.L + l] = activation_value<T>(p.act, v);  // out is contiguous (checked by the binding)
       break;
     }
     case 1: {
@@ -134,12 +135,13 @@ __global__ void __launch_bounds__(256) conv_implicit_kernel(ConvImplicit p, int6
 namespace {
 
 void conv_implicit(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
-                   const SpatialGeom& g, int64_t groups) {
+                   const SpatialGeom& g, int64_t groups, Activation act) {
   ConvImplicit p{};
   p.y = y;
   p.x = x;
   p.w = w;
   p.bias = bias ? bias->data : nullptr;
+  p.act = act;
   p.g = g;
   p.mode = mode;
   p.N = x.shape[0];

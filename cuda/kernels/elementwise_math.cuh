@@ -78,6 +78,19 @@ TF_HD T unary_value(UnaryOp op, T v, double p0, double p1) {
   }
 }
 
+// An epilogue's activation (kernel_types.h) of one value: the unary ops' own functions, so the
+// GEMM's and the convolutions' fused results equal the unfused ops'.
+template <class T>
+TF_HD T activation_value(Activation act, T v) {
+  switch (act) {
+    case Activation::Relu: return unary_value<T>(UnaryOp::Relu, v, 0, 0);
+    case Activation::Gelu: return unary_value<T>(UnaryOp::Gelu, v, 0, 0);
+    case Activation::GeluTanh: return unary_value<T>(UnaryOp::GeluTanh, v, 0, 0);
+    case Activation::Silu: return unary_value<T>(UnaryOp::Silu, v, 0, 0);
+    default: return v;
+  }
+}
+
 // dx for one element from g = dL/dy, the input x and the output y.
 template <class T>
 TF_HD T unary_derivative(UnaryOp op, T g, T x, T y, double p0, double p1) {

@@ -34,13 +34,7 @@ struct GemmArgs {
 template <class T, class MB = T>
 TF_HD T epilogue(const GemmArgs& g, T v, int64_t i, int64_t j) {
   if (g.bias) v += widen(static_cast<const MB*>(g.bias)[i * g.bias_sm + j * g.bias_sn]);
-  switch (g.act) {
-    case Activation::Relu: return unary_value<T>(UnaryOp::Relu, v, 0, 0);
-    case Activation::Gelu: return unary_value<T>(UnaryOp::Gelu, v, 0, 0);
-    case Activation::GeluTanh: return unary_value<T>(UnaryOp::GeluTanh, v, 0, 0);
-    case Activation::Silu: return unary_value<T>(UnaryOp::Silu, v, 0, 0);
-    default: return v;
-  }
+  return activation_value<T>(g.act, v);
 }
 
 // Offsets of kept batch entry z in A, B and C, and of summed entry r in A and B. Batch counts fit

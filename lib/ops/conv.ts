@@ -14,11 +14,13 @@
 // conv_tiled.cpp), so the columns never leave L2; smaller ones fold a chunk's images into one
 // GEMM. Where this file runs the GEMMs itself, the batch goes in chunks that bound the column
 // buffer; a small column buffer is kept from the forward for the weight gradient (the backward
-// frees it, and reuses it for the input gradient's columns); larger ones are recomputed.
+// frees it, and reuses it for the input gradient's columns); larger ones are recomputed. An
+// `activation` option is applied by whichever forward kernel runs, as it stores the output (the GEMM
+// paths through the GEMM's epilogue), and ReLU's backward masks gOut by the output first.
 import { needsGrad, record } from '../autograd';
 import { isFloating } from '../dtype';
 import { deviceHas } from '../backend';
-import { callee, meta, metaNum, native } from '../native';
+import { callee, meta, metaNum, native, UnaryOp } from '../native';
 import { shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import {
@@ -27,6 +29,8 @@ import {
 import { empty } from './util';
 import { contiguousRaw } from './views';
 import { halfOperand, viaFloat32 } from './half_fallback';
+import { ACTIVATION_CODE, activationOption, applyActivation, type Activation } from './activation';
+import { unaryGrad } from './unary';
 
 export type ConvPadding = IntOrTuple | 'same' | 'valid';
 
@@ -36,6 +40,14 @@ export interface ConvOptions {
   padding?: ConvPadding;
   dilation?: IntOrTuple;
   groups?: number;
+  /**
+   * An activation applied to the output (after the bias): 'relu', 'gelu', 'gelu-tanh' or 'silu'.
+   * The forward kernels apply it as they write each tile or plane of the output, so no second pass
+   * and no intermediate tensor; ReLU's backward masks the gradient with the output. GELU and SiLU,
+   * whose backwards need the pre-activation, run as the convolution then the op when a gradient is
+   * wanted (as linear does).
+   */
+  activation?: Activation | null;
 }
 
 /** Elements of column buffer per chunk of the batch (32 MiB of float32). */
@@ -107,6 +119,17 @@ export function gemm(c: Desc, a: Desc, b: Desc, alpha: number, beta: number): vo
   callee().gemm();
 }
 
+/** gemm, then activation `act` (an ACTIVATION_CODE) on each tile of C as the kernel writes it. */
+function gemmActivated(c: Desc, a: Desc, b: Desc, alpha: number, beta: number, act: number): void {
+  if (act === 0) return gemm(c, a, b, alpha, beta);
+  meta();
+  put(c);
+  put(a);
+  put(b);
+  metaNum(alpha, beta, 0, 0, act);
+  callee().gemmEpilogue();
+}
+
 export function im2col(cols: Desc, x: Desc, g: Geometry): void {
   meta();
   put(cols);
@@ -116,12 +139,13 @@ export function im2col(cols: Desc, x: Desc, g: Geometry): void {
 }
 
 /**
- * out = conv(x, w) + bias by the direct kernel; with `adjoint`, the input gradient: x is the output
- * gradient, out the input gradient, w the forward's weight and g the adjoint's geometry.
+ * out = act(conv(x, w) + bias) by the direct kernel (act: an ACTIVATION_CODE); with `adjoint`, the
+ * input gradient: x is the output gradient, out the input gradient, w the forward's weight and g
+ * the adjoint's geometry.
  */
-function convDirect(out: Desc, x: Desc, w: Tensor, bias: Tensor | null, g: Geometry, groups: number, adjoint = false): void {
+function convDirect(out: Desc, x: Desc, w: Tensor, bias: Tensor | null, g: Geometry, groups: number, adjoint = false, act = 0): void {
   convOperands(out, x, w, bias, g, groups);
-  metaNum(adjoint ? 1 : 0);
+  metaNum(adjoint ? 1 : 0, act);
   callee().convDirect();
 }
 
@@ -152,12 +176,14 @@ function adjointGeometry(g: Geometry): Geometry | null {
 /**
  * One pass of a kernel that sees the whole convolution (native/binding.cpp read_conv_pass):
  * convDepthwise (one filter per channel) or convImplicit (implicit GEMM: CUDA's, the CPU's tiles). y is output-shaped,
- * x input-shaped, w weight-shaped; mode 0 writes y = conv(x, w) + bias, 1 writes x = the input
- * gradient from y = gOut, 2 writes w = the weight gradient from x and y = gOut.
+ * x input-shaped, w weight-shaped; mode 0 writes y = act(conv(x, w) + bias) (act: an
+ * ACTIVATION_CODE), 1 writes x = the input gradient from y = gOut, 2 writes w = the weight gradient
+ * from x and y = gOut.
  */
 function convPass(entry: 'convDepthwise' | 'convImplicit', mode: 0 | 1 | 2, y: Desc, x: Desc, w: Tensor, bias: Tensor | null,
-  g: Geometry, groups: number): void {
+  g: Geometry, groups: number, act = 0): void {
   convOperands(y, x, w, bias, g, groups);
+  metaNum(act);
   callee()[entry](mode);
 }
 
@@ -268,6 +294,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
   if (bias && (bias.ndim !== 1 || bias._shape[0] !== outC)) {
     throw new Error(`${op}: expected bias [${outC}] (one per output channel of weight ${shapeStr(weight._shape)}), got ${shapeStr(bias._shape)}`);
   }
+  const act = activationOption(op, opts.activation);
   const stride = tuple(op, 'stride', opts.stride ?? 1, ns, 1);
   const dilation = tuple(op, 'dilation', opts.dilation ?? 1, ns, 1);
   const inSize = x.shape.slice(2);
@@ -301,6 +328,11 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
   const g: Geometry = { ns, kernel, stride, padBefore, padAfter, dilation, inSize, outSize };
 
   const dt = input.dtype;
+  // The activation goes into the forward kernels' stores unless a gradient is wanted through GELU
+  // or SiLU (their backwards need the pre-activation: then the op runs after, as for linear).
+  const fuseAct = act !== null && (act === 'relu' || !needsGrad(input, weight, ...(bias ? [bias] : []))) &&
+    deviceHas(input.device, 'gemmEpilogue');
+  const actCode = fuseAct ? ACTIVATION_CODE[act!] : 0;
   const G = groups, Mg = outC / G, K = prod(kernel), Kg = Cg * K, L = prod(outSize);
   const outShape = unbatched ? [outC, ...outSize] : [N, outC, ...outSize];
   const out = empty(outShape, dt, input.device);
@@ -368,7 +400,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
     const w = weight.isContiguous() ? weight : contiguousRaw(weight);
     const b = bias && !bias.isContiguous() ? contiguousRaw(bias) : bias;
     try {
-      convPass(implicit ? 'convImplicit' : 'convDepthwise', 0, batchedDesc(out, unbatched), x, w, b, g, groups);
+      convPass(implicit ? 'convImplicit' : 'convDepthwise', 0, batchedDesc(out, unbatched), x, w, b, g, groups, actCode);
     } finally {
       if (w !== weight) w.dispose();
       if (b !== bias) b?.dispose();
@@ -377,7 +409,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
     const w = weight.isContiguous() ? weight : contiguousRaw(weight);
     const b = bias && !bias.isContiguous() ? contiguousRaw(bias) : bias;
     try {
-      convDirect(batchedDesc(out, unbatched), x, w, b, g, groups);
+      convDirect(batchedDesc(out, unbatched), x, w, b, g, groups, false, actCode);
     } finally {
       if (w !== weight) w.dispose();
       if (b !== bias) b?.dispose();
@@ -396,7 +428,8 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
           copyDesc(o, { t: bias, offset: bias._offset, shape: [G, Mg, nb * L], strides: [Mg * bs, bs, 0] });
         }
         im2col(foldedIm2col(cols, nb), chunkDesc(x, n0, nb), g);
-        gemm(o, { t: w, offset: w._offset, shape: [G, Mg, Kg], strides: [Mg * Kg, Kg, 1] }, foldedMatrix(cols, Kg, nb), 1, bias ? 1 : 0);
+        gemmActivated(o, { t: w, offset: w._offset, shape: [G, Mg, Kg], strides: [Mg * Kg, Kg, 1] }, foldedMatrix(cols, Kg, nb), 1,
+          bias ? 1 : 0, actCode);
         copyDesc(imagesOf(out, n0, nb), foldedImages(buf, nb));
       }
     } finally {
@@ -419,7 +452,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
           put({ t: bias, offset: bias._offset, shape: [nb, G, Mg, L], strides: [0, Mg * bs, bs, 0] });
           callee().copy();
         }
-        gemm(o, weightOf(w, nb, false), colsOf(cols, n0, nb, false), 1, bias ? 1 : 0);
+        gemmActivated(o, weightOf(w, nb, false), colsOf(cols, n0, nb, false), 1, bias ? 1 : 0, actCode);
       }
     } finally {
       if (cols !== savedCols) cols?.dispose();
@@ -428,12 +461,16 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
   }
 
   const inputs = bias ? [input, weight, bias] : [input, weight];
-  return record(
+  const fusedRelu = fuseAct && act === 'relu';
+  const y = record(
     out,
-    'ConvolutionBackward',
+    fusedRelu ? 'ConvolutionReluBackward' : 'ConvolutionBackward',
     inputs,
     (gOut) => {
-      const gc = gOut.isContiguous() ? gOut : contiguousRaw(gOut);
+      // Through the fused ReLU: the gradient where the output is positive (relu's own backward,
+      // one native pass; the output is positive exactly where the pre-activation is).
+      const gm = fusedRelu ? unaryGrad(UnaryOp.Relu, gOut, out, out) : gOut;
+      const gc = gm.isContiguous() ? gm : contiguousRaw(gm);
       const w = weight.isContiguous() ? weight : contiguousRaw(weight);
       const needX = input.requiresGrad, needW = weight.requiresGrad, needB = bias !== null && bias.requiresGrad;
       const adjoint = directConv && needX ? adjointGeometry(g) : null;
@@ -535,13 +572,15 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
         }
       } finally {
         for (const t of temps) t.dispose();
-        if (gc !== gOut) gc.dispose();
+        if (gc !== gm) gc.dispose();
+        if (gm !== gOut) gm.dispose();
         if (w !== weight) w.dispose();
       }
       return bias ? [dx, dW, dB] : [dx, dW];
     },
-    [input, weight],
+    fusedRelu ? [input, weight, out] : [input, weight],
   );
+  return act !== null && !fuseAct ? applyActivation(y, act) : y;
 }
 
 /**

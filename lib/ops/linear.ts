@@ -10,25 +10,16 @@
 // Devices without the epilogue kernel get the same through matmul and add.
 import { needsGrad, record } from '../autograd';
 import { deviceHas } from '../backend';
-import { callee, meta, metaDevice, metaNum, metaView } from '../native';
+import { callee, meta, metaDevice, metaNum, metaView, UnaryOp } from '../native';
 import { shapeStr } from '../shape';
 import { Tensor } from '../tensor';
 import { matmul } from './matmul';
-import { gelu, relu, silu } from './unary';
+import { ACTIVATION_CODE, activationOption, applyActivation, type Activation } from './activation';
+import { unaryGrad } from './unary';
 import { empty } from './util';
 import { isFloating } from '../dtype';
 
-export type LinearActivation = 'relu' | 'gelu' | 'gelu-tanh' | 'silu';
-const ACTIVATION_CODE: Record<LinearActivation | 'none', number> = { none: 0, relu: 1, gelu: 2, 'gelu-tanh': 3, silu: 4 };
-
-function applyActivation(x: Tensor, act: LinearActivation): Tensor {
-  switch (act) {
-    case 'relu': return relu(x);
-    case 'gelu': return gelu(x);
-    case 'gelu-tanh': return gelu(x, { approximate: 'tanh' });
-    default: return silu(x);
-  }
-}
+export type LinearActivation = Activation;
 
 export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null, opts: { activation?: LinearActivation | null } = {}): Tensor {
   const op = 'linear';
@@ -40,8 +31,7 @@ export function linear(input: Tensor, weight: Tensor, bias?: Tensor | null, opts
     if (!(bias instanceof Tensor)) throw new TypeError(`${op}: expected bias to be a Tensor`);
     bias._check(op);
   } else bias = null;
-  const act = opts.activation ?? null;
-  if (act !== null && !(act in ACTIVATION_CODE)) throw new Error(`${op}: unknown activation '${act}' (relu, gelu, gelu-tanh, silu)`);
+  const act = activationOption(op, opts.activation);
   if (weight.ndim !== 2) throw new Error(`${op}: weight must be 2-D [out, in], got ${shapeStr(weight._shape)}`);
   const [outF, inF] = weight._shape;
   if (input.ndim === 0 || input._shape[input.ndim - 1] !== inF) {
@@ -96,7 +86,8 @@ function fused(input: Tensor, weight: Tensor, bias: Tensor | null, act: LinearAc
     act === 'relu' ? 'LinearReluBackward' : 'LinearBackward',
     inputs,
     (g) => {
-      const gp = act === 'relu' ? g.mul(out.gt(0)) : g;
+      // relu's own backward (one native pass): the output is positive where the pre-activation is.
+      const gp = act === 'relu' ? unaryGrad(UnaryOp.Relu, g, out, out) : g;
       const g2 = gp.reshape([rows, outF]);
       const xi = input.reshape([rows, inF]);
       const dx = input.requiresGrad ? g2.matmul(weight).reshape(input._shape.slice()) : null;

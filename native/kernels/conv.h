@@ -10,13 +10,13 @@ void col2im(const TensorView& dx, const TensorView& cols, const SpatialGeom& g);
 void conv_bias_grad(const TensorView& db, const TensorView& gout);
 // conv_direct.cpp
 void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
-                 const SpatialGeom& g, int64_t groups, bool adjoint);
+                 const SpatialGeom& g, int64_t groups, bool adjoint, Activation act);
 void conv_direct_weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
                              int64_t groups);
 // conv_direct_oc.cpp: the same with vector lanes over output channels, for one group, whole vectors
 // of output channels, stride 1 and no dilation; false (nothing done) for other layers.
 bool conv_direct_oc(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
-                    const SpatialGeom& g, int64_t groups);
+                    const SpatialGeom& g, int64_t groups, Activation act);
 bool conv_direct_oc_weight_grad(const TensorView& dw, const TensorView& x, const TensorView& gout, const SpatialGeom& g,
                                 int64_t groups);
 // conv_direct_oc_dx.cpp: the input gradient of such a layer whose output channels fill whole
@@ -28,9 +28,9 @@ void conv_depthwise_backward(const TensorView* dx, const TensorView* dw, const T
                              const TensorView& x, const TensorView& w, const SpatialGeom& g);
 // conv_depthwise.cpp: mode 0 writes y (out), 1 writes x (dx, from y = gOut), 2 writes w (dW); see kernels.h.
 void conv_depthwise(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
-                    const SpatialGeom& g);
+                    const SpatialGeom& g, Activation act);
 // conv_tiled.cpp: im2col + GEMM a tile of output rows at a time, any geometry and groups; modes and
 // operands as kernels.h's conv_implicit (y contiguous in every mode).
 void conv_implicit(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
-                   const SpatialGeom& g, int64_t groups);
+                   const SpatialGeom& g, int64_t groups, Activation act);
 TF_KERNEL_NAMESPACE_END

@@ -18,6 +18,7 @@
 // scalar loops. im2col + GEMM would spend KH*KW times the input's memory on columns for
 // K = KH*KW products: far from the FMA units.
 // Forward and input gradient run in parallel over (n, c) planes, the weight gradient over c.
+#include "activation.h"
 #include "conv.h"
 #include "simd.h"
 #include "window.h"
@@ -527,7 +528,8 @@ void tap_rows(double* acc, const T* g, int64_t gs, const T* P, int64_t step, con
 }
 
 template <class T>
-void forward(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias, const DwGeom& g) {
+void forward(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias, const DwGeom& g,
+             Activation act) {
   const int64_t N = x.shape[0], C = x.shape[1];
   const int taps = int(g.KH * g.KW);
   int64_t off[kMaxRegTaps];
@@ -550,50 +552,54 @@ void forward(const TensorView& out, const TensorView& x, const TensorView& w, co
       T* op = out.ptr<T>() + t * g.OH * g.OW;
       place_plane(buf, g.PH, g.PW, x.ptr<T>() + n * x.strides[0] + c * x.strides[1], g.H, g.W, x.strides[3],
                   x.strides[4], g.ph, g.pw, phased ? 2 * W : W);  // Phases::split2 reads 2 vectors past
-      if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
-        Ahead next;  // the next task's input plane
-        if (t + 1 < hi)
-          next.set(x.ptr<T>() + (t + 1) / C * x.strides[0] + (t + 1) % C * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.OH);
-        correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW, plan, &next, 1);
-        continue;
-      }
-      if (phased) {
-        T* phases = buf + g.PH * g.PW + 2 * W;
-        ph.split(phases, buf, W);
-        Ahead next;  // the next task's input plane
-        if (t + 1 < hi)
-          next.set(x.ptr<T>() + (t + 1) / C * x.strides[0] + (t + 1) % C * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.OH);
-        correlate_general(op, phases, g.sh * ph.QW, wc, off_ph, taps, b, g.OH, g.OW, &next, 1);
-        continue;
-      }
-      if (g.sh == 1 && g.sw == 1) {
-        T* __restrict acc = flat;
-        const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
-        for (int64_t i = 0; i < n_flat; ++i) acc[i] = b;
-        for (int64_t ky = 0; ky < g.KH; ++ky)
-          for (int64_t kx = 0; kx < g.KW; ++kx) {
-            const T wv = wc[ky * g.KW + kx];
-            const T* __restrict src = buf + ky * g.dh * g.PW + kx * g.dw;
-            for (int64_t i = 0; i < n_flat; ++i) acc[i] += wv * src[i];
-          }
-        for (int64_t y = 0; y < g.OH; ++y)
-          for (int64_t x0 = 0; x0 < g.OW; ++x0) op[y * g.OW + x0] = acc[y * g.PW + x0];
-        continue;
-      }
-      for (int64_t y = 0; y < g.OH; ++y) {
-        T* __restrict orow = op + y * g.OW;
-        for (int64_t x0 = 0; x0 < g.OW; ++x0) orow[x0] = b;
-        for (int64_t ky = 0; ky < g.KH; ++ky)
-          for (int64_t kx = 0; kx < g.KW; ++kx) {
-            const T wv = wc[ky * g.KW + kx];
-            const T* __restrict src = buf + (y * g.sh + ky * g.dh) * g.PW + kx * g.dw;
-            if (g.sw == 1) {
-              for (int64_t x0 = 0; x0 < g.OW; ++x0) orow[x0] += wv * src[x0];
-            } else {
-              for (int64_t x0 = 0; x0 < g.OW; ++x0) orow[x0] += wv * src[x0 * g.sw];
+      // The plane, then its activation while it is in L1/L2.
+      [&] {
+        if (g.sh == 1 && g.sw == 1 && taps <= kMaxRegTaps) {
+          Ahead next;  // the next task's input plane
+          if (t + 1 < hi)
+            next.set(x.ptr<T>() + (t + 1) / C * x.strides[0] + (t + 1) % C * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.OH);
+          correlate_any(op, buf, g.PW, wc, off, taps, b, g.OH, g.OW, plan, &next, 1);
+          return;
+        }
+        if (phased) {
+          T* phases = buf + g.PH * g.PW + 2 * W;
+          ph.split(phases, buf, W);
+          Ahead next;  // the next task's input plane
+          if (t + 1 < hi)
+            next.set(x.ptr<T>() + (t + 1) / C * x.strides[0] + (t + 1) % C * x.strides[1], int64_t(sizeof(T)) * g.H * g.W, g.OH);
+          correlate_general(op, phases, g.sh * ph.QW, wc, off_ph, taps, b, g.OH, g.OW, &next, 1);
+          return;
+        }
+        if (g.sh == 1 && g.sw == 1) {
+          T* __restrict acc = flat;
+          const int64_t n_flat = (g.OH - 1) * g.PW + g.OW;
+          for (int64_t i = 0; i < n_flat; ++i) acc[i] = b;
+          for (int64_t ky = 0; ky < g.KH; ++ky)
+            for (int64_t kx = 0; kx < g.KW; ++kx) {
+              const T wv = wc[ky * g.KW + kx];
+              const T* __restrict src = buf + ky * g.dh * g.PW + kx * g.dw;
+              for (int64_t i = 0; i < n_flat; ++i) acc[i] += wv * src[i];
             }
-          }
-      }
+          for (int64_t y = 0; y < g.OH; ++y)
+            for (int64_t x0 = 0; x0 < g.OW; ++x0) op[y * g.OW + x0] = acc[y * g.PW + x0];
+          return;
+        }
+        for (int64_t y = 0; y < g.OH; ++y) {
+          T* __restrict orow = op + y * g.OW;
+          for (int64_t x0 = 0; x0 < g.OW; ++x0) orow[x0] = b;
+          for (int64_t ky = 0; ky < g.KH; ++ky)
+            for (int64_t kx = 0; kx < g.KW; ++kx) {
+              const T wv = wc[ky * g.KW + kx];
+              const T* __restrict src = buf + (y * g.sh + ky * g.dh) * g.PW + kx * g.dw;
+              if (g.sw == 1) {
+                for (int64_t x0 = 0; x0 < g.OW; ++x0) orow[x0] += wv * src[x0];
+              } else {
+                for (int64_t x0 = 0; x0 < g.OW; ++x0) orow[x0] += wv * src[x0 * g.sw];
+              }
+            }
+        }
+      }();
+      activate(op, g.OH * g.OW, act);
     }
   });
 }
@@ -934,10 +940,10 @@ void conv_depthwise_backward(const TensorView* dx, const TensorView* dw, const T
 }
 
 void conv_depthwise(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
-                    const SpatialGeom& geom) {
+                    const SpatialGeom& geom, Activation act) {
   const DwGeom g(geom);
   switch (mode) {
-    case 0: TF_DISPATCH_FLOAT(x.dtype, T, forward<T>(y, x, w, bias, g)); break;  // y = out
+    case 0: TF_DISPATCH_FLOAT(x.dtype, T, forward<T>(y, x, w, bias, g, act)); break;  // y = out
     case 1: TF_DISPATCH_FLOAT(x.dtype, T, input_grad<T>(x, y, w, g)); break;     // x = dx, y = gOut
     default: TF_DISPATCH_FLOAT(x.dtype, T, weight_grad<T>(w, x, y, g)); break;   // w = dw, y = gOut
   }

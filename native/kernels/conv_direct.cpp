@@ -19,6 +19,7 @@
 // 14-30% on 2-D layers of 2 and 3 channels; packed rows then saved another 3-15% on the latter.)
 #include <cstdlib>
 
+#include "activation.h"
 #include "conv.h"
 #include "simd.h"
 #include "window.h"
@@ -104,10 +105,10 @@ void out_channels(T* acc, const T* xs, const Plane<T>& pl, const T* w, int64_t C
   for (; i < pl.flat; i += W) out_block<T, OB, 1>(acc, pl.flat, xs, pl, w, Cg, b0, i);
 }
 
-// out = conv(x, wd) + bias with wd contiguous [outC, C / groups, KH, KW] (outC = out's channels).
+// out = act(conv(x, wd) + bias) with wd contiguous [outC, C / groups, KH, KW] (outC = out's channels).
 template <class T>
 void conv_direct_t(const TensorView& out, const TensorView& x, const T* wd, const T* bias, const SpatialGeom& g,
-                   int64_t groups) {
+                   int64_t groups, Activation act) {
   const int64_t N = x.shape[0], C = x.shape[1];
   const int64_t outC = out.shape[1], Cg = C / groups, Mg = outC / groups;
   const Plane<T> pl(g);
@@ -143,8 +144,10 @@ void conv_direct_t(const TensorView& out, const TensorView& x, const T* wd, cons
         for (int k = 0; k < ob; ++k) {
           T* dst = out.ptr<T>() + n * out.strides[0] + (o + k) * out.strides[1];
           const T* a = acc + k * pl.flat;
-          for (int64_t y = 0; y < pl.OH; ++y)
+          for (int64_t y = 0; y < pl.OH; ++y) {
             for (int64_t q = 0; q < pl.OW; ++q) dst[y * pl.OW + q] = a[y * pl.P + q];
+            activate(dst + y * pl.OW, pl.OW, act);
+          }
         }
       }
     }
@@ -280,8 +283,8 @@ void conv_direct_weight_grad_t(const TensorView& dw, const TensorView& x, const 
 }  // namespace
 
 void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
-                 const SpatialGeom& g, int64_t groups, bool adjoint) {
-  if (!adjoint && conv_direct_oc(out, x, w, bias, g, groups)) return;  // lanes over output channels fit
+                 const SpatialGeom& g, int64_t groups, bool adjoint, Activation act) {
+  if (!adjoint && conv_direct_oc(out, x, w, bias, g, groups, act)) return;  // lanes over output channels fit
   if (adjoint && groups == 1) {
     // The adjoint is itself a convolution, from outC channels to C, with the weight flipped and its
     // channel dims swapped: as a view of w, [C, outC, 1, KH, KW] with negative kernel strides. The
@@ -292,13 +295,13 @@ void conv_direct(const TensorView& out, const TensorView& x, const TensorView& w
     wv.strides[3] = -w.strides[3], wv.strides[4] = -w.strides[4];
     wv.data = static_cast<char*>(w.data) +
               ((w.shape[3] - 1) * w.strides[3] + (w.shape[4] - 1) * w.strides[4]) * dtype_size(w.dtype);
-    if (conv_direct_oc(out, x, wv, bias, g, 1)) return;
+    if (conv_direct_oc(out, x, wv, bias, g, 1, act)) return;
     // Else, with the lanes over the forward's output channels (the sum's index) when they fill vectors.
     if (conv_direct_oc_input_grad(out, x, w, g)) return;
   }
   TF_DISPATCH_FLOAT(x.dtype, T, {
     T* wt = adjoint ? adjoint_weight<T>(w, groups) : nullptr;
-    if (!adjoint || wt) conv_direct_t<T>(out, x, adjoint ? wt : w.ptr<T>(), bias ? bias->ptr<T>() : nullptr, g, groups);
+    if (!adjoint || wt) conv_direct_t<T>(out, x, adjoint ? wt : w.ptr<T>(), bias ? bias->ptr<T>() : nullptr, g, groups, act);
     std::free(wt);
   });
 }

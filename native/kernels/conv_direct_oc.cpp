@@ -20,6 +20,7 @@
 #include <unistd.h>
 #endif
 
+#include "activation.h"
 #include "conv.h"
 #include "simd.h"
 #include "window.h"
@@ -145,7 +146,8 @@ size_t l2_bytes() {
 }
 
 template <class T>
-void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, const T* bias, const SpatialGeom& g) {
+void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, const T* bias, const SpatialGeom& g,
+               Activation act) {
   constexpr int W = kVecBytes / sizeof(T);
   const int64_t N = x.shape[0], outC = out.shape[1], KH = g.kernel[1], KW = g.kernel[2], OH = g.out[1], OW = g.out[2];
   const Padded<T> p = padded_of<T>(x, g);
@@ -276,9 +278,11 @@ void forward_t(const TensorView& out, const TensorView& x, const TensorView& w, 
     int64_t packed = -1;  // the block in wblock
     // tile [slot][xb][cw] -> out[n, o0 + l, y, x0 + j] (out is contiguous: unit column stride): each
     // W x W block transposed in registers, then a masked store of xb positions per channel (the
-    // scalar transpose took a quarter of LeNet conv2's forward); rows past xb repeat row 0.
-    auto store = [&](const T* src, int64_t n, int64_t o0, int64_t y, int64_t x0, int xb) {
+    // scalar transpose took a quarter of LeNet conv2's forward); rows past xb repeat row 0. The
+    // activation is applied to the tile first, in L1.
+    auto store = [&](T* src, int64_t n, int64_t o0, int64_t y, int64_t x0, int xb) {
       typedef typename Vec<T>::type V;
+      activate(src, int64_t(xb) * cw, act);
       T* dst = out.ptr<T>() + n * out.strides[0] + o0 * out.strides[1] + y * out.strides[3] + x0;
       if (xb <= W) {
         for (int v = 0; v < nv; ++v) {
@@ -626,11 +630,11 @@ bool fits(int64_t outC, int64_t groups, const SpatialGeom& g) {
 }  // namespace
 
 bool conv_direct_oc(const TensorView& out, const TensorView& x, const TensorView& w, const TensorView* bias,
-                    const SpatialGeom& g, int64_t groups) {
+                    const SpatialGeom& g, int64_t groups, Activation act) {
   bool done = false;
   TF_DISPATCH_FLOAT(x.dtype, T, {
     if (fits<T>(out.shape[1], groups, g)) {
-      forward_t<T>(out, x, w, bias ? bias->ptr<T>() : nullptr, g);
+      forward_t<T>(out, x, w, bias ? bias->ptr<T>() : nullptr, g, act);
       done = true;
     }
   });

@@ -3,7 +3,7 @@
 //
 //   x  [N, C, D, H, W] (any strides)   w [outC, Cg, KD, KH, KW] (contiguous)   Cg = C / G, Mg = outC / G
 //   y  [N, outC, OD, OH, OW] (contiguous)                                      KK = KD*KH*KW, L = OD*OH*OW
-//   mode 0 (forward):  y[n, g][:, tile] = w[g] [Mg, Cg*KK] @ cols[g] [Cg*KK, tile] + bias[g]
+//   mode 0 (forward):  y[n, g][:, tile] = act(w[g] [Mg, Cg*KK] @ cols[g] [Cg*KK, tile] + bias[g])
 //   mode 2 (dW):       w[g] = sum over images and tiles of y[n, g][:, tile] @ cols[g]^T    (y = gOut)
 //   mode 1 (dX):       x[n] = sum over tiles of col2im(w[g]^T [Cg*KK, Mg] @ y[n, g][:, tile])
 // where cols is im2col of x[n] restricted to the tile's output rows (conv_rows.h), and a tile is a
@@ -117,7 +117,7 @@ struct Tiled {
 
 template <class T>
 void forward_t(const TensorView& y, const TensorView& x, const TensorView& w, const T* bias, const SpatialGeom& g,
-               int64_t groups) {
+               int64_t groups, Activation act) {
   const Tiled<T> t(y, x, w, g, groups);
   parallel_for(0, t.N * t.tiles, 1, [&](int64_t lo, int64_t hi) {
     static thread_local Scratch scratch;
@@ -130,7 +130,8 @@ void forward_t(const TensorView& y, const TensorView& x, const TensorView& w, co
         const TensorView c = t.mat(t.y_at(tl.n, gi, tl.r0), t.Mg, cn, y.strides[1], 1);
         const TensorView av = t.mat(t.w_at(gi), t.Mg, t.ldk(), t.ldk(), 1);
         const TensorView bv = t.mat(cols + gi * t.ldk() * cn, t.ldk(), cn, cn, 1);
-        if (bias) gemm_epilogue(c, av, bv, 1, 0, GemmEpilogue{bias + gi * t.Mg, 1, 0, Activation::None});
+        if (bias || act != Activation::None)
+          gemm_epilogue(c, av, bv, 1, 0, GemmEpilogue{bias ? bias + gi * t.Mg : nullptr, 1, 0, act});
         else gemm(c, av, bv, 1, 0);
       }
     }
@@ -227,11 +228,11 @@ void input_grad_t(const TensorView& y, const TensorView& x, const TensorView& w,
 }  // namespace
 
 void conv_implicit(int mode, const TensorView& y, const TensorView& x, const TensorView& w, const TensorView* bias,
-                   const SpatialGeom& g, int64_t groups) {
+                   const SpatialGeom& g, int64_t groups, Activation act) {
   // No input channels (K = 0) needs no case here: the GEMMs write zero sums plus the bias.
   TF_DISPATCH_FLOAT(x.dtype, T, {
     switch (mode) {
-      case 0: forward_t<T>(y, x, w, bias ? bias->ptr<T>() : nullptr, g, groups); break;
+      case 0: forward_t<T>(y, x, w, bias ? bias->ptr<T>() : nullptr, g, groups, act); break;
       case 1: input_grad_t<T>(y, x, w, g, groups); break;
       default: weight_grad_t<T>(y, x, w, g, groups); break;
     }

@@ -9,13 +9,13 @@
 #pragma once
 #include <algorithm>
 
+#include "activation.h"
 #include "elementwise.h"
 #include "simd.h"
 
 TF_KERNEL_NAMESPACE_BEGIN
 
 // The epilogue (kernel_types.h) as the kernels apply it: bias then activation on a row of C.
-// The activations are the elementwise kernels' (same functions, same results as unfused ops).
 template <class T>
 struct Epi {
   const T* bias;
@@ -24,38 +24,11 @@ struct Epi {
   bool active() const { return bias || act != Activation::None; }
   // Row i (of the tile starting at C's (i0, j0)) of n elements at c with column stride cs.
   void row(T* c, int64_t cs, int64_t i, int64_t j0, int64_t n) const {
-    constexpr T kSqrt1_2 = T(0.70710678118654752440), kSqrt2OverPi = T(0.79788456080286535588);
     if (bias) {
       const T* b = bias + i * sm + j0 * sn;
       for (int64_t j = 0; j < n; ++j) c[j * cs] += b[j * sn];
     }
-    switch (act) {
-      case Activation::Relu:
-        for (int64_t j = 0; j < n; ++j) {
-          const T v = c[j * cs];
-          c[j * cs] = v > T(0) || v != v ? v : T(0);
-        }
-        break;
-      case Activation::Gelu:
-        for (int64_t j = 0; j < n; ++j) {
-          const T v = c[j * cs];
-          c[j * cs] = T(0.5) * v * (T(1) + erf_(v * kSqrt1_2));
-        }
-        break;
-      case Activation::GeluTanh:
-        for (int64_t j = 0; j < n; ++j) {
-          const T v = c[j * cs];
-          c[j * cs] = T(0.5) * v * (T(1) + tanh_(kSqrt2OverPi * (v + T(0.044715) * v * v * v)));
-        }
-        break;
-      case Activation::Silu:
-        for (int64_t j = 0; j < n; ++j) {
-          const T v = c[j * cs];
-          c[j * cs] = v * sigmoid(v);
-        }
-        break;
-      default: break;
-    }
+    activate(c, cs, n, act);
   }
   // The whole [M, N] block of C at c.
   void block(T* c, int64_t M, int64_t N, int64_t rs, int64_t cs) const {
