@@ -39,7 +39,7 @@ export { tril, triu, maskedFill } from './ops/masking';
 export { conv1d, conv2d, type ConvOptions, type ConvPadding } from './ops/conv';
 export { convTranspose1d, convTranspose2d, type ConvTransposeOptions } from './ops/conv_transpose';
 export {
-  maxPool2d, maxPool1d, avgPool2d, avgPool1d, adaptiveAvgPool2d, type MaxPoolOptions, type AvgPoolOptions,
+  maxPool2d, maxPool1d, avgPool2d, avgPool1d, adaptiveAvgPool2d, adaptiveMaxPool2d, type MaxPoolOptions, type AvgPoolOptions,
 } from './ops/pool';
 export * as nn from './nn';
 export * as data from './data';

@@ -49,6 +49,7 @@ export interface Binding {
   avgPool(): void;
   avgPoolBackward(): void;
   adaptiveAvgPool(backward: boolean): void;
+  adaptiveMaxPool(): void;
   /** Fused optimizer updates (native/kernels/optim.cpp); metadata layouts in native/binding.cpp. */
   sgdStep(): void;
   adamStep(): void;

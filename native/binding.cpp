@@ -1014,6 +1014,33 @@ Napi::Value AdaptiveAvgPool(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// adaptiveMaxPool(out, indices, x) meta: out, indices, x, ns. out and indices (int32, flat positions
+// in the input plane) are written, contiguous; the output size is out's spatial shape. The backward
+// is maxPoolBackward's.
+Napi::Value AdaptiveMaxPool(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Meta m{env, "adaptiveMaxPool"};
+  TensorView out0 = view(env, m), ind0 = view(env, m), x0 = view(env, m);
+  const int ns = read_ns(env, m);
+  const TensorView out = widen5(env, m.op, out0, ns, "output"), ind = widen5(env, m.op, ind0, ns, "indices"),
+                   x = widen5(env, m.op, x0, ns, "input");
+  want_float(env, m.op, x);
+  want_dtype(env, m.op, out, x.dtype);
+  want_dtype(env, m.op, ind, kInt32);
+  want_contiguous(env, m.op, out);
+  want_contiguous(env, m.op, ind);
+  same_shape(env, m.op, out0, ind0);
+  if (out.shape[0] != x.shape[0] || out.shape[1] != x.shape[1])
+    fail(env, m.op, "shapes " + shape_str(out0) + " and " + shape_str(x0) + " differ in batch or channels");
+  for (int i = 2; i < 5; ++i) {
+    if (out.shape[i] < 1 || x.shape[i] < 1) fail(env, m.op, "spatial sizes must be positive");
+    if (double(out.shape[i]) * double(x.shape[i]) > 4503599627370496.0) fail(env, m.op, "spatial sizes are too large");
+  }
+  if (x.shape[2] * x.shape[3] * x.shape[4] > 2147483647) fail(env, m.op, "input planes over 2^31 elements are not supported");
+  if (out.numel() > 0) kernels().adaptive_max_pool(out, ind, x);
+  return env.Undefined();
+}
+
 uint64_t seed_from(Meta& m) {
   const uint64_t hi = uint64_t(m.next_int()), lo = uint64_t(m.next_int());
   return (hi << 32) | (lo & 0xffffffffull);
@@ -1917,6 +1944,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TF_ENTRY("avgPool", AvgPool, k.avg_pool);
   TF_ENTRY("avgPoolBackward", AvgPoolBackward, k.avg_pool_backward);
   TF_ENTRY("adaptiveAvgPool", AdaptiveAvgPool, k.adaptive_avg_pool && k.adaptive_avg_pool_backward);
+  TF_ENTRY("adaptiveMaxPool", AdaptiveMaxPool, k.adaptive_max_pool && k.max_pool_backward);
   TF_ENTRY("sgdStep", SgdStep, k.sgd_step);
   TF_ENTRY("adamStep", AdamStep, k.adam_step);
   TF_ENTRY("rmspropStep", RmspropStep, k.rmsprop_step);

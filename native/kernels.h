@@ -125,6 +125,9 @@ struct KernelTable {
   // Adaptive average pooling to out's spatial shape; the backward writes dx.
   void (*adaptive_avg_pool)(const TensorView& out, const TensorView& x);
   void (*adaptive_avg_pool_backward)(const TensorView& dx, const TensorView& g);
+  // Adaptive max pooling to out's spatial shape, with indices (int32, flat position in the input
+  // plane) as max_pool's; its backward is max_pool_backward.
+  void (*adaptive_max_pool)(const TensorView& out, const TensorView& indices, const TensorView& x);
 
   // Fused optimizer updates (optim.cpp): one pass over a contiguous parameter p (updated in place),
   // its gradient g and its state buffers, all of n elements and one float dtype. Optional buffers

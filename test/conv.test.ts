@@ -796,6 +796,12 @@ describe('native conv/pool entry points', () => {
       expect(() => call(() => native.avgPoolBackward(), [tf.zeros([2, 3, 6, 6]), tf.zeros([2, 3, 2, 3])], [2, 2, 2, 2, 2, 0, 0, 0, 1, 0])).toThrow(/gradient has shape/);
       expect(() => call(() => native.adaptiveAvgPool(false), [tf.zeros([2, 4, 2, 2]), x], [2])).toThrow(/batch or channels/);
       expect(() => call(() => native.adaptiveAvgPool(false), [tf.zeros([2, 3, 2]), x], [2])).toThrow(/must have 4 dims/);
+      const ind2 = tf.zeros([2, 3, 2, 2], { dtype: 'int32' });
+      call(() => native.adaptiveMaxPool(), [tf.zeros([2, 3, 2, 2]), ind2, x], [2]); // fine
+      expect(() => call(() => native.adaptiveMaxPool(), [tf.zeros([2, 4, 2, 2]), tf.zeros([2, 4, 2, 2], { dtype: 'int32' }), x], [2])).toThrow(/batch or channels/);
+      expect(() => call(() => native.adaptiveMaxPool(), [tf.zeros([2, 3, 2, 2]), tf.zeros([2, 3, 2, 2]), x], [2])).toThrow(/expected int32/);
+      expect(() => call(() => native.adaptiveMaxPool(), [tf.zeros([2, 3, 2, 2]), tf.zeros([2, 3, 2, 1], { dtype: 'int32' }), x], [2])).toThrow(/adaptiveMaxPool/);
+      expect(() => call(() => native.adaptiveMaxPool(), [tf.zeros([2, 3, 2, 2]).permute([0, 1, 3, 2]), ind2, x], [2])).toThrow(/contiguous/);
     });
   });
 });

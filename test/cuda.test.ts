@@ -528,6 +528,8 @@ describe.skipIf(!available && process.platform !== 'linux' && !onGpu)(onGpu ? 'C
           (t) => tf.avgPool2d(t, 3, { stride: 2, padding: 1, countIncludePad: false }),
           (t) => tf.avgPool2d(t, [2, 3], { ceilMode: true }),
           (t) => tf.adaptiveAvgPool2d(t, [4, 3]),
+          (t) => tf.adaptiveMaxPool2d(t, [4, 3]),
+          (t) => tf.adaptiveMaxPool2d(t, [11, 5]), // windows sharing inputs: the backward accumulates
         ];
         for (const f of pools) {
           const results = ['cpu', 'cuda'].map((d) =>

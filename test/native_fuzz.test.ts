@@ -36,6 +36,7 @@ const ENTRY_POINTS: [string, () => void][] = [
   ['avgPool', () => native.avgPool()],
   ['avgPoolBackward', () => native.avgPoolBackward()],
   ['adaptiveAvgPool', () => native.adaptiveAvgPool(pick([true, false]))],
+  ['adaptiveMaxPool', () => native.adaptiveMaxPool()],
   ['sgdStep', () => native.sgdStep()],
   ['adamStep', () => native.adamStep()],
   ['rmspropStep', () => native.rmspropStep()],

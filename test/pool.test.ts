@@ -115,6 +115,27 @@ function adaptiveRef(x: Arr, out: number[]): Arr {
   return { shape: [N, C, ...out], data };
 }
 
+/** Adaptive max pooling: the values and the flat indices of the first maximum of each window. */
+function adaptiveMaxRef(x: Arr, out: number[]): { values: Arr; indices: number[] } {
+  const [N, C, H, W] = x.shape;
+  const data: number[] = [], indices: number[] = [];
+  for (let pl = 0; pl < N * C; pl++)
+    for (let oh = 0; oh < out[0]; oh++)
+      for (let ow = 0; ow < out[1]; ow++) {
+        const h0 = Math.floor((oh * H) / out[0]), h1 = Math.ceil(((oh + 1) * H) / out[0]);
+        const w0 = Math.floor((ow * W) / out[1]), w1 = Math.ceil(((ow + 1) * W) / out[1]);
+        let best = -Infinity, at = -1;
+        for (let ih = h0; ih < h1; ih++)
+          for (let iw = w0; iw < w1; iw++) {
+            const v = x.data[pl * H * W + ih * W + iw];
+            if (at < 0 || v > best) (best = v), (at = ih * W + iw);
+          }
+        data.push(best);
+        indices.push(at);
+      }
+  return { values: { shape: [N, C, ...out], data }, indices };
+}
+
 const maxCases: PoolCase[] = [
   { name: 'k 2 (stride = kernel), odd sizes', x: [2, 3, 7, 9], k: 2 },
   { name: 'k 3, stride 2, padding 1', x: [1, 2, 8, 11], k: 3, stride: 2, padding: 1 },
@@ -214,6 +235,18 @@ function runAdaptive(shape: number[], size: number | (number | null)[], dtype: t
   const expected = adaptiveRef(xa, out);
   const tol = dtype === 'float64' ? 1e-12 : 1e-5;
   tf.tidy(() => eachInput(xa, dtype, layout, (x, n) => expectClose(tf.adaptiveAvgPool2d(x, size), part(expected, n), tol)));
+  const max = adaptiveMaxRef(xa, out);
+  const per = numel(max.values.shape.slice(1));
+  tf.tidy(() =>
+    eachInput(xa, dtype, layout, (x, n) => {
+      const [y, i] = tf.adaptiveMaxPool2d(x, size, { returnIndices: true });
+      expectClose(y, part(max.values, n), 0);
+      const want = n === null ? max.indices : max.indices.slice(n * per, (n + 1) * per);
+      expect(Array.from(i.dataSync())).toEqual(want);
+      expect(i.dtype).toBe('int32');
+      expectClose(tf.adaptiveMaxPool2d(x, size), part(max.values, n), 0);
+    }),
+  );
 }
 
 function runAll(dtype: tf.DType, layout: Layout): void {
@@ -235,7 +268,7 @@ function runAll(dtype: tf.DType, layout: Layout): void {
     try {
       runAdaptive(shape, size, dtype, layout);
     } catch (e) {
-      throw new Error(`adaptiveAvgPool2d ${JSON.stringify(shape)} -> ${JSON.stringify(size)} (${layout}): ${(e as Error).message}`);
+      throw new Error(`adaptive pooling ${JSON.stringify(shape)} -> ${JSON.stringify(size)} (${layout}): ${(e as Error).message}`);
     }
   }
 }
@@ -286,6 +319,23 @@ describe('pooling gradients', () => {
     check((x) => tf.avgPool2d(x, [2, 3], { stride: 1, divisorOverride: 4 }), [1, 1, 4, 5]);
     check((x) => tf.avgPool1d(x, 4, { stride: 3, padding: 2 }), [2, 2, 9]);
   });
+  it('adaptiveMaxPool2d (shrinking, growing with windows sharing inputs, unbatched)', () => {
+    check((x) => tf.adaptiveMaxPool2d(x, [2, 3]), [2, 2, 5, 7]);
+    check((x) => tf.adaptiveMaxPool2d(x, [5, 3]), [1, 2, 3, 4]);
+    check((x) => tf.adaptiveMaxPool2d(x, 1), [3, 4, 4]);
+  });
+  it('adaptiveMaxPool2d: NaN wins its window, a float16 input pools in float32, and nn.AdaptiveMaxPool2d', () => {
+    tf.tidy(() => {
+      const [y, i] = tf.adaptiveMaxPool2d(tf.tensor([[[1, NaN, 3, 4], [5, 6, 7, 8]]]), [1, 2], { returnIndices: true });
+      expect(Number.isNaN(y.dataSync()[0])).toBe(true);
+      expect(y.dataSync()[1]).toBe(8);
+      expect(Array.from(i.dataSync())).toEqual([1, 7]);
+      const x = tf.randn([2, 3, 7, 5]);
+      expectClose(tf.adaptiveMaxPool2d(x.half(), [3, 2]).float(), tf.adaptiveMaxPool2d(x.half().float(), [3, 2]), 0);
+      expect(tf.adaptiveMaxPool2d(x.half(), 2).dtype).toBe('float16');
+      expectClose(new tf.nn.AdaptiveMaxPool2d([3, 2]).forward(x), tf.adaptiveMaxPool2d(x, [3, 2]), 0);
+    });
+  });
   it('adaptiveAvgPool2d (shrinking, growing, unbatched)', () => {
     check((x) => tf.adaptiveAvgPool2d(x, [2, 3]), [2, 2, 5, 7]);
     check((x) => tf.adaptiveAvgPool2d(x, [5, 2]), [1, 2, 3, 4]);
@@ -296,6 +346,7 @@ describe('pooling gradients', () => {
       tf.setCpuKernelLevel(level);
       check((x) => tf.maxPool2d(x, 3, { stride: 2, padding: 1 }).add(tf.avgPool2d(x, 3, { stride: 2, padding: 1 })), [1, 2, 5, 5]);
       check((x) => tf.adaptiveAvgPool2d(x, [2, 4]), [1, 2, 5, 5]);
+      check((x) => tf.adaptiveMaxPool2d(x, [3, 4]), [1, 2, 5, 5]);
     }
     tf.setCpuKernelLevel(initialLevel);
   });
@@ -312,13 +363,15 @@ describe('pooling and convolution memory', () => {
         tf.maxPool2d(x, 2).sum().backward();
         tf.avgPool2d(x, 3, { padding: 1 }).sum().backward();
         tf.adaptiveAvgPool2d(x, 3).sum().backward();
+        tf.adaptiveMaxPool2d(x, [4, 3]).sum().backward();
+        tf.conv2d(x, w, b, { groups: 2, padding: 1, activation: 'relu' }).sum().backward();
       });
       for (const t of [x, w, b]) {
         t.grad!.dispose();
         t.grad = null;
       }
       tf.noGrad(() => {
-        for (const y of [tf.conv2d(x, w, b, { groups: 2 }), tf.maxPool2d(x, 2), tf.maxPool1d(x.select(0, 0), 3)]) y.dispose();
+        for (const y of [tf.conv2d(x, w, b, { groups: 2 }), tf.maxPool2d(x, 2), tf.maxPool1d(x.select(0, 0), 3), tf.adaptiveMaxPool2d(x, 2)]) y.dispose();
       });
     }
     expect(tf.memory().storages).toBe(before);
@@ -343,6 +396,8 @@ describe('pooling argument errors', () => {
       expectThrows(() => tf.avgPool1d(tf.zeros([1, 2, 0]), 1), 'avgPool1d: expected non-empty spatial dims');
       expectThrows(() => tf.adaptiveAvgPool2d(x, 0), 'adaptiveAvgPool2d: outputSize must be');
       expectThrows(() => tf.adaptiveAvgPool2d(x, [2]), 'adaptiveAvgPool2d: outputSize must be');
+      expectThrows(() => tf.adaptiveMaxPool2d(x, [2, 0]), 'adaptiveMaxPool2d: outputSize must be');
+      expectThrows(() => tf.adaptiveMaxPool2d(tf.zeros([2, 3]), 2), 'adaptiveMaxPool2d: expected a 3-D');
       expectThrows(() => tf.maxPool2d(null as unknown as tf.Tensor, 2), 'maxPool2d: expected input to be a Tensor');
     });
   });

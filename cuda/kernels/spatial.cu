@@ -256,6 +256,31 @@ __global__ void adaptive_avg_pool_backward_kernel(TensorView dx, TensorView g, i
   }
 }
 
+// As the CPU's adaptive_max_pool_t: the window's max in PyTorch's order (NaN wins) and its flat
+// position in the input plane.
+template <class T>
+__global__ void adaptive_max_pool_kernel(TensorView out, TensorView indices, TensorView x, int64_t total) {
+  const int64_t C = out.shape[1], D = x.shape[2], H = x.shape[3], W = x.shape[4];
+  const int64_t OD = out.shape[2], OH = out.shape[3], OW = out.shape[4];
+  TF_EACH(t, total) {
+    const Pos5 o = unravel5(t, C, OD, OH, OW);
+    const int64_t d_lo = adaptive_start(o.d, D, OD), d_hi = adaptive_end(o.d, D, OD);
+    const int64_t h_lo = adaptive_start(o.h, H, OH), h_hi = adaptive_end(o.h, H, OH);
+    const int64_t w_lo = adaptive_start(o.w, W, OW), w_hi = adaptive_end(o.w, W, OW);
+    const T* xd = static_cast<const T*>(x.data);
+    T best = xd[off5(x, o.n, o.c, d_lo, h_lo, w_lo)];
+    int64_t at = (d_lo * H + h_lo) * W + w_lo;
+    for (int64_t id = d_lo; id < d_hi; ++id)
+      for (int64_t ih = h_lo; ih < h_hi; ++ih)
+        for (int64_t iw = w_lo; iw < w_hi; ++iw) {
+          const T v = xd[off5(x, o.n, o.c, id, ih, iw)];
+          if (v > best || v != v) best = v, at = (id * H + ih) * W + iw;
+        }
+    static_cast<T*>(out.data)[off5(out, o.n, o.c, o.d, o.h, o.w)] = best;
+    static_cast<int32_t*>(indices.data)[off5(indices, o.n, o.c, o.d, o.h, o.w)] = int32_t(at);
+  }
+}
+
 namespace {
 
 void im2col(const TensorView& cols, const TensorView& x, const SpatialGeom& g) {
@@ -328,6 +353,15 @@ void adaptive_avg_pool_backward(const TensorView& dx, const TensorView& g) {
   check_launch("adaptiveAvgPoolBackward");
 }
 
+void adaptive_max_pool(const TensorView& out, const TensorView& indices, const TensorView& x) {
+  const int64_t total = out.numel();
+  if (total == 0) return;
+  TF_DISPATCH_FLOAT(x.dtype, T,
+                    TF_LAUNCH(grid_for(total), kThreads, 0, device_stream(), adaptive_max_pool_kernel<T>)(
+                        out, indices, x, total));
+  check_launch("adaptiveMaxPool");
+}
+
 }  // namespace
 
 void register_spatial(KernelTable& t) {
@@ -339,6 +373,7 @@ void register_spatial(KernelTable& t) {
   t.avg_pool_backward = avg_pool_backward;
   t.adaptive_avg_pool = adaptive_avg_pool;
   t.adaptive_avg_pool_backward = adaptive_avg_pool_backward;
+  t.adaptive_max_pool = adaptive_max_pool;
 }
 
 }  // namespace cuda

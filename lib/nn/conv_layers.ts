@@ -5,7 +5,7 @@ import { checkDType, type DType } from '../dtype';
 import { empty } from '../ops/creation';
 import { conv1d, conv2d } from '../ops/conv';
 import { convTranspose1d, convTranspose2d, convTransposeOutputPadding } from '../ops/conv_transpose';
-import { adaptiveAvgPool2d, avgPool2d, maxPool2d } from '../ops/pool';
+import { adaptiveAvgPool2d, adaptiveMaxPool2d, avgPool2d, maxPool2d } from '../ops/pool';
 import { Tensor } from '../tensor';
 import * as init from './init';
 import { Module, parameter } from './module';
@@ -107,6 +107,15 @@ export class AdaptiveAvgPool2d extends Module {
   }
   forward(x: Tensor): Tensor {
     return adaptiveAvgPool2d(x, this.outputSize);
+  }
+}
+
+export class AdaptiveMaxPool2d extends Module {
+  constructor(readonly outputSize: Pair) {
+    super();
+  }
+  forward(x: Tensor): Tensor {
+    return adaptiveMaxPool2d(x, this.outputSize);
   }
 }
 

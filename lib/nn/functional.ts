@@ -11,4 +11,4 @@ export { relu, gelu, silu, tanh, sigmoid, leakyRelu } from '../ops/unary';
 export { softmax, logSoftmax } from '../ops/softmax';
 export { conv1d, conv2d } from '../ops/conv';
 export { convTranspose1d, convTranspose2d } from '../ops/conv_transpose';
-export { maxPool1d, maxPool2d, avgPool1d, avgPool2d, adaptiveAvgPool2d } from '../ops/pool';
+export { maxPool1d, maxPool2d, avgPool1d, avgPool2d, adaptiveAvgPool2d, adaptiveMaxPool2d } from '../ops/pool';

@@ -10,7 +10,7 @@ export {
   type TransformerLayerOptions, type TransformerOptions, type TransformerActivation,
 } from './transformer';
 export { generateSquareSubsequentMask } from '../ops/masking';
-export { Conv1d, Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, type ConvOptions } from './conv_layers';
+export { Conv1d, Conv2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, AdaptiveMaxPool2d, type ConvOptions } from './conv_layers';
 export { ConvTranspose1d, ConvTranspose2d, type ConvTransposeOptions } from './conv_layers';
 export {
   RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell,

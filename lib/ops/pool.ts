@@ -1,5 +1,5 @@
-// Pooling with PyTorch's arguments and autograd: maxPool1d/2d (with optional indices), avgPool1d/2d
-// and adaptiveAvgPool2d. The native kernels (native/kernels/pool.cpp) take 1 to 3 spatial dims, so
+// Pooling with PyTorch's arguments and autograd: maxPool1d/2d (with optional indices), avgPool1d/2d,
+// adaptiveAvgPool2d and adaptiveMaxPool2d (whose backward is max pooling's scatter through the indices). The native kernels (native/kernels/pool.cpp) take 1 to 3 spatial dims, so
 // the 1-D ops call them directly; unbatched inputs ([C, ...]) get a unit batch dim in the descriptor.
 import { record } from '../autograd';
 import { isFloating } from '../dtype';
@@ -193,6 +193,16 @@ export function avgPool1d(input: Tensor, kernelSize: IntOrTuple, opts: Omit<AvgP
   return avgPoolNd('avgPool1d', 1, input, kernelSize, { ...opts, divisorOverride: undefined });
 }
 
+/** An adaptive pool's output size: an int for every dim, or a list where null keeps the input's size. */
+function adaptiveOutSize(op: string, input: Tensor, ns: number, outputSize: unknown): number[] {
+  const inSize = input._shape.slice(input.ndim - ns);
+  const list = typeof outputSize === 'number' ? new Array<unknown>(ns).fill(outputSize) : Array.isArray(outputSize) ? [...outputSize] : null;
+  if (!list || list.length !== ns || !list.every((v) => v === null || (Number.isInteger(v) && (v as number) >= 1))) {
+    throw new RangeError(`${op}: outputSize must be a positive integer or a list of ${ns} (positive integers or null), got ${JSON.stringify(outputSize)}`);
+  }
+  return list.map((v, i) => (v === null ? inSize[i] : (v as number)));
+}
+
 /**
  * 2-D adaptive average pooling (PyTorch's F.adaptive_avg_pool2d) to outputSize (an int, or [h, w]
  * where null keeps that input size): output cell i along a dim of size n averages inputs
@@ -203,12 +213,7 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly (
   const half = halfOperand(input);
   if (half) return viaFloat32(half, [input], (x) => adaptiveAvgPool2d(x, outputSize));
   const unbatched = checkInput(op, input, ns);
-  const inSize = input._shape.slice(input.ndim - ns);
-  const list = typeof outputSize === 'number' ? [outputSize, outputSize] : Array.isArray(outputSize) ? [...outputSize] : null;
-  if (!list || list.length !== ns || !list.every((v) => v === null || (Number.isInteger(v) && (v as number) >= 1))) {
-    throw new RangeError(`${op}: outputSize must be a positive integer or a list of 2 (positive integers or null), got ${JSON.stringify(outputSize)}`);
-  }
-  const outSize = list.map((v, i) => (v === null ? inSize[i] : (v as number)));
+  const outSize = adaptiveOutSize(op, input, ns, outputSize);
   const out = empty(outShapeOf(input, ns, outSize), input.dtype, input.device);
   if (out.numel() > 0) {
     meta();
@@ -226,4 +231,55 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly (
     callee().adaptiveAvgPool(true);
     return [dx];
   });
+}
+
+/**
+ * 2-D adaptive max pooling (PyTorch's F.adaptive_max_pool2d) to outputSize (an int, or [h, w] where
+ * null keeps that input size): output cell i along a dim of size n takes the max of inputs
+ * floor(i * n / out) to ceil((i + 1) * n / out) - 1 (NaN wins). With returnIndices, also returns
+ * the int32 flat indices h * W + w of the maxima, as maxPool2d does; the gradient goes to them.
+ */
+export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts: { returnIndices: true }): [Tensor, Tensor];
+export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts?: { returnIndices?: false }): Tensor;
+export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts: { returnIndices?: boolean } = {}): Tensor | [Tensor, Tensor] {
+  const op = 'adaptiveMaxPool2d', ns = 2;
+  const half = halfOperand(input);
+  if (half) {
+    const [o, i] = viaFloat32(half, [input], (x) => adaptiveMaxPool2d(x, outputSize, { returnIndices: true }));
+    if (opts.returnIndices) return [o, i];
+    i.dispose();
+    return o;
+  }
+  const unbatched = checkInput(op, input, ns);
+  const outShape = outShapeOf(input, ns, adaptiveOutSize(op, input, ns, outputSize));
+  const out = empty(outShape, input.dtype, input.device);
+  const indices = empty(outShape.slice(), 'int32', input.device);
+  if (out.numel() > 0) {
+    meta();
+    put(batchedDesc(out, unbatched));
+    put(batchedDesc(indices, unbatched));
+    put(batchedDesc(input, unbatched));
+    metaNum(ns);
+    callee().adaptiveMaxPool();
+  }
+  const wantIndices = Boolean(opts.returnIndices);
+  record(
+    out,
+    'AdaptiveMaxPool2DBackward',
+    [input],
+    (g) => {
+      const dx = empty(input._shape.slice(), input.dtype, input.device);
+      meta();
+      put(batchedDesc(dx, unbatched));
+      put(batchedDesc(g, unbatched));
+      put(batchedDesc(indices, unbatched));
+      metaNum(ns);
+      callee().maxPoolBackward();
+      return [dx];
+    },
+    wantIndices ? [indices] : [],
+  );
+  // Without a graph node or a caller, nobody reads the indices.
+  if (!out.gradFn && !wantIndices) indices.dispose();
+  return wantIndices ? [out, indices] : out;
 }

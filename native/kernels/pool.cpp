@@ -5,7 +5,8 @@
 //   avg:      out = sum over the in-bounds elements / divisor, where the divisor is divisor_override
 //             when > 0, else the window size clipped to the padded input (count_include_pad) or the
 //             number of in-bounds elements.
-//   adaptive: output o along a dim of size in -> out averages [floor(o*in/out), ceil((o+1)*in/out)).
+//   adaptive: output o along a dim of size in -> out averages [floor(o*in/out), ceil((o+1)*in/out)),
+//             or takes its max (with indices, as max pooling; the same backward).
 // Every kernel runs in parallel over (n, c) planes; backward kernels write (not accumulate) dx, a
 // contiguous plane per task, so overlapping windows never race. Max and average pooling work on an
 // output row at a time with the window taps in the outer loops: the inner loop runs along the row
@@ -374,6 +375,46 @@ void adaptive_avg_pool_t(const TensorView& out, const TensorView& x) {
   });
 }
 
+// The window's max in PyTorch's order (NaN wins, and a later NaN replaces an earlier one) and its
+// flat position in the plane. Adaptive windows are never empty.
+template <class T>
+void adaptive_max_pool_t(const TensorView& out, const TensorView& indices, const TensorView& x) {
+  const int64_t N = out.shape[0], C = out.shape[1];
+  const int64_t OD = out.shape[2], OH = out.shape[3], OW = out.shape[4];
+  const int64_t D = x.shape[2], H = x.shape[3], W = x.shape[4];
+  const int64_t xs2 = x.strides[2], xs3 = x.strides[3], xs4 = x.strides[4];
+  parallel_for(0, N * C, grain_for(D * H * W + OD * OH * OW), [&](int64_t lo, int64_t hi) {
+    for (int64_t task = lo; task < hi; ++task) {
+      const int64_t n = task / C, c = task % C;
+      const T* xp = x.ptr<T>() + off5(x, n, c, 0, 0, 0);
+      T* op = out.ptr<T>() + off5(out, n, c, 0, 0, 0);
+      int32_t* ip = indices.ptr<int32_t>() + off5(indices, n, c, 0, 0, 0);
+      for (int64_t od = 0; od < OD; ++od) {
+        const int64_t d_lo = adaptive_start(od, D, OD), d_hi = adaptive_end(od, D, OD);
+        for (int64_t oh = 0; oh < OH; ++oh) {
+          const int64_t h_lo = adaptive_start(oh, H, OH), h_hi = adaptive_end(oh, H, OH);
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const int64_t w_lo = adaptive_start(ow, W, OW), w_hi = adaptive_end(ow, W, OW);
+            T best = xp[d_lo * xs2 + h_lo * xs3 + w_lo * xs4];
+            int64_t at = (d_lo * H + h_lo) * W + w_lo;
+            for (int64_t id = d_lo; id < d_hi; ++id)
+              for (int64_t ih = h_lo; ih < h_hi; ++ih) {
+                const T* row = xp + id * xs2 + ih * xs3;
+                for (int64_t iw = w_lo; iw < w_hi; ++iw) {
+                  const T v = row[iw * xs4];
+                  if (v > best || v != v) best = v, at = (id * H + ih) * W + iw;
+                }
+              }
+            const int64_t o = (od * OH + oh) * OW + ow;
+            op[o] = best;
+            ip[o] = int32_t(at);  // planes fit int32 (checked by the binding)
+          }
+        }
+      }
+    }
+  });
+}
+
 template <class T>
 void adaptive_avg_pool_backward_t(const TensorView& dx, const TensorView& g) {
   const int64_t N = g.shape[0], C = g.shape[1];
@@ -428,6 +469,9 @@ void adaptive_avg_pool(const TensorView& out, const TensorView& x) {
 }
 void adaptive_avg_pool_backward(const TensorView& dx, const TensorView& g) {
   TF_DISPATCH_FLOAT(dx.dtype, T, adaptive_avg_pool_backward_t<T>(dx, g));
+}
+void adaptive_max_pool(const TensorView& out, const TensorView& indices, const TensorView& x) {
+  TF_DISPATCH_FLOAT(x.dtype, T, adaptive_max_pool_t<T>(out, indices, x));
 }
 
 TF_KERNEL_NAMESPACE_END

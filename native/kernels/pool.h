@@ -1,4 +1,4 @@
-// Max, average and adaptive average pooling (pool.cpp); contract as in ../kernels.h.
+// Max, average and adaptive average and max pooling (pool.cpp); contract as in ../kernels.h.
 #pragma once
 #include "../spatial_geom.h"
 #include "common.h"
@@ -12,4 +12,5 @@ void avg_pool_backward(const TensorView& dx, const TensorView& g, const SpatialG
                        int64_t divisor_override);
 void adaptive_avg_pool(const TensorView& out, const TensorView& x);
 void adaptive_avg_pool_backward(const TensorView& dx, const TensorView& g);
+void adaptive_max_pool(const TensorView& out, const TensorView& indices, const TensorView& x);
 TF_KERNEL_NAMESPACE_END

@@ -54,6 +54,7 @@ void register_all(KernelTable& t) {
   t.avg_pool_backward = avg_pool_backward;
   t.adaptive_avg_pool = adaptive_avg_pool;
   t.adaptive_avg_pool_backward = adaptive_avg_pool_backward;
+  t.adaptive_max_pool = adaptive_max_pool;
   t.sgd_step = sgd_step;
   t.adam_step = adam_step;
   t.rmsprop_step = rmsprop_step;
