@@ -101,8 +101,12 @@ inline void store_tile(const typename Vec<T>::type (&acc)[MR][NV], T* c, int64_t
   store_block<T, NR>(tile, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
 }
 
-// B's packed panels for one K block are kept for all blocks of A's rows up to this size.
-constexpr double kBOnceBytes = double(2 << 20);
+// B's packed panels for one K block are kept for all blocks of A's rows up to this size (in L3).
+// Packing B again for every block of rows costs more where L2 is small: on Zen 5 (1 MB L2), 8 MB
+// against 2 MB ran 2048^3 3-5% faster on one thread and 4096^3 3% on one and two (medians of
+// alternating rounds; B's K block is 3 and 6 MB there); on Sapphire Rapids (2 MB L2) the two were
+// equal within noise.
+constexpr double kBOnceBytes = double(8 << 20);
 
 template <class K_>
 struct Blocked {
