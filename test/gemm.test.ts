@@ -44,8 +44,8 @@ for (const level of levels) {
       }
     });
 
-    // The packed kernel's blocks (gemm.cpp): KC 384 / NC 320 / MC 672 for float32 and KC 192 /
-    // NC 336 / MC 672 for float64 on AVX-512 (smaller MR elsewhere); B is read in place for M <= 8 MR
+    // The packed kernel's blocks (gemm.cpp): KC 768 / NC 160 / MC 672 for float32 and KC 384 /
+    // NC 160 / MC 672 for float64 on AVX-512 (smaller MR elsewhere); B is read in place for M <= 8 MR
     // unless its row stride is a multiple of 128 bytes.
     // Row-major A and transposed B are packed through register transposes (W rows or columns at a
     // time, K tails one by one); the other orders value by value. Each register-tile shape the level
@@ -57,7 +57,7 @@ for (const level of levels) {
       try {
         for (const tile of tiles) {
           tf._setGemmTile(tile);
-          for (const [m, k, n] of [[97, 257, 33], [13, 513, 129], [2, 3, 4], [677, 389, 45], [30, 389, 700], [50, 400, 352], [64, 37, 100]]) {
+          for (const [m, k, n] of [[97, 257, 33], [13, 1537, 129], [2, 3, 4], [677, 769, 45], [30, 800, 700], [50, 400, 352], [64, 37, 100]]) {
             for (const ta of [false, true]) {
               for (const tb of [false, true]) {
                 const a = operand(m, k, ta), b = operand(k, n, tb);
@@ -65,7 +65,7 @@ for (const level of levels) {
               }
             }
           }
-          for (const [m, k, n] of [[37, 300, 41], [40, 200, 350]]) {
+          for (const [m, k, n] of [[37, 400, 41], [40, 777, 350]]) {
             for (const ta of [false, true]) {
               const a = operand(m, k, ta, 'float64'), b = operand(k, n, !ta, 'float64');
               expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol: 1e-12, atol: 1e-12 });

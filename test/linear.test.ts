@@ -32,7 +32,7 @@ for (const level of levels) {
         [[23, 41], 1, false],          // N == 1
         [[19, 70], 33, false],         // small: the dot-product kernel
         [[3, 5, 48], 17, false],       // batched input
-        [[700, 600], 341, false],      // the packed kernel, several K, M and N blocks
+        [[700, 900], 341, false],      // the packed kernel, several K, M and N blocks
         [[40, 400], 700, false],       // few rows: threads split the columns (the bias is offset)
         [[130, 257], 97, true],        // a transposed (non-contiguous) input
         [[4, 0], 6, false],            // K == 0: bias and activation of zeros

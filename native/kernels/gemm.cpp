@@ -47,15 +47,19 @@ struct Gemm {
   static constexpr int MR = MR_;
   static constexpr int64_t kSmallM = 8 * kMR;
   // Blocking (see block()), in bytes of one row or column so float64 gets half the elements:
-  // KC: the A panel (MR x KC, 18 KiB at 12 rows) stays in L1 beside B's streaming panels;
-  // NC: the packed B block (KC x NC, 512 KiB) stays in L2 (half of Zen 4's, a quarter of Sapphire
+  // KC: the A panel (MR x KC, 36 KiB at 12 rows) stays in L1 beside B's streaming panels;
+  // NC: the packed B block (KC x NC, 480 KiB) stays in L2 (half of Zen 5's, a quarter of Sapphire
   //     Rapids'), with room for the A block's panels and C's lines passing through;
-  // MC: the packed A block (MC x KC, 1 MiB) is re-read once per B block, from L2 or L3.
-  // Measured on Sapphire Rapids (2 MiB L2): KC 1024-2048 bytes and NC 512 KiB-1 MiB were equal within
-  // noise; NC 256 KiB was 10% slower at 2048^3.
-  static constexpr int64_t KC = 1536 / int64_t(sizeof(T));
+  // MC: the packed A block (MC x KC, 2 MiB) is re-read once per B block, from L2 or L3.
+  // Measured on Zen 5 (1 MiB L2; alternating rounds in one process): KC 3072 bytes against 1536
+  // (NC 160 against 320 columns, MC unchanged at 672 rows) ran two threads 4-14% faster on the
+  // squares from 512 to 2048 and the transformer shapes (a K of 768 in one block: C written once,
+  // A and B packed once), one thread 0-5% faster; 1024 bytes was 3% slower. (On Sapphire Rapids, 2
+  // MiB L2, KC 1024-2048 bytes and NC 512 KiB-1 MiB were equal within noise; NC 256 KiB was 10%
+  // slower at 2048^3.)
+  static constexpr int64_t KC = 3072 / int64_t(sizeof(T));
   static constexpr int64_t NC = (int64_t(512) << 10) / (KC * int64_t(sizeof(T))) / NR * NR;
-  static constexpr int64_t MC = (int64_t(1) << 20) / (KC * int64_t(sizeof(T))) / MR * MR;
+  static constexpr int64_t MC = (int64_t(2) << 20) / (KC * int64_t(sizeof(T))) / MR * MR;
   // For Blocked<Gemm>: operand and result types, K as packed (a panel holds MR x kstride(kc)), and
   // whether B's panels may be read in place.
   typedef T TA;
