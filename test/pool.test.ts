@@ -333,6 +333,12 @@ describe('pooling gradients', () => {
       const x = tf.randn([2, 3, 7, 5]);
       expectClose(tf.adaptiveMaxPool2d(x.half(), [3, 2]).float(), tf.adaptiveMaxPool2d(x.half().float(), [3, 2]), 0);
       expect(tf.adaptiveMaxPool2d(x.half(), 2).dtype).toBe('float16');
+      // Through float32 and back with a graph: the indices stay alive for the backward.
+      const xh = x.half().requiresGrad_(), xf = x.half().float().requiresGrad_();
+      tf.adaptiveMaxPool2d(xh, [3, 2]).sum().backward();
+      tf.adaptiveMaxPool2d(xf, [3, 2]).sum().backward();
+      expect(xh.grad!.dtype).toBe('float16');
+      expectClose(xh.grad!.float(), xf.grad!, 0);
       expectClose(new tf.nn.AdaptiveMaxPool2d([3, 2]).forward(x), tf.adaptiveMaxPool2d(x, [3, 2]), 0);
     });
   });

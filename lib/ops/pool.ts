@@ -105,8 +105,18 @@ function maxPoolNd(op: string, ns: number, input: Tensor, kernelSize: IntOrTuple
     metaNum(ns, ...geo.kernel, ...geo.stride, ...geo.padding, ...geo.dilation, geo.ceilMode ? 1 : 0);
     callee().maxPool();
   }
-  const name = ns === 1 ? 'MaxPool1DWithIndicesBackward' : 'MaxPool2DWithIndicesBackward';
-  const wantIndices = Boolean(opts.returnIndices);
+  recordMaxBackward(ns === 1 ? 'MaxPool1DWithIndicesBackward' : 'MaxPool2DWithIndicesBackward', out, indices, input, unbatched,
+    ns, Boolean(opts.returnIndices));
+  return [out, indices];
+}
+
+/**
+ * The backward of a max pooling (plain or adaptive): g scattered into the input through the
+ * indices of the maxima. Without a graph node, and when the caller did not ask for them, nobody
+ * reads the indices: they are freed here.
+ */
+function recordMaxBackward(name: string, out: Tensor, indices: Tensor, input: Tensor, unbatched: boolean, ns: number,
+  wantIndices: boolean): void {
   record(
     out,
     name,
@@ -123,9 +133,7 @@ function maxPoolNd(op: string, ns: number, input: Tensor, kernelSize: IntOrTuple
     },
     wantIndices ? [indices] : [],
   );
-  // Without a graph node or a caller, nobody reads the indices.
   if (!out.gradFn && !wantIndices) indices.dispose();
-  return [out, indices];
 }
 
 function avgPoolNd(op: string, ns: number, input: Tensor, kernelSize: IntOrTuple, opts: AvgPoolOptions): Tensor {
@@ -242,14 +250,13 @@ export function adaptiveAvgPool2d(input: Tensor, outputSize: number | readonly (
 export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts: { returnIndices: true }): [Tensor, Tensor];
 export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts?: { returnIndices?: false }): Tensor;
 export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (number | null)[], opts: { returnIndices?: boolean } = {}): Tensor | [Tensor, Tensor] {
-  const op = 'adaptiveMaxPool2d', ns = 2;
+  const [out, indices] = adaptiveMaxPoolNd('adaptiveMaxPool2d', 2, input, outputSize, Boolean(opts.returnIndices));
+  return opts.returnIndices ? [out, indices] : out;
+}
+
+function adaptiveMaxPoolNd(op: string, ns: number, input: Tensor, outputSize: unknown, wantIndices: boolean): [Tensor, Tensor] {
   const half = halfOperand(input);
-  if (half) {
-    const [o, i] = viaFloat32(half, [input], (x) => adaptiveMaxPool2d(x, outputSize, { returnIndices: true }));
-    if (opts.returnIndices) return [o, i];
-    i.dispose();
-    return o;
-  }
+  if (half) return viaFloat32(half, [input], (x) => adaptiveMaxPoolNd(op, ns, x, outputSize, wantIndices));
   const unbatched = checkInput(op, input, ns);
   const outShape = outShapeOf(input, ns, adaptiveOutSize(op, input, ns, outputSize));
   const out = empty(outShape, input.dtype, input.device);
@@ -262,24 +269,6 @@ export function adaptiveMaxPool2d(input: Tensor, outputSize: number | readonly (
     metaNum(ns);
     callee().adaptiveMaxPool();
   }
-  const wantIndices = Boolean(opts.returnIndices);
-  record(
-    out,
-    'AdaptiveMaxPool2DBackward',
-    [input],
-    (g) => {
-      const dx = empty(input._shape.slice(), input.dtype, input.device);
-      meta();
-      put(batchedDesc(dx, unbatched));
-      put(batchedDesc(g, unbatched));
-      put(batchedDesc(indices, unbatched));
-      metaNum(ns);
-      callee().maxPoolBackward();
-      return [dx];
-    },
-    wantIndices ? [indices] : [],
-  );
-  // Without a graph node or a caller, nobody reads the indices.
-  if (!out.gradFn && !wantIndices) indices.dispose();
-  return wantIndices ? [out, indices] : out;
+  recordMaxBackward('AdaptiveMaxPool2DBackward', out, indices, input, unbatched, ns, wantIndices);
+  return [out, indices];
 }
