@@ -987,6 +987,19 @@ Napi::Value AvgPoolBackward(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// The shapes an adaptive pool's output a (or its gradient) and input b (5-D views of a0, b0) must
+// have: the same batch and channels, positive spatial sizes small enough for the window bounds,
+// computed as o * in / out.
+void want_adaptive_sizes(Napi::Env env, const char* op, const TensorView& a, const TensorView& b, const TensorView& a0,
+                         const TensorView& b0) {
+  if (a.shape[0] != b.shape[0] || a.shape[1] != b.shape[1])
+    fail(env, op, "shapes " + shape_str(a0) + " and " + shape_str(b0) + " differ in batch or channels");
+  for (int i = 2; i < 5; ++i) {
+    if (a.shape[i] < 1 || b.shape[i] < 1) fail(env, op, "spatial sizes must be positive");
+    if (double(a.shape[i]) * double(b.shape[i]) > 4503599627370496.0) fail(env, op, "spatial sizes are too large");
+  }
+}
+
 // adaptiveAvgPool(backward, a, b) meta: a, b, ns. Forward: a = out (contiguous), b = x; backward:
 // a = dx (contiguous, written), b = g. The output size is out's (g's) spatial shape.
 Napi::Value AdaptiveAvgPool(const Napi::CallbackInfo& info) {
@@ -1000,13 +1013,7 @@ Napi::Value AdaptiveAvgPool(const Napi::CallbackInfo& info) {
   want_float(env, m.op, a);
   want_dtype(env, m.op, b, a.dtype);
   want_contiguous(env, m.op, a);
-  if (a.shape[0] != b.shape[0] || a.shape[1] != b.shape[1])
-    fail(env, m.op, "shapes " + shape_str(a0) + " and " + shape_str(b0) + " differ in batch or channels");
-  for (int i = 2; i < 5; ++i) {
-    if (a.shape[i] < 1 || b.shape[i] < 1) fail(env, m.op, "spatial sizes must be positive");
-    // Window bounds are computed as o * in / out.
-    if (double(a.shape[i]) * double(b.shape[i]) > 4503599627370496.0) fail(env, m.op, "spatial sizes are too large");
-  }
+  want_adaptive_sizes(env, m.op, a, b, a0, b0);
   if (a.numel() > 0) {
     if (backward) kernels().adaptive_avg_pool_backward(a, b);
     else kernels().adaptive_avg_pool(a, b);
@@ -1030,12 +1037,7 @@ Napi::Value AdaptiveMaxPool(const Napi::CallbackInfo& info) {
   want_contiguous(env, m.op, out);
   want_contiguous(env, m.op, ind);
   same_shape(env, m.op, out0, ind0);
-  if (out.shape[0] != x.shape[0] || out.shape[1] != x.shape[1])
-    fail(env, m.op, "shapes " + shape_str(out0) + " and " + shape_str(x0) + " differ in batch or channels");
-  for (int i = 2; i < 5; ++i) {
-    if (out.shape[i] < 1 || x.shape[i] < 1) fail(env, m.op, "spatial sizes must be positive");
-    if (double(out.shape[i]) * double(x.shape[i]) > 4503599627370496.0) fail(env, m.op, "spatial sizes are too large");
-  }
+  want_adaptive_sizes(env, m.op, out, x, out0, x0);
   if (x.shape[2] * x.shape[3] * x.shape[4] > 2147483647) fail(env, m.op, "input planes over 2^31 elements are not supported");
   if (out.numel() > 0) kernels().adaptive_max_pool(out, ind, x);
   return env.Undefined();

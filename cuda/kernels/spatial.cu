@@ -214,20 +214,27 @@ __global__ void avg_pool_backward_kernel(TensorView dx, TensorView g, SpatialGeo
 TF_HD int64_t adaptive_start(int64_t o, int64_t in, int64_t out) { return (o * in) / out; }
 TF_HD int64_t adaptive_end(int64_t o, int64_t in, int64_t out) { return ((o + 1) * in + out - 1) / out; }
 
+// Output cell o of an adaptive pool from x into out and its window [*_lo, *_hi) in x.
+struct AdaptiveWindow {
+  int64_t d_lo, d_hi, h_lo, h_hi, w_lo, w_hi;
+  TF_HD AdaptiveWindow(const Pos5& o, const TensorView& out, const TensorView& x) {
+    const int64_t D = x.shape[2], H = x.shape[3], W = x.shape[4], OD = out.shape[2], OH = out.shape[3], OW = out.shape[4];
+    d_lo = adaptive_start(o.d, D, OD), d_hi = adaptive_end(o.d, D, OD);
+    h_lo = adaptive_start(o.h, H, OH), h_hi = adaptive_end(o.h, H, OH);
+    w_lo = adaptive_start(o.w, W, OW), w_hi = adaptive_end(o.w, W, OW);
+  }
+};
+
 template <class T>
 __global__ void adaptive_avg_pool_kernel(TensorView out, TensorView x, int64_t total) {
-  const int64_t C = out.shape[1], D = x.shape[2], H = x.shape[3], W = x.shape[4];
-  const int64_t OD = out.shape[2], OH = out.shape[3], OW = out.shape[4];
   TF_EACH(t, total) {
-    const Pos5 o = unravel5(t, C, OD, OH, OW);
-    const int64_t d_lo = adaptive_start(o.d, D, OD), d_hi = adaptive_end(o.d, D, OD);
-    const int64_t h_lo = adaptive_start(o.h, H, OH), h_hi = adaptive_end(o.h, H, OH);
-    const int64_t w_lo = adaptive_start(o.w, W, OW), w_hi = adaptive_end(o.w, W, OW);
+    const Pos5 o = unravel5(t, out.shape[1], out.shape[2], out.shape[3], out.shape[4]);
+    const AdaptiveWindow win(o, out, x);
     T s = 0;
-    for (int64_t id = d_lo; id < d_hi; ++id)
-      for (int64_t ih = h_lo; ih < h_hi; ++ih)
-        for (int64_t iw = w_lo; iw < w_hi; ++iw) s += static_cast<const T*>(x.data)[off5(x, o.n, o.c, id, ih, iw)];
-    static_cast<T*>(out.data)[off5(out, o.n, o.c, o.d, o.h, o.w)] = s / T((d_hi - d_lo) * (h_hi - h_lo) * (w_hi - w_lo));
+    for (int64_t id = win.d_lo; id < win.d_hi; ++id)
+      for (int64_t ih = win.h_lo; ih < win.h_hi; ++ih)
+        for (int64_t iw = win.w_lo; iw < win.w_hi; ++iw) s += static_cast<const T*>(x.data)[off5(x, o.n, o.c, id, ih, iw)];
+    static_cast<T*>(out.data)[off5(out, o.n, o.c, o.d, o.h, o.w)] = s / T((win.d_hi - win.d_lo) * (win.h_hi - win.h_lo) * (win.w_hi - win.w_lo));
   }
 }
 
@@ -260,19 +267,16 @@ __global__ void adaptive_avg_pool_backward_kernel(TensorView dx, TensorView g, i
 // position in the input plane.
 template <class T>
 __global__ void adaptive_max_pool_kernel(TensorView out, TensorView indices, TensorView x, int64_t total) {
-  const int64_t C = out.shape[1], D = x.shape[2], H = x.shape[3], W = x.shape[4];
-  const int64_t OD = out.shape[2], OH = out.shape[3], OW = out.shape[4];
+  const int64_t H = x.shape[3], W = x.shape[4];
   TF_EACH(t, total) {
-    const Pos5 o = unravel5(t, C, OD, OH, OW);
-    const int64_t d_lo = adaptive_start(o.d, D, OD), d_hi = adaptive_end(o.d, D, OD);
-    const int64_t h_lo = adaptive_start(o.h, H, OH), h_hi = adaptive_end(o.h, H, OH);
-    const int64_t w_lo = adaptive_start(o.w, W, OW), w_hi = adaptive_end(o.w, W, OW);
+    const Pos5 o = unravel5(t, out.shape[1], out.shape[2], out.shape[3], out.shape[4]);
+    const AdaptiveWindow win(o, out, x);
     const T* xd = static_cast<const T*>(x.data);
-    T best = xd[off5(x, o.n, o.c, d_lo, h_lo, w_lo)];
-    int64_t at = (d_lo * H + h_lo) * W + w_lo;
-    for (int64_t id = d_lo; id < d_hi; ++id)
-      for (int64_t ih = h_lo; ih < h_hi; ++ih)
-        for (int64_t iw = w_lo; iw < w_hi; ++iw) {
+    T best = xd[off5(x, o.n, o.c, win.d_lo, win.h_lo, win.w_lo)];
+    int64_t at = (win.d_lo * H + win.h_lo) * W + win.w_lo;
+    for (int64_t id = win.d_lo; id < win.d_hi; ++id)
+      for (int64_t ih = win.h_lo; ih < win.h_hi; ++ih)
+        for (int64_t iw = win.w_lo; iw < win.w_hi; ++iw) {
           const T v = xd[off5(x, o.n, o.c, id, ih, iw)];
           if (v > best || v != v) best = v, at = (id * H + ih) * W + iw;
         }

@@ -110,24 +110,19 @@ function geometryMeta(g: Geometry): void {
   metaNum(g.ns, ...g.kernel, ...g.stride, ...g.padBefore, ...g.padAfter, ...g.dilation);
 }
 
-export function gemm(c: Desc, a: Desc, b: Desc, alpha: number, beta: number): void {
+/** C = alpha * A @ B + beta * C, then activation `act` (an ACTIVATION_CODE, 0: none) on each tile of C as the kernel writes it. */
+export function gemm(c: Desc, a: Desc, b: Desc, alpha: number, beta: number, act = 0): void {
   meta();
   put(c);
   put(a);
   put(b);
-  metaNum(alpha, beta);
-  callee().gemm();
-}
-
-/** gemm, then activation `act` (an ACTIVATION_CODE) on each tile of C as the kernel writes it. */
-function gemmActivated(c: Desc, a: Desc, b: Desc, alpha: number, beta: number, act: number): void {
-  if (act === 0) return gemm(c, a, b, alpha, beta);
-  meta();
-  put(c);
-  put(a);
-  put(b);
-  metaNum(alpha, beta, 0, 0, act);
-  callee().gemmEpilogue();
+  if (act === 0) {
+    metaNum(alpha, beta);
+    callee().gemm();
+  } else {
+    metaNum(alpha, beta, 0, 0, act); // no bias (biasDim 0), then the activation
+    callee().gemmEpilogue();
+  }
 }
 
 export function im2col(cols: Desc, x: Desc, g: Geometry): void {
@@ -428,7 +423,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
           copyDesc(o, { t: bias, offset: bias._offset, shape: [G, Mg, nb * L], strides: [Mg * bs, bs, 0] });
         }
         im2col(foldedIm2col(cols, nb), chunkDesc(x, n0, nb), g);
-        gemmActivated(o, { t: w, offset: w._offset, shape: [G, Mg, Kg], strides: [Mg * Kg, Kg, 1] }, foldedMatrix(cols, Kg, nb), 1,
+        gemm(o, { t: w, offset: w._offset, shape: [G, Mg, Kg], strides: [Mg * Kg, Kg, 1] }, foldedMatrix(cols, Kg, nb), 1,
           bias ? 1 : 0, actCode);
         copyDesc(imagesOf(out, n0, nb), foldedImages(buf, nb));
       }
@@ -452,7 +447,7 @@ function convNd(op: string, ns: number, input: Tensor, weight: Tensor, bias: Ten
           put({ t: bias, offset: bias._offset, shape: [nb, G, Mg, L], strides: [0, Mg * bs, bs, 0] });
           callee().copy();
         }
-        gemmActivated(o, weightOf(w, nb, false), colsOf(cols, n0, nb, false), 1, bias ? 1 : 0, actCode);
+        gemm(o, weightOf(w, nb, false), colsOf(cols, n0, nb, false), 1, bias ? 1 : 0, actCode);
       }
     } finally {
       if (cols !== savedCols) cols?.dispose();

@@ -342,76 +342,58 @@ void avg_pool_backward_t(const TensorView& dx, const TensorView& g, const Spatia
 inline int64_t adaptive_start(int64_t o, int64_t in, int64_t out) { return (o * in) / out; }
 inline int64_t adaptive_end(int64_t o, int64_t in, int64_t out) { return ((o + 1) * in + out - 1) / out; }
 
+// An adaptive pool's output cells, in parallel over (n, c) planes: f(n, c, o, lo, hi) for each, with
+// o the cell's index in its (contiguous) output plane and [lo[k], hi[k]) its window along the
+// input's dim k (d, h, w). Adaptive windows are never empty.
+template <class F>
+void each_adaptive_window(const TensorView& out, const TensorView& x, F f) {
+  const int64_t C = out.shape[1], OD = out.shape[2], OH = out.shape[3], OW = out.shape[4];
+  const int64_t D = x.shape[2], H = x.shape[3], W = x.shape[4];
+  parallel_for(0, out.shape[0] * C, grain_for(D * H * W + OD * OH * OW), [&](int64_t t0, int64_t t1) {
+    for (int64_t task = t0; task < t1; ++task)
+      for (int64_t od = 0; od < OD; ++od)
+        for (int64_t oh = 0; oh < OH; ++oh)
+          for (int64_t ow = 0; ow < OW; ++ow) {
+            const int64_t lo[3] = {adaptive_start(od, D, OD), adaptive_start(oh, H, OH), adaptive_start(ow, W, OW)};
+            const int64_t hi[3] = {adaptive_end(od, D, OD), adaptive_end(oh, H, OH), adaptive_end(ow, W, OW)};
+            f(task / C, task % C, (od * OH + oh) * OW + ow, lo, hi);
+          }
+  });
+}
+
 template <class T>
 void adaptive_avg_pool_t(const TensorView& out, const TensorView& x) {
-  const int64_t N = out.shape[0], C = out.shape[1];
-  const int64_t OD = out.shape[2], OH = out.shape[3], OW = out.shape[4];
-  const int64_t D = x.shape[2], H = x.shape[3], W = x.shape[4];
-  const int64_t xs2 = x.strides[2], xs3 = x.strides[3], xs4 = x.strides[4];
-  const T* xd = x.ptr<T>();
-  T* od_ = out.ptr<T>();
-  parallel_for(0, N * C, grain_for(D * H * W + OD * OH * OW), [&](int64_t lo, int64_t hi) {
-    for (int64_t task = lo; task < hi; ++task) {
-      const int64_t n = task / C, c = task % C;
-      const T* xp = xd + off5(x, n, c, 0, 0, 0);
-      T* op = od_ + off5(out, n, c, 0, 0, 0);
-      for (int64_t od = 0; od < OD; ++od) {
-        const int64_t d_lo = adaptive_start(od, D, OD), d_hi = adaptive_end(od, D, OD);
-        for (int64_t oh = 0; oh < OH; ++oh) {
-          const int64_t h_lo = adaptive_start(oh, H, OH), h_hi = adaptive_end(oh, H, OH);
-          for (int64_t ow = 0; ow < OW; ++ow) {
-            const int64_t w_lo = adaptive_start(ow, W, OW), w_hi = adaptive_end(ow, W, OW);
-            T s = 0;
-            for (int64_t id = d_lo; id < d_hi; ++id)
-              for (int64_t ih = h_lo; ih < h_hi; ++ih) {
-                const T* row = xp + id * xs2 + ih * xs3;
-                for (int64_t iw = w_lo; iw < w_hi; ++iw) s += row[iw * xs4];
-              }
-            op[(od * OH + oh) * OW + ow] = s / T((d_hi - d_lo) * (h_hi - h_lo) * (w_hi - w_lo));
-          }
-        }
+  each_adaptive_window(out, x, [&](int64_t n, int64_t c, int64_t o, const int64_t* lo, const int64_t* hi) {
+    const T* xp = x.ptr<T>() + off5(x, n, c, 0, 0, 0);
+    T s = 0;
+    for (int64_t id = lo[0]; id < hi[0]; ++id)
+      for (int64_t ih = lo[1]; ih < hi[1]; ++ih) {
+        const T* row = xp + id * x.strides[2] + ih * x.strides[3];
+        for (int64_t iw = lo[2]; iw < hi[2]; ++iw) s += row[iw * x.strides[4]];
       }
-    }
+    out.ptr<T>()[off5(out, n, c, 0, 0, 0) + o] = s / T((hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]));
   });
 }
 
 // The window's max in PyTorch's order (NaN wins, and a later NaN replaces an earlier one) and its
-// flat position in the plane. Adaptive windows are never empty.
+// flat position in the plane.
 template <class T>
 void adaptive_max_pool_t(const TensorView& out, const TensorView& indices, const TensorView& x) {
-  const int64_t N = out.shape[0], C = out.shape[1];
-  const int64_t OD = out.shape[2], OH = out.shape[3], OW = out.shape[4];
-  const int64_t D = x.shape[2], H = x.shape[3], W = x.shape[4];
-  const int64_t xs2 = x.strides[2], xs3 = x.strides[3], xs4 = x.strides[4];
-  parallel_for(0, N * C, grain_for(D * H * W + OD * OH * OW), [&](int64_t lo, int64_t hi) {
-    for (int64_t task = lo; task < hi; ++task) {
-      const int64_t n = task / C, c = task % C;
-      const T* xp = x.ptr<T>() + off5(x, n, c, 0, 0, 0);
-      T* op = out.ptr<T>() + off5(out, n, c, 0, 0, 0);
-      int32_t* ip = indices.ptr<int32_t>() + off5(indices, n, c, 0, 0, 0);
-      for (int64_t od = 0; od < OD; ++od) {
-        const int64_t d_lo = adaptive_start(od, D, OD), d_hi = adaptive_end(od, D, OD);
-        for (int64_t oh = 0; oh < OH; ++oh) {
-          const int64_t h_lo = adaptive_start(oh, H, OH), h_hi = adaptive_end(oh, H, OH);
-          for (int64_t ow = 0; ow < OW; ++ow) {
-            const int64_t w_lo = adaptive_start(ow, W, OW), w_hi = adaptive_end(ow, W, OW);
-            T best = xp[d_lo * xs2 + h_lo * xs3 + w_lo * xs4];
-            int64_t at = (d_lo * H + h_lo) * W + w_lo;
-            for (int64_t id = d_lo; id < d_hi; ++id)
-              for (int64_t ih = h_lo; ih < h_hi; ++ih) {
-                const T* row = xp + id * xs2 + ih * xs3;
-                for (int64_t iw = w_lo; iw < w_hi; ++iw) {
-                  const T v = row[iw * xs4];
-                  if (v > best || v != v) best = v, at = (id * H + ih) * W + iw;
-                }
-              }
-            const int64_t o = (od * OH + oh) * OW + ow;
-            op[o] = best;
-            ip[o] = int32_t(at);  // planes fit int32 (checked by the binding)
-          }
+  const int64_t H = x.shape[3], W = x.shape[4];
+  each_adaptive_window(out, x, [&](int64_t n, int64_t c, int64_t o, const int64_t* lo, const int64_t* hi) {
+    const T* xp = x.ptr<T>() + off5(x, n, c, 0, 0, 0);
+    T best = xp[lo[0] * x.strides[2] + lo[1] * x.strides[3] + lo[2] * x.strides[4]];
+    int64_t at = (lo[0] * H + lo[1]) * W + lo[2];
+    for (int64_t id = lo[0]; id < hi[0]; ++id)
+      for (int64_t ih = lo[1]; ih < hi[1]; ++ih) {
+        const T* row = xp + id * x.strides[2] + ih * x.strides[3];
+        for (int64_t iw = lo[2]; iw < hi[2]; ++iw) {
+          const T v = row[iw * x.strides[4]];
+          if (v > best || v != v) best = v, at = (id * H + ih) * W + iw;
         }
       }
-    }
+    out.ptr<T>()[off5(out, n, c, 0, 0, 0) + o] = best;
+    indices.ptr<int32_t>()[off5(indices, n, c, 0, 0, 0) + o] = int32_t(at);  // planes fit int32 (the binding checks)
   });
 }
 
