@@ -148,17 +148,31 @@ struct Gemm {
   // the panel is read in place).
   // With `ep` (on the last K block only), the finished tile gets the epilogue; (i0, j0) is its
   // position in C, which the bias is indexed by.
+  // A ragged last panel (mr < MR) is computed in a tile of 4 or 8 rows where that covers it: at
+  // M = 256 the 12-row tile's last panel holds 4 rows; computing only those ran 256^3 2-3% faster
+  // and 128^3 2% (one thread, alternating rounds).
   static void micro(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c, int64_t rsc, int64_t csc, int mr, int nr,
                     T alpha, T beta, const Epi<T>* ep = nullptr, int64_t i0 = 0, int64_t j0 = 0) {
-    V acc[MR][NV];
-    for (int i = 0; i < MR; ++i)
+    constexpr int R4 = MR > 4 ? 4 : MR, R8 = MR > 8 ? 8 : MR;
+    if (mr <= R4) return micro_rows<R4>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
+    if (mr <= R8) return micro_rows<R8>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
+    micro_rows<MR>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
+  }
+
+  // micro() on the first R rows of the panel (R >= mr; the panel's rows are still MR apart).
+  template <int R>
+  static void micro_rows(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c, int64_t rsc, int64_t csc, int mr,
+                         int nr, T alpha, T beta, const Epi<T>* ep, int64_t i0, int64_t j0) {
+    V acc[R][NV];
+    for (int i = 0; i < R; ++i)
       for (int v = 0; v < NV; ++v) acc[i][v] = V{};
     // C's tile is written at the end: fetch its lines now, behind the FMAs (it is usually in L3).
     for (int i = 0; i < mr; ++i) {
       __builtin_prefetch(c + i * rsc, 1, 3);
       __builtin_prefetch(c + i * rsc + (nr - 1) * csc, 1, 3);
     }
-    // B's panel streams from L2: ask for it kPrefetch rows ahead (the last rows re-ask for the last).
+    // B's panel streams from L2: ask for it kPrefetch rows ahead (the last rows re-ask for the last;
+    // running on into the next panel, or not prefetching, measured 1-3% slower).
     constexpr int64_t kPrefetch = 8;
     for (int64_t k = 0; k < kc; ++k) {
       const T* ahead = bp + (k + kPrefetch < kc ? kPrefetch * ldb : 0);
@@ -168,14 +182,14 @@ struct Gemm {
         __builtin_memcpy(&bv[v], bp + v * W, sizeof(V));
       }
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i) {
+      for (int i = 0; i < R; ++i) {
         const T av = ap[i];
         for (int v = 0; v < NV; ++v) acc[i][v] += av * bv[v];
       }
       ap += MR;
       bp += ldb;
     }
-    store_tile<T, MR, NV>(acc, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
+    store_tile<T, R, NV>(acc, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
   }
 
   static void run(int64_t M, int64_t N, int64_t K, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
