@@ -46,7 +46,8 @@ for (const level of levels) {
 
     // The packed kernel's blocks (gemm.cpp): KC 768 / NC 160 / MC 672 for float32 and KC 384 /
     // NC 160 / MC 672 for float64 on AVX-512 (smaller MR elsewhere); B is read in place for M <= 8 MR
-    // unless its row stride is a multiple of 128 bytes.
+    // unless its row stride is a multiple of 128 bytes. Else a row-major B's full panels are read in
+    // place by the first MR rows of A, which pack them for the rest (with no rest, nothing is packed).
     // Row-major A and transposed B are packed through register transposes (W rows or columns at a
     // time, K tails one by one); the other orders value by value. Each register-tile shape the level
     // has is pinned in turn (AVX-512 has two: 12 x 32 and 8 x 48 for float32).
@@ -57,7 +58,7 @@ for (const level of levels) {
       try {
         for (const tile of tiles) {
           tf._setGemmTile(tile);
-          for (const [m, k, n] of [[97, 257, 33], [13, 1537, 129], [2, 3, 4], [677, 769, 45], [30, 800, 700], [50, 400, 352], [64, 37, 100]]) {
+          for (const [m, k, n] of [[97, 257, 33], [13, 1537, 129], [2, 3, 4], [677, 769, 45], [30, 800, 700], [50, 400, 352], [64, 37, 100], [5, 100, 64], [11, 300, 96]]) {
             for (const ta of [false, true]) {
               for (const tb of [false, true]) {
                 const a = operand(m, k, ta), b = operand(k, n, tb);

@@ -122,47 +122,31 @@ struct Gemm {
     }
   }
 
-  // All of a B block [kc x nc] whose rows are contiguous, into NR-wide panels (the last zero-padded
-  // past nc): row by row, so the reads run along B's rows (a panel at a time would read kc short
-  // pieces at B's row stride, which the prefetchers do not follow when B is far larger than the caches).
-  static void pack_b_rows(T* dst, const T* b, int64_t rs, int64_t nc, int64_t kc) {
-    const int64_t full = nc / NR;
-    const int rest = int(nc - full * NR);
-    for (int64_t k = 0; k < kc; ++k) {
-      const T* src = b + k * rs;
-      T* d = dst + k * NR;
-      for (int64_t p = 0; p < full; ++p) {
-        for (int j = 0; j < NR; ++j) d[j] = src[j];
-        src += NR;
-        d += NR * kc;
-      }
-      if (rest) {
-        for (int j = 0; j < rest; ++j) d[j] = src[j];
-        for (int j = rest; j < NR; ++j) d[j] = T(0);
-      }
-    }
-  }
-
   // C[0:mr, 0:nr] = alpha * (Ap @ Bp) + beta * C   (beta == 0: C is not read)
   // ldb: distance between consecutive k rows of the B panel (NR when packed; B's row stride when
   // the panel is read in place).
   // With `ep` (on the last K block only), the finished tile gets the epilogue; (i0, j0) is its
   // position in C, which the bias is indexed by.
+  // With `bcopy`, the B panel (read in place, a full NR wide, for a full MR rows) is also stored
+  // there as packed: the first panel of A's rows packs B as it goes, its stores hidden behind the
+  // FMAs (kCopiesB).
   // A ragged last panel (mr < MR) is computed in a tile of 4 or 8 rows where that covers it: at
   // M = 256 the 12-row tile's last panel holds 4 rows; computing only those ran 256^3 2-3% faster
   // and 128^3 2% (one thread, alternating rounds).
+  static constexpr bool kCopiesB = true;
   static void micro(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c, int64_t rsc, int64_t csc, int mr, int nr,
-                    T alpha, T beta, const Epi<T>* ep = nullptr, int64_t i0 = 0, int64_t j0 = 0) {
+                    T alpha, T beta, const Epi<T>* ep = nullptr, int64_t i0 = 0, int64_t j0 = 0, T* bcopy = nullptr) {
     constexpr int R4 = MR > 4 ? 4 : MR, R8 = MR > 8 ? 8 : MR;
-    if (mr <= R4) return micro_rows<R4>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
-    if (mr <= R8) return micro_rows<R8>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
-    micro_rows<MR>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
+    if (bcopy) return micro_rows<MR, true>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, bcopy);
+    if (mr <= R4) return micro_rows<R4, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr);
+    if (mr <= R8) return micro_rows<R8, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr);
+    micro_rows<MR, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr);
   }
 
   // micro() on the first R rows of the panel (R >= mr; the panel's rows are still MR apart).
-  template <int R>
+  template <int R, bool Copy>
   static void micro_rows(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c, int64_t rsc, int64_t csc, int mr,
-                         int nr, T alpha, T beta, const Epi<T>* ep, int64_t i0, int64_t j0) {
+                         int nr, T alpha, T beta, const Epi<T>* ep, int64_t i0, int64_t j0, T* bcopy) {
     V acc[R][NV];
     for (int i = 0; i < R; ++i)
       for (int v = 0; v < NV; ++v) acc[i][v] = V{};
@@ -180,6 +164,7 @@ struct Gemm {
       for (int v = 0; v < NV; ++v) {
         __builtin_prefetch(ahead + v * W, 0, 3);
         __builtin_memcpy(&bv[v], bp + v * W, sizeof(V));
+        if (Copy) __builtin_memcpy(bcopy + v * W, &bv[v], sizeof(V));
       }
 #pragma GCC unroll 16
       for (int i = 0; i < R; ++i) {
@@ -188,6 +173,7 @@ struct Gemm {
       }
       ap += MR;
       bp += ldb;
+      if (Copy) bcopy += NR;
     }
     store_tile<T, R, NV>(acc, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
   }

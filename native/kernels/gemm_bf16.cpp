@@ -104,6 +104,7 @@ struct Bf16Dot : PairsB<Bf16Dot> {
   // faster on one thread and 1.10x on two, (4096, 1024, 1024) 1.05x and 1.03x, the other shapes
   // 1.0-1.01x (medians of seven alternating rounds in one process).
   static constexpr int64_t KC = 1536;
+  static constexpr bool kCopiesB = false;  // B is packed in pairs of k (kstride), not as read
   static constexpr int64_t NC = (int64_t(512) << 10) / (KC * 2) / NR * NR;
   static constexpr int64_t MC = (int64_t(2) << 20) / (KC * 2) / MR * MR;
   static int64_t kstride(int64_t kc) { return (kc + 1) / 2 * 2; }
@@ -128,7 +129,7 @@ struct Bf16Dot : PairsB<Bf16Dot> {
   __attribute__((target("avx512bf16"))) static void micro(int64_t kc, const uint16_t* ap, const uint16_t* bp, int64_t,
                                                            float* c, int64_t rsc, int64_t csc, int mr, int nr,
                                                            float alpha, float beta, const Epi<float>* ep, int64_t i0,
-                                                           int64_t j0) {
+                                                           int64_t j0, uint16_t* /* bcopy: kCopiesB is false */) {
     __m512 acc[MR][2];
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int i = 0; i < mr; ++i) {
@@ -167,6 +168,7 @@ struct Bf16Amx : PairsB<Bf16Amx> {
   // fewer K blocks mean fewer passes loading and storing C's tiles; 384, 768, 1536 and 2048 measured,
   // 1536 fastest), B blocks of 512 KiB, A blocks of 1 MiB.
   static constexpr int64_t KC = 1536;
+  static constexpr bool kCopiesB = false;
   static constexpr int64_t NC = (int64_t(512) << 10) / (KC * 2) / NR * NR;
   static constexpr int64_t MC = (int64_t(1) << 20) / (KC * 2) / MR * MR;
   static int64_t kstride(int64_t kc) { return (kc + 31) / 32 * 32; }
@@ -210,7 +212,8 @@ struct Bf16Amx : PairsB<Bf16Amx> {
   __attribute__((target("amx-tile,amx-bf16"))) static void micro(int64_t kc, const uint16_t* ap, const uint16_t* bp,
                                                                   int64_t, float* c, int64_t rsc, int64_t csc, int mr,
                                                                   int nr, float alpha, float beta,
-                                                                  const Epi<float>* ep, int64_t i0, int64_t j0) {
+                                                                  const Epi<float>* ep, int64_t i0, int64_t j0,
+                                                                  uint16_t* /* bcopy: kCopiesB is false */) {
     configure();
     const int64_t blocks = kstride(kc) / 32;
     // Straight into C when nothing is left to apply: C rows contiguous, a full tile, alpha 1 and

@@ -5,7 +5,9 @@
 // A Kernel provides: TA (the operands' element type as stored), TC (C's), the tile MR x NR, the
 // blocks KC / NC / MC (in elements of K, of B's columns, of A's rows), kstride(kc) (K as packed: a
 // packed A panel holds MR x kstride(kc) elements, a B panel NR x kstride(kc)), b_in_place(M, rsb,
-// csb), pack_a, pack_b_rows, pack_b_panel and micro (see Gemm in gemm.cpp for their contracts).
+// csb), pack_a, pack_b_panel, micro, and kCopiesB: whether micro can pack B's panel as it reads it
+// (else pack_b_rows packs a block of B whose rows are contiguous beforehand). See Gemm in gemm.cpp
+// for their contracts.
 #pragma once
 #include <algorithm>
 
@@ -117,7 +119,8 @@ struct Blocked {
   // and c already point at the block; i0 and j0 index the epilogue's bias). Loops, outermost first:
   //   ic: MC rows of A          (its packed block lives in L3 / the far part of L2)
   //   pc: KC of K               pack A[ic, pc]     (pc before ic when B is packed once, below)
-  //   jc: NC columns of B       pack B[pc, jc]: NC x KC, sized for L2
+  //   jc: NC columns of B       pack B[pc, jc]: NC x KC, sized for L2 (done by the first ir's
+  //                             micro-kernels where the kernel can: see copies_b)
   //   ir: one MR-row panel of A, held in L1 ...
   //   jr: ... while the NR-wide panels of B stream past it from L2.
   // The broadcast operand (A) sits in L1 and the vector operand (B) streams, as BLIS arranges it.
@@ -136,21 +139,26 @@ struct Blocked {
     TA* apack = static_cast<TA*>(a_scratch.get(sizeof(TA) * size_t((M < MC ? M : MC) + MR) * size_t(ks)));
     TA* bpack = static_cast<TA*>(b_scratch.get(sizeof(TA) * size_t(b_once ? npad : (N < NC ? N : NC) + NR) * size_t(ks)));
     if (!apack || !bpack) return;
-    // Packs B[pc : pc + kc, jc : jc + nc] into panels at dst.
+    // Where B's rows are contiguous and the kernel can (kCopiesB), B's full panels are packed by
+    // the first MR rows of A that read them (Kernel::micro with bcopy): the copy's loads and stores
+    // hide behind that tile's FMAs, where packing beforehand cost 1-3% of the product on the squares
+    // and transformer shapes and 6-7% at (64, 4096, 4096), M = 64 using each value of B 64 times.
+    const bool copies_b = K_::kCopiesB && csb == 1 && !b_in_place;
+    // Packs the panels of B[pc : pc + kc, jc : jc + nc] that micro does not copy into dst.
     auto pack_b = [&](TA* dst, int64_t pc, int64_t kc, int64_t jc, int64_t nc) {
       const TA* bsrc = b + pc * rsb + jc * csb;
       const int64_t kcs = K_::kstride(kc);
-      if (csb == 1 && !b_in_place) {
-        K_::pack_b_rows(dst, bsrc, rsb, nc, kc);
-      } else {
-        for (int64_t jr = 0; jr < nc; jr += NR) {
-          const int64_t nr = nc - jr < NR ? nc - jr : NR;
-          if (!(b_in_place && nr == NR)) K_::pack_b_panel(dst + jr * kcs, bsrc + jr * csb, rsb, csb, nr, kc);
-        }
+      if constexpr (!K_::kCopiesB) {
+        if (csb == 1 && !b_in_place) return K_::pack_b_rows(dst, bsrc, rsb, nc, kc);
+      }
+      for (int64_t jr = 0; jr < nc; jr += NR) {
+        const int64_t nr = nc - jr < NR ? nc - jr : NR;
+        if (!((b_in_place || copies_b) && nr == NR)) K_::pack_b_panel(dst + jr * kcs, bsrc + jr * csb, rsb, csb, nr, kc);
       }
     };
-    // Rows [ic, ic + mc) of C over K block [pc, pc + kc), B's panels packed (b_once) or packed here.
-    auto rows_by_k = [&](int64_t ic, int64_t mc, int64_t pc, int64_t kc) {
+    // Rows [ic, ic + mc) of C over K block [pc, pc + kc), B's panels packed (b_once) or packed here;
+    // b_fresh: B's full panels are not packed yet (the first row block of a b_once K block).
+    auto rows_by_k = [&](int64_t ic, int64_t mc, int64_t pc, int64_t kc, bool b_fresh) {
       const int64_t kcs = K_::kstride(kc);
       const TC beta_here = pc == 0 ? beta : TC(1);
       const Epi<TC>* ep_here = pc + kc == K ? ep : nullptr;
@@ -160,14 +168,20 @@ struct Blocked {
         const TA* bsrc = b + pc * rsb + jc * csb;
         TA* bblock = b_once ? bpack + jc * kcs : bpack;
         if (!b_once) pack_b(bpack, pc, kc, jc, nc);
+        // B's full panels not yet packed are read in place by the first MR rows, which store them
+        // packed for the rows after (with no rows after, B is read once, in place, and not stored).
+        const bool copy_now = copies_b && (b_fresh || !b_once);
         for (int64_t ir = 0; ir < mc; ir += MR) {
           const int mr = int(mc - ir < MR ? mc - ir : MR);
           for (int64_t jr = 0; jr < nc; jr += NR) {
             const int nr = int(nc - jr < NR ? nc - jr : NR);
-            const bool direct = b_in_place && nr == NR;
-            K_::micro(kc, apack + ir * kcs, direct ? bsrc + jr : bblock + jr * kcs, direct ? rsb : int64_t(NR),
-                      c + (ic + ir) * rsc + (jc + jr) * csc, rsc, csc, mr, nr, alpha, beta_here, ep_here,
-                      i0 + ic + ir, j0 + jc + jr);
+            const bool direct = nr == NR && (b_in_place || (copy_now && ir == 0));
+            TA* bcopy = direct && !b_in_place && mc > MR ? bblock + jr * kcs : nullptr;  // so mr == MR
+            const TA* bp = direct ? bsrc + jr : bblock + jr * kcs;
+            const int64_t ldb = direct ? rsb : int64_t(NR);
+            TC* ctile = c + (ic + ir) * rsc + (jc + jr) * csc;
+            K_::micro(kc, apack + ir * kcs, bp, ldb, ctile, rsc, csc, mr, nr, alpha, beta_here, ep_here, i0 + ic + ir,
+                      j0 + jc + jr, bcopy);
           }
         }
       }
@@ -177,13 +191,13 @@ struct Blocked {
       for (int64_t pc = 0; pc < K; pc += KC) {
         const int64_t kc = K - pc < KC ? K - pc : KC;
         pack_b(bpack, pc, kc, 0, N);
-        for (int64_t ic = 0; ic < M; ic += MC) rows_by_k(ic, M - ic < MC ? M - ic : MC, pc, kc);
+        for (int64_t ic = 0; ic < M; ic += MC) rows_by_k(ic, M - ic < MC ? M - ic : MC, pc, kc, ic == 0);
       }
     } else {
       // Blocks of rows outermost: a block's rows of C stay cached across its K blocks (with K
       // outermost, all of C would pass through memory once per K block).
       for (int64_t ic = 0; ic < M; ic += MC)
-        for (int64_t pc = 0; pc < K; pc += KC) rows_by_k(ic, M - ic < MC ? M - ic : MC, pc, K - pc < KC ? K - pc : KC);
+        for (int64_t pc = 0; pc < K; pc += KC) rows_by_k(ic, M - ic < MC ? M - ic : MC, pc, K - pc < KC ? K - pc : KC, true);
     }
   }
 
