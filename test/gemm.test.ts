@@ -85,7 +85,8 @@ for (const level of levels) {
       tf.manualSeed(14);
       const threads = tf.getNumThreads();
       try {
-        for (const [m, k, n] of [[300, 400, 500], [700, 65, 40], [24, 100, 1000]]) {
+        // Rows split (B small: its copy is cheap), columns split (B in place; B over 4 MB, copied).
+        for (const [m, k, n] of [[300, 400, 500], [700, 65, 40], [24, 100, 1000], [40, 1100, 1024]]) {
           const a = tf.randn([m, k]), b = tf.randn([k, n]);
           tf.setNumThreads(1);
           const one = a.matmul(b).dataSync();
