@@ -148,8 +148,9 @@ struct Gemm {
   // three tiles), the 4-row tile took 3x as long as out of line and A's packing beside it 2x (the
   // time-stamp counter around each call, 256^3 on one thread).
   template <int R, bool Copy>
-  __attribute__((noinline)) static void micro_rows(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c, int64_t rsc, int64_t csc, int mr,
-                         int nr, T alpha, T beta, const Epi<T>* ep, int64_t i0, int64_t j0, T* bcopy) {
+  __attribute__((noinline)) static void micro_rows(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c,
+                                                   int64_t rsc, int64_t csc, int mr, int nr, T alpha, T beta,
+                                                   const Epi<T>* ep, int64_t i0, int64_t j0, T* bcopy) {
     V acc[R][NV];
     for (int i = 0; i < R; ++i)
       for (int v = 0; v < NV; ++v) acc[i][v] = V{};
