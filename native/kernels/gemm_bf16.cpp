@@ -110,10 +110,26 @@ struct Bf16Dot : PairsB<Bf16Dot> {
   static int64_t kstride(int64_t kc) { return (kc + 1) / 2 * 2; }
 
   // Rows [0, mc) x K [0, kc) of A into MR-row panels of pairs (zero past mc and kc).
+  // Where A's rows are contiguous in k and start an even number of elements apart, each pair is a
+  // 32-bit word of A, so a full panel's pairs are gathered as float32 lanes are in gemm.cpp's
+  // pack_a: 16 pairs of a row at a time through register transposes. Against value by value, the
+  // products ran 1.02-1.04x faster on one thread and 1.03-1.10x on two (1024^3, 2048^3 and the
+  // transformer shapes; on two threads each thread packs all of A's rows).
   static void pack_a(uint16_t* dst, const uint16_t* a, int64_t rs, int64_t cs, int64_t mc, int64_t kc) {
     for (int64_t r = 0; r < mc; r += MR) {
       const int mr = int(mc - r < MR ? mc - r : MR);
-      for (int64_t k = 0; k < kc; k += 2) {
+      int64_t k = 0;
+      if (cs == 1 && rs % 2 == 0 && mr == MR) {
+        // Whole groups of 16 pairs only (vector loads and stores, no float-typed scalar access to
+        // bfloat16 memory); the rest go value by value below.
+        const int64_t pairs = kc / 2 / 16 * 16;
+        const float* rows = reinterpret_cast<const float*>(a + r * rs);
+        float* d32 = reinterpret_cast<float*>(dst);
+        channels_last<float>(rows, rs / 2, pairs, [&](int64_t p) { return d32 + p * MR; }, MR);
+        dst += 2 * MR * pairs;
+        k = 2 * pairs;
+      }
+      for (; k < kc; k += 2) {
         const uint16_t* src = a + r * rs + k * cs;
         const bool second = k + 1 < kc;
         for (int i = 0; i < mr; ++i) {
