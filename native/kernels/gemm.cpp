@@ -129,18 +129,21 @@ struct Gemm {
   // position in C, which the bias is indexed by.
   // With `bcopy`, the B panel (read in place, a full NR wide, for a full MR rows) is also stored
   // there as packed: the first panel of A's rows packs B as it goes, its stores hidden behind the
-  // FMAs (kCopiesB).
+  // FMAs (kCopiesB). `next` names the panels to fetch into L2 meanwhile (Ahead, gemm_blocked.h).
   // A ragged last panel (mr < MR) is computed in a tile of 4 or 8 rows where that covers it: at
   // M = 256 the 12-row tile's last panel holds 4 rows; computing only those ran 256^3 2-3% faster
   // and 128^3 2% (one thread, alternating rounds).
   static constexpr bool kCopiesB = true;
   static void micro(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c, int64_t rsc, int64_t csc, int mr, int nr,
-                    T alpha, T beta, const Epi<T>* ep = nullptr, int64_t i0 = 0, int64_t j0 = 0, T* bcopy = nullptr) {
+                    T alpha, T beta, const Epi<T>* ep = nullptr, int64_t i0 = 0, int64_t j0 = 0, T* bcopy = nullptr,
+                    Ahead<T> next = {nullptr, nullptr}) {
     constexpr int R4 = MR > 4 ? 4 : MR, R8 = MR > 8 ? 8 : MR;
-    if (bcopy) return micro_rows<MR, true>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, bcopy);
-    if (mr <= R4) return micro_rows<R4, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr);
-    if (mr <= R8) return micro_rows<R8, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr);
-    micro_rows<MR, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr);
+    if (bcopy) return micro_rows<MR, true>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, bcopy, next);
+    if (mr <= R4)
+      return micro_rows<R4, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr, next);
+    if (mr <= R8)
+      return micro_rows<R8, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr, next);
+    micro_rows<MR, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr, next);
   }
 
   // micro() on the first R rows of the panel (R >= mr; the panel's rows are still MR apart).
@@ -150,7 +153,8 @@ struct Gemm {
   template <int R, bool Copy>
   __attribute__((noinline)) static void micro_rows(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c,
                                                    int64_t rsc, int64_t csc, int mr, int nr, T alpha, T beta,
-                                                   const Epi<T>* ep, int64_t i0, int64_t j0, T* bcopy) {
+                                                   const Epi<T>* ep, int64_t i0, int64_t j0, T* bcopy,
+                                                   Ahead<T> next) {
     V acc[R][NV];
     for (int i = 0; i < R; ++i)
       for (int v = 0; v < NV; ++v) acc[i][v] = V{};
@@ -163,6 +167,12 @@ struct Gemm {
     // running on into the next panel, or not prefetching, measured 1-3% slower).
     constexpr int64_t kPrefetch = 8;
     for (int64_t k = 0; k < kc; ++k) {
+      if (next.a) {  // row k of A's next panel, two lines at most (48 bytes of float, 96 of double)
+        __builtin_prefetch(next.a + k * MR, 0, 2);
+        __builtin_prefetch(next.a + k * MR + MR - 1, 0, 2);
+      }
+      if (next.b)
+        for (int v = 0; v < NV; ++v) __builtin_prefetch(next.b + k * ldb + v * W, 0, 2);
       const T* ahead = bp + (k + kPrefetch < kc ? kPrefetch * ldb : 0);
       V bv[NV];
       for (int v = 0; v < NV; ++v) {

@@ -145,7 +145,8 @@ struct Bf16Dot : PairsB<Bf16Dot> {
   __attribute__((target("avx512bf16"))) static void micro(int64_t kc, const uint16_t* ap, const uint16_t* bp, int64_t,
                                                            float* c, int64_t rsc, int64_t csc, int mr, int nr,
                                                            float alpha, float beta, const Epi<float>* ep, int64_t i0,
-                                                           int64_t j0, uint16_t* /* bcopy: kCopiesB is false */) {
+                                                           int64_t j0, uint16_t* /* bcopy: kCopiesB is false */,
+                                                           Ahead<uint16_t> next) {
     __m512 acc[MR][2];
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     for (int i = 0; i < mr; ++i) {
@@ -155,6 +156,14 @@ struct Bf16Dot : PairsB<Bf16Dot> {
     constexpr int64_t kPrefetch = 8;  // pairs ahead in B's panel
     const int64_t pairs = (kc + 1) / 2;
     for (int64_t p = 0; p < pairs; ++p) {
+      if (next.a) {  // pair p of A's next panel: 48 bytes, two lines at most
+        __builtin_prefetch(next.a + p * 2 * MR, 0, 2);
+        __builtin_prefetch(next.a + p * 2 * MR + 2 * MR - 1, 0, 2);
+      }
+      if (next.b) {  // B is always packed here: pair p of the next panel is 2 x NR values
+        __builtin_prefetch(next.b + p * 2 * NR, 0, 2);
+        __builtin_prefetch(next.b + p * 2 * NR + NR, 0, 2);
+      }
       const uint16_t* ahead = bp + (p + kPrefetch < pairs ? kPrefetch * 2 * NR : 0);
       __builtin_prefetch(ahead, 0, 3);
       __builtin_prefetch(ahead + NR, 0, 3);
@@ -229,7 +238,8 @@ struct Bf16Amx : PairsB<Bf16Amx> {
                                                                   int64_t, float* c, int64_t rsc, int64_t csc, int mr,
                                                                   int nr, float alpha, float beta,
                                                                   const Epi<float>* ep, int64_t i0, int64_t j0,
-                                                                  uint16_t* /* bcopy: kCopiesB is false */) {
+                                                                  uint16_t* /* bcopy: kCopiesB is false */,
+                                                                  Ahead<uint16_t> /* next: unmeasured on AMX */) {
     configure();
     const int64_t blocks = kstride(kc) / 32;
     // Straight into C when nothing is left to apply: C rows contiguous, a full tile, alpha 1 and

@@ -103,6 +103,22 @@ inline void store_tile(const typename Vec<T>::type (&acc)[MR][NV], T* c, int64_t
   store_block<T, NR>(tile, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
 }
 
+// What one micro-kernel call fetches into L2 as it goes, for the calls after it (nullptr: nothing):
+//   a: the packed row panel of A the next row's calls read (MR x kstride(kc), as pack_a lays it out);
+//   b: the panel of B after this call's, in this call's layout (k rows ldb apart), given only to the
+//      first row panel's calls: they read B from L3 or memory, the later rows from L2.
+// Those first calls ran 2-3.5x as long as the calls after them (the time-stamp counter around each
+// call, 2048^3 on one thread): B read in place has each k row in another 4 KiB page (hardware
+// prefetchers stop at page ends), and B packed once per K block had mostly left L3 by the next
+// block of A's rows (C's 16 MB pass through it). With both fetches, one thread ran 1024^3, 2048^3,
+// (4096, 1024, 1024) and (512, 768, 3072) 1.1-1.6% faster, (64, 4096, 4096) 5% (alternating
+// rounds); bfloat16 0-2%.
+template <class T>
+struct Ahead {
+  const T* a;
+  const T* b;
+};
+
 // B's packed panels for one K block are kept for all blocks of A's rows up to this size (in L3).
 // Packing B again for every block of rows costs more where L2 is small: on Zen 5 (1 MB L2), 8 MB
 // against 2 MB ran 2048^3 3-5% faster on one thread and 4096^3 3% on one and two (medians of
@@ -173,15 +189,26 @@ struct Blocked {
         const bool copy_now = copies_b && b_fresh;
         for (int64_t ir = 0; ir < mc; ir += MR) {
           const int mr = int(mc - ir < MR ? mc - ir : MR);
+          // The row panel after this one: the next ir, or the first again for the next jc.
+          const TA* a_next = ir + MR < mc ? apack + (ir + MR) * kcs : jc + NC < N ? apack : nullptr;
           for (int64_t jr = 0; jr < nc; jr += NR) {
             const int nr = int(nc - jr < NR ? nc - jr : NR);
             const bool direct = nr == NR && (b_in_place || (copy_now && ir == 0));
             TA* bcopy = direct && !b_in_place && mc > MR ? bblock + jr * kcs : nullptr;  // so mr == MR
             const TA* bp = direct ? bsrc + jr : bblock + jr * kcs;
             const int64_t ldb = direct ? rsb : int64_t(NR);
+            // B's next panel in the same layout: in place, the next full panel (a ragged one is
+            // packed); packed once, any panel up to N; packed here, this block's.
+            const TA* b_next = nullptr;
+            if (ir == 0) {
+              if (direct)
+                b_next = jc + jr + 2 * NR <= N ? bp + NR : nullptr;
+              else if (b_once ? jc + jr + NR < N : jr + NR < nc)
+                b_next = bp + NR * kcs;
+            }
             TC* ctile = c + (ic + ir) * rsc + (jc + jr) * csc;
             K_::micro(kc, apack + ir * kcs, bp, ldb, ctile, rsc, csc, mr, nr, alpha, beta_here, ep_here, i0 + ic + ir,
-                      j0 + jc + jr, bcopy);
+                      j0 + jc + jr, bcopy, Ahead<TA>{jr == 0 ? a_next : nullptr, b_next});
           }
         }
       }
