@@ -355,6 +355,43 @@ describe('bfloat16 matmul kernels', () => {
       tf.setBf16MatmulKernel('auto');
     }
   });
+  // With integer operands every float32 sum is exact, so each kernel's bfloat16 C must hold the same
+  // bits as the float32 product rounded by .to('bfloat16') (to nearest, ties to even: the kernels
+  // round finished tiles themselves, in registers or per row, not through that copy).
+  it('every kernel rounds C as .to(bfloat16) does: exact sums, ties, bias and ReLU, Inf and NaN', () => {
+    const ints = (shape: number[]): Tensor => tf.randint(-16, 17, shape, { generator: gk }).float();
+    try {
+      for (const level of levels) {
+        tf.setCpuKernelLevel(level);
+        for (const kernel of tf.bf16MatmulKernels()) {
+          tf.setBf16MatmulKernel(kernel as 'widen');
+          for (const [m, k, n] of [[24, 37, 64], [13, 37, 45], [30, 1601, 70]]) {
+            const what = `${level} ${kernel} ${m}x${k}x${n}`;
+            const a = ints([m, k]).to(d), b = ints([k, n]).to(d);
+            expect(Array.from(bits(a.matmul(b))), what).toEqual(Array.from(bits(a.float().matmul(b.float()).to(d))));
+            const w = ints([n, k]).to(d), bias = ints([n]).to(d);
+            for (const activation of [null, 'relu'] as const) {
+              const got = tf.nn.functional.linear(a, w, bias, { activation });
+              const want = tf.nn.functional.linear(a.float(), w.float(), bias.float(), { activation }).to(d);
+              expect(Array.from(bits(got)), `${what} linear ${activation}`).toEqual(Array.from(bits(want)));
+            }
+          }
+          // Row 0 meets a NaN, row 1 overflows to -Inf, row 2 stays finite.
+          const a = tf.tensor([[NaN, 1, 2], [-3e38, -3e38, 1], [1, 2, 3]]).to(d), b = tf.full([3, 40], 2).to(d);
+          const got = a.matmul(b).float().dataSync();
+          for (let j = 0; j < 40; j++) {
+            expect(Number.isNaN(got[j]), `${level} ${kernel} NaN row`).toBe(true);
+            expect(got[40 + j], `${level} ${kernel} -Inf row`).toBe(-Infinity);
+            expect(got[80 + j], `${level} ${kernel} finite row`).toBe(12);
+          }
+        }
+        tf.setBf16MatmulKernel('auto');
+      }
+    } finally {
+      tf.setCpuKernelLevel(level0);
+      tf.setBf16MatmulKernel('auto');
+    }
+  });
   it('pinning a kernel this CPU or level lacks is an error naming the ones it has', () => {
     expect(() => tf.setBf16MatmulKernel('tiles' as 'amx')).toThrow(/setBf16MatmulKernel: kernel 'tiles' does not run here \(level \w+; available: 'auto', 'widen'/);
     tf.setCpuKernelLevel('generic');

@@ -569,20 +569,26 @@ bool bf16_dot_takes(const TensorView& c, const TensorView& a) {
   return c.shape[nb] > 1 && c.shape[nb + 1] > 1 && a.shape[nb + 1] > 1;
 }
 
-// cf (float32, c's shape) = alpha * a @ b + beta * cf for bfloat16 a and b, batch by batch.
-void bf16_dot_batched(const TensorView& cf, const TensorView& a, const TensorView& b, double alpha, double beta,
-                      const Epi<float>* e) {
+// c (bfloat16) = alpha * a @ b + beta * cf, the float32 sums kept in cf (c's shape), for bfloat16 a
+// and b, batch by batch: the epilogue rounds each finished tile into c (Epi::narrow).
+void bf16_dot_batched(const TensorView& c, const TensorView& cf, const TensorView& a, const TensorView& b,
+                      double alpha, double beta, const Epi<float>& e) {
   const int nb = cf.ndim - 2;
   const int64_t M = cf.shape[nb], N = cf.shape[nb + 1], K = a.shape[nb + 1];
   int64_t batch = 1;
   for (int d = 0; d < nb; ++d) batch *= cf.shape[d];
   for (int64_t bi = 0; bi < batch; ++bi) {
-    int64_t oa, ob, oc;
+    int64_t oa, ob, oc, unused_a, unused_b, on;
     batch_offsets(cf, a, b, bi, false, oa, ob, oc);
+    batch_offsets(c, a, b, bi, false, unused_a, unused_b, on);
+    Epi<float> here = e;
+    here.narrow = static_cast<uint16_t*>(c.data) + on;
+    here.nrs = c.strides[nb];
+    here.ncs = c.strides[nb + 1];
     gemm_bf16(M, N, K, static_cast<const uint16_t*>(a.data) + oa, a.strides[nb], a.strides[nb + 1],
               static_cast<const uint16_t*>(b.data) + ob, b.strides[nb], b.strides[nb + 1],
               static_cast<float*>(cf.data) + oc, cf.strides[nb], cf.strides[nb + 1], float(alpha),
-              float(beta), e);
+              float(beta), &here);
   }
 }
 
@@ -594,7 +600,7 @@ void gemm_widened(const TensorView& c, const TensorView& a, const TensorView& b,
   // False when out of memory (then c is left as it was).
   auto product = [&](const Epi<float>* e) {
     if (dot) {
-      bf16_dot_batched(wc.full, a, b, alpha, beta, e);
+      bf16_dot_batched(c, wc.full, a, b, alpha, beta, e ? *e : Epi<float>{nullptr, 0, 0, Activation::None});
       return true;
     }
     Widened wa(a, true), wb(b, true);
@@ -616,7 +622,7 @@ void gemm_widened(const TensorView& c, const TensorView& a, const TensorView& b,
     const Epi<float> e{nullptr, 0, 0, ep ? ep->act : Activation::None};
     if (!product(e.active() ? &e : nullptr)) return;
   }
-  wc.store_to(c);
+  if (!dot) wc.store_to(c);  // the dot kernels wrote c as they finished its tiles
 }
 
 void gemm(const TensorView& c, const TensorView& a, const TensorView& b, double alpha, double beta) {
