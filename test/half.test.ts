@@ -324,7 +324,7 @@ describe('bfloat16 matmul kernels', () => {
           tf.setBf16MatmulKernel(kernel as 'widen');
           expect(tf.bf16MatmulKernel()).toBe(kernel);
           const what = `${level} ${kernel}`;
-          for (const [m, k, n] of [[2, 3, 2], [37, 53, 29], [64, 1600, 96], [33, 1601, 65], [70, 31, 1000], [700, 40, 70]]) {
+          for (const [m, k, n] of [[2, 3, 2], [5, 77, 64], [37, 53, 29], [64, 1600, 96], [33, 1601, 65], [70, 31, 1000], [700, 40, 70]]) {
             for (const [ta, tb] of [[false, false], [true, false], [false, true]]) {
               const a = ta ? tf.randn([k, m], { generator: gk }).to(d).t() : tf.randn([m, k], { generator: gk }).to(d);
               const b = tb ? tf.randn([n, k], { generator: gk }).to(d).t() : tf.randn([k, n], { generator: gk }).to(d);

@@ -134,6 +134,7 @@ struct Gemm {
   // M = 256 the 12-row tile's last panel holds 4 rows; computing only those ran 256^3 2-3% faster
   // and 128^3 2% (one thread, alternating rounds).
   static constexpr bool kCopiesB = true;
+  static constexpr bool kPlainPanels = true;  // a packed panel is B's rows as read (NR apart)
   static void micro(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c, int64_t rsc, int64_t csc, int mr, int nr,
                     T alpha, T beta, const Epi<T>* ep = nullptr, int64_t i0 = 0, int64_t j0 = 0, T* bcopy = nullptr,
                     Ahead<T> next = {nullptr, nullptr}) {

@@ -1,6 +1,7 @@
 // bfloat16 GEMM on the CPU's own bfloat16 instructions:  C = alpha * A @ B + beta * C,  A [M, K] and
-// B [K, N] bfloat16 (read as stored, any strides), C [M, N] float32 (gemm.cpp narrows it once at the
-// end). Two kernels, on the loops, blocking and threading of gemm.cpp (Blocked, gemm_blocked.h):
+// B [K, N] bfloat16 (read as stored, any strides), C [M, N] float32 sums (gemm.cpp passes the bfloat16
+// C too: the epilogue rounds each finished tile into it, Epi::narrow). Two kernels, on the loops,
+// blocking and threading of gemm.cpp (Blocked, gemm_blocked.h):
 //
 // AMX (Sapphire Rapids and later): eight tile registers of 16 rows x 64 bytes; TDPBF16PS adds a
 // [16 x 32] bfloat16 A tile times a [32 x 16] B tile into a [16 x 16] float32 C tile (8192 multiply-
@@ -15,7 +16,8 @@
 //   A panel (MR rows): for each pair p, MR 32-bit words (A[i, 2p], A[i, 2p+1]): one broadcast a row;
 //   B panel (NR columns): for each pair p, NR words (B[2p, j], B[2p+1, j]): NR / 16 vector loads;
 // an odd K is padded with a zero. The micro-kernel keeps 12 x 32 float32 sums in 24 registers, as
-// gemm.cpp's does; the loops, blocking and threading are the same (Blocked, gemm_blocked.h).
+// gemm.cpp's does, and as there the first row panel's calls copy a row-major B's panels (here into
+// pairs) as they read them; AMX packs B beforehand.
 //
 // The products are exact in float32 (8-bit significands) but each instruction rounds once after
 // adding two of them, and denormal inputs and results are flushed to zero (the instruction's
@@ -41,16 +43,26 @@ namespace {
 // per pair p, zero past nc and from kc up to ks. pack_b_pairs_rows: a block with contiguous rows,
 // read a pair of rows at a time; pack_b_pairs_panel: one panel with any strides.
 constexpr int kPairNR = 32;
-void pack_b_pairs_rows(uint16_t* dst, const uint16_t* b, int64_t rs, int64_t nc, int64_t kc, int64_t ks) {
-  // Two rows of 32 columns interleave into 64 words with two cross-lane permutes (AVX512-BW).
-  __m512i lo_idx, hi_idx;
-  {
-    alignas(64) uint16_t lo[32], hi[32];
-    for (int j = 0; j < 16; ++j) lo[2 * j] = uint16_t(j), lo[2 * j + 1] = uint16_t(32 + j), hi[2 * j] = uint16_t(16 + j),
-                                 hi[2 * j + 1] = uint16_t(48 + j);
-    lo_idx = _mm512_load_si512(lo);
-    hi_idx = _mm512_load_si512(hi);
+
+// Rows k (x0) and k + 1 (x1) of 32 columns as their 32 pairs (x0[j], x1[j]): columns 0-15 in lo,
+// 16-31 in hi, by two cross-lane permutes (AVX512-BW).
+struct PairIndex {
+  alignas(64) uint16_t lo[32] = {};
+  alignas(64) uint16_t hi[32] = {};
+  constexpr PairIndex() {
+    for (int j = 0; j < 16; ++j) {
+      lo[2 * j] = uint16_t(j), lo[2 * j + 1] = uint16_t(32 + j);
+      hi[2 * j] = uint16_t(16 + j), hi[2 * j + 1] = uint16_t(48 + j);
+    }
   }
+};
+constexpr PairIndex kPairIndex{};
+inline void interleave_pairs(__m512i x0, __m512i x1, __m512i& lo, __m512i& hi) {
+  lo = _mm512_permutex2var_epi16(x0, _mm512_load_si512(kPairIndex.lo), x1);
+  hi = _mm512_permutex2var_epi16(x0, _mm512_load_si512(kPairIndex.hi), x1);
+}
+
+void pack_b_pairs_rows(uint16_t* dst, const uint16_t* b, int64_t rs, int64_t nc, int64_t kc, int64_t ks) {
   for (int64_t k = 0; k < ks; k += 2) {
     const uint16_t* r0 = k < kc ? b + k * rs : nullptr;
     const uint16_t* r1 = k + 1 < kc ? b + (k + 1) * rs : nullptr;
@@ -58,9 +70,10 @@ void pack_b_pairs_rows(uint16_t* dst, const uint16_t* b, int64_t rs, int64_t nc,
     for (int64_t j0 = 0; j0 < nc; j0 += kPairNR, d += kPairNR * ks) {
       const int nr = int(nc - j0 < kPairNR ? nc - j0 : kPairNR);
       if (nr == kPairNR && r0 && r1) {
-        const __m512i x0 = _mm512_loadu_si512(r0 + j0), x1 = _mm512_loadu_si512(r1 + j0);
-        _mm512_storeu_si512(d, _mm512_permutex2var_epi16(x0, lo_idx, x1));
-        _mm512_storeu_si512(d + 32, _mm512_permutex2var_epi16(x0, hi_idx, x1));
+        __m512i lo, hi;
+        interleave_pairs(_mm512_loadu_si512(r0 + j0), _mm512_loadu_si512(r1 + j0), lo, hi);
+        _mm512_storeu_si512(d, lo);
+        _mm512_storeu_si512(d + 32, hi);
         continue;
       }
       for (int j = 0; j < nr; ++j) {
@@ -104,7 +117,15 @@ struct Bf16Dot : PairsB<Bf16Dot> {
   // faster on one thread and 1.10x on two, (4096, 1024, 1024) 1.05x and 1.03x, the other shapes
   // 1.0-1.01x (medians of seven alternating rounds in one process).
   static constexpr int64_t KC = 1536;
-  static constexpr bool kCopiesB = false;  // B is packed in pairs of k (kstride), not as read
+  // B's full panels are copied by the first row panel's micro-kernels (a pair of rows read in place,
+  // interleaved into pairs and stored as it goes); the packed panels are pairs, not B's rows, so
+  // micro reads B in place only while copying it (kPlainPanels false: Blocked then always gives
+  // bcopy with an in-place panel). Against packing beforehand (pack_b_pairs_rows, as AMX does), in
+  // alternating rounds: one thread 1.4-3.6% faster on the gemm suite's bfloat16 shapes, two threads
+  // 4.5-7% on (512, 768, 768), 1024^3 and (512, 3072, 768) (B small enough that rows split, as for
+  // float32), 1-2% on (4096, 1024, 1024) and 2048^3.
+  static constexpr bool kCopiesB = true;
+  static constexpr bool kPlainPanels = false;
   static constexpr int64_t NC = (int64_t(512) << 10) / (KC * 2) / NR * NR;
   static constexpr int64_t MC = (int64_t(2) << 20) / (KC * 2) / MR * MR;
   static int64_t kstride(int64_t kc) { return (kc + 1) / 2 * 2; }
@@ -142,11 +163,21 @@ struct Bf16Dot : PairsB<Bf16Dot> {
     }
   }
 
-  __attribute__((target("avx512bf16"))) static void micro(int64_t kc, const uint16_t* ap, const uint16_t* bp, int64_t,
-                                                           float* c, int64_t rsc, int64_t csc, int mr, int nr,
-                                                           float alpha, float beta, const Epi<float>* ep, int64_t i0,
-                                                           int64_t j0, uint16_t* /* bcopy: kCopiesB is false */,
-                                                           Ahead<uint16_t> next) {
+  // C[0:mr, 0:nr] = alpha * (Ap @ Bp) + beta * C, all MR rows computed (A's panel is zero-padded).
+  // bp: the packed panel (pairs, 2 x NR values per pair), or with bcopy B's rows in place (ldb
+  // apart), stored packed at bcopy as they are read.
+  static void micro(int64_t kc, const uint16_t* ap, const uint16_t* bp, int64_t ldb, float* c, int64_t rsc,
+                    int64_t csc, int mr, int nr, float alpha, float beta, const Epi<float>* ep, int64_t i0, int64_t j0,
+                    uint16_t* bcopy, Ahead<uint16_t> next) {
+    if (bcopy) return micro_pairs<true>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, bcopy, next);
+    micro_pairs<false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr, next);
+  }
+
+  template <bool InPlace>
+  __attribute__((target("avx512bf16"), noinline)) static void micro_pairs(
+      int64_t kc, const uint16_t* ap, const uint16_t* bp, int64_t ldb, float* c, int64_t rsc, int64_t csc, int mr,
+      int nr, float alpha, float beta, const Epi<float>* ep, int64_t i0, int64_t j0, uint16_t* bcopy,
+      Ahead<uint16_t> next) {
     __m512 acc[MR][2];
     for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     // The tile's destination, written at the end: fetch its lines now, behind the dot products. It
@@ -167,19 +198,39 @@ struct Bf16Dot : PairsB<Bf16Dot> {
     }
     constexpr int64_t kPrefetch = 8;  // pairs ahead in B's panel
     const int64_t pairs = (kc + 1) / 2;
+    // B's rows of pair p, as the packed panel holds them (2 x NR values).
+    auto b_pair = [&](int64_t p, __m512i& b0, __m512i& b1) __attribute__((always_inline)) {
+      if constexpr (InPlace) {
+        const uint16_t* r0 = bp + 2 * p * ldb;
+        const int64_t ahead = 2 * (p + kPrefetch) < kc ? 2 * kPrefetch * ldb : 0;
+        __builtin_prefetch(r0 + ahead, 0, 3);
+        __builtin_prefetch(r0 + ahead + ldb, 0, 3);  // past kc when kc is odd: a hint, never read
+        const __m512i x1 = 2 * p + 1 < kc ? _mm512_loadu_si512(r0 + ldb) : _mm512_setzero_si512();
+        interleave_pairs(_mm512_loadu_si512(r0), x1, b0, b1);
+        _mm512_storeu_si512(bcopy + p * 2 * NR, b0);
+        _mm512_storeu_si512(bcopy + p * 2 * NR + NR, b1);
+      } else {
+        const uint16_t* q = bp + p * 2 * NR;
+        const uint16_t* ahead = q + (p + kPrefetch < pairs ? kPrefetch * 2 * NR : 0);
+        __builtin_prefetch(ahead, 0, 3);
+        __builtin_prefetch(ahead + NR, 0, 3);
+        b0 = _mm512_loadu_si512(q);
+        b1 = _mm512_loadu_si512(q + NR);
+      }
+    };
     for (int64_t p = 0; p < pairs; ++p) {
       if (next.a) {  // pair p of A's next panel: 48 bytes, two lines at most
         __builtin_prefetch(next.a + p * 2 * MR, 0, 2);
         __builtin_prefetch(next.a + p * 2 * MR + 2 * MR - 1, 0, 2);
       }
-      if (next.b) {  // B is always packed here: pair p of the next panel is 2 x NR values
-        __builtin_prefetch(next.b + p * 2 * NR, 0, 2);
-        __builtin_prefetch(next.b + p * 2 * NR + NR, 0, 2);
+      if (next.b) {  // pair p of the next panel, in this one's layout
+        const uint16_t* nb = InPlace ? next.b + 2 * p * ldb : next.b + p * 2 * NR;
+        __builtin_prefetch(nb, 0, 2);
+        __builtin_prefetch(nb + (InPlace ? ldb : NR), 0, 2);
       }
-      const uint16_t* ahead = bp + (p + kPrefetch < pairs ? kPrefetch * 2 * NR : 0);
-      __builtin_prefetch(ahead, 0, 3);
-      __builtin_prefetch(ahead + NR, 0, 3);
-      const __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp), b1 = (__m512bh)_mm512_loadu_si512(bp + NR);
+      __m512i b0i, b1i;
+      b_pair(p, b0i, b1i);
+      const __m512bh b0 = (__m512bh)b0i, b1 = (__m512bh)b1i;
 #pragma GCC unroll 16
       for (int i = 0; i < MR; ++i) {
         int32_t pair;
@@ -189,7 +240,6 @@ struct Bf16Dot : PairsB<Bf16Dot> {
         acc[i][1] = _mm512_dpbf16_ps(acc[i][1], av, b1);
       }
       ap += 2 * MR;
-      bp += 2 * NR;
     }
     typename Vec<float>::type sums[MR][2];
     __builtin_memcpy(sums, acc, sizeof(sums));
@@ -205,7 +255,7 @@ struct Bf16Amx : PairsB<Bf16Amx> {
   // fewer K blocks mean fewer passes loading and storing C's tiles; 384, 768, 1536 and 2048 measured,
   // 1536 fastest), B blocks of 512 KiB, A blocks of 1 MiB.
   static constexpr int64_t KC = 1536;
-  static constexpr bool kCopiesB = false;
+  static constexpr bool kCopiesB = false, kPlainPanels = false;  // B packed beforehand, in pairs
   static constexpr int64_t NC = (int64_t(512) << 10) / (KC * 2) / NR * NR;
   static constexpr int64_t MC = (int64_t(1) << 20) / (KC * 2) / MR * MR;
   static int64_t kstride(int64_t kc) { return (kc + 31) / 32 * 32; }

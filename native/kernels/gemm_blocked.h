@@ -5,9 +5,10 @@
 // A Kernel provides: TA (the operands' element type as stored), TC (C's), the tile MR x NR, the
 // blocks KC / NC / MC (in elements of K, of B's columns, of A's rows), kstride(kc) (K as packed: a
 // packed A panel holds MR x kstride(kc) elements, a B panel NR x kstride(kc)), b_in_place(M, rsb,
-// csb), pack_a, pack_b_panel, micro, and kCopiesB: whether micro can pack B's panel as it reads it
-// (else pack_b_rows packs a block of B whose rows are contiguous beforehand). See Gemm in gemm.cpp
-// for their contracts.
+// csb), pack_a, pack_b_panel, micro, kCopiesB: whether micro can pack B's panel as it reads it
+// (else pack_b_rows packs a block of B whose rows are contiguous beforehand), and kPlainPanels:
+// whether a packed B panel is B's rows as they are (so micro can read B in place without copying
+// it; else it reads B in place only with bcopy). See Gemm in gemm.cpp for their contracts.
 #pragma once
 #include <algorithm>
 #include <type_traits>
@@ -226,7 +227,9 @@ struct Blocked {
           for (int64_t jr = 0; jr < nc; jr += NR) {
             const int nr = int(nc - jr < NR ? nc - jr : NR);
             const bool direct = nr == NR && (b_in_place || (copy_now && ir == 0));
-            TA* bcopy = direct && !b_in_place && mc > MR ? bblock + jr * kcs : nullptr;  // so mr == MR
+            // With no rows after this panel B need not be stored, where micro can read B in place
+            // without copying it (kPlainPanels); mr == MR whenever mc > MR here.
+            TA* bcopy = direct && !b_in_place && (mc > MR || !K_::kPlainPanels) ? bblock + jr * kcs : nullptr;
             const TA* bp = direct ? bsrc + jr : bblock + jr * kcs;
             const int64_t ldb = direct ? rsb : int64_t(NR);
             // B's next panel in the same layout: in place, the next full panel (a ragged one is
