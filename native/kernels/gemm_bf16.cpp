@@ -163,23 +163,29 @@ struct Bf16Dot : PairsB<Bf16Dot> {
     }
   }
 
-  // C[0:mr, 0:nr] = alpha * (Ap @ Bp) + beta * C, all MR rows computed (A's panel is zero-padded).
-  // bp: the packed panel (pairs, 2 x NR values per pair), or with bcopy B's rows in place (ldb
-  // apart), stored packed at bcopy as they are read.
+  // C[0:mr, 0:nr] = alpha * (Ap @ Bp) + beta * C. bp: the packed panel (pairs, 2 x NR values per
+  // pair), or with bcopy B's rows in place (ldb apart), stored packed at bcopy as they are read. A
+  // ragged last panel (mr < MR) is computed in a tile of 4 or 8 rows where that covers it, as
+  // gemm.cpp's is (the copying call computes all MR rows: A's panel is zero-padded).
   static void micro(int64_t kc, const uint16_t* ap, const uint16_t* bp, int64_t ldb, float* c, int64_t rsc,
                     int64_t csc, int mr, int nr, float alpha, float beta, const Epi<float>* ep, int64_t i0, int64_t j0,
                     uint16_t* bcopy, Ahead<uint16_t> next) {
-    if (bcopy) return micro_pairs<true>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, bcopy, next);
-    micro_pairs<false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr, next);
+    if (bcopy) return micro_pairs<MR, true>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, bcopy, next);
+    if (mr <= 4)
+      return micro_pairs<4, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr, next);
+    if (mr <= 8)
+      return micro_pairs<8, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr, next);
+    micro_pairs<MR, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr, next);
   }
 
-  template <bool InPlace>
+  // micro() on the first R rows of the panel (R >= mr; the panel's rows are still MR apart).
+  template <int R, bool InPlace>
   __attribute__((target("avx512bf16"), noinline)) static void micro_pairs(
       int64_t kc, const uint16_t* ap, const uint16_t* bp, int64_t ldb, float* c, int64_t rsc, int64_t csc, int mr,
       int nr, float alpha, float beta, const Epi<float>* ep, int64_t i0, int64_t j0, uint16_t* bcopy,
       Ahead<uint16_t> next) {
-    __m512 acc[MR][2];
-    for (int i = 0; i < MR; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+    __m512 acc[R][2];
+    for (int i = 0; i < R; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     // The tile's destination, written at the end: fetch its lines now, behind the dot products. It
     // is the bfloat16 C where the epilogue rounds into it (Epi::narrow), else the float32 one.
     // Fetching the float32 C's lines there instead (which the tile no longer writes) ran 512 x 768 x
@@ -232,7 +238,7 @@ struct Bf16Dot : PairsB<Bf16Dot> {
       b_pair(p, b0i, b1i);
       const __m512bh b0 = (__m512bh)b0i, b1 = (__m512bh)b1i;
 #pragma GCC unroll 16
-      for (int i = 0; i < MR; ++i) {
+      for (int i = 0; i < R; ++i) {
         int32_t pair;
         __builtin_memcpy(&pair, ap + 2 * i, sizeof(pair));
         const __m512bh av = (__m512bh)_mm512_set1_epi32(pair);
@@ -241,9 +247,9 @@ struct Bf16Dot : PairsB<Bf16Dot> {
       }
       ap += 2 * MR;
     }
-    typename Vec<float>::type sums[MR][2];
+    typename Vec<float>::type sums[R][2];
     __builtin_memcpy(sums, acc, sizeof(sums));
-    store_tile<float, MR, 2>(sums, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
+    store_tile<float, R, 2>(sums, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0);
   }
 };
 
