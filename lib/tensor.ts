@@ -35,6 +35,8 @@ export class Tensor {
   /** @internal */ _requiresGrad = false;
   /** @internal */ _retainGrad = false;
   /** @internal */ _disposed = false;
+  /** @internal Position in memory.ts's nursery of tensors not yet registered with the finalizer; -1 when not there. */
+  _nurseryIndex = -1;
 
   /** @internal Use the creation functions (tensor, zeros, ...) instead. */
   constructor(storage: StorageRef, shape: number[], strides: number[], offset: number, dtype: DType) {
