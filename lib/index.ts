@@ -101,6 +101,15 @@ export function _setGemmTile(pin: 0 | 1 | 2): number {
   native.gemmTile(pin);
   return prev;
 }
+/**
+ * @internal For tests and benchmarks: whether the float32/float64 matmul may skip packing for
+ * products with a small B (true, the default) or must pack every product; returns the previous setting.
+ */
+export function _setGemmUnpacked(allowed: boolean): boolean {
+  const prev = native.gemmUnpacked();
+  native.gemmUnpacked(allowed);
+  return prev;
+}
 /** Pins the bfloat16 matmul kernel ('auto' picks the fastest); returns the previous one. For testing. */
 export function setBf16MatmulKernel(kernel: 'auto' | 'widen' | 'dot' | 'amx'): string {
   const prev = native.bf16MatmulKernel();

@@ -42,6 +42,7 @@ export interface Binding {
   bf16MatmulKernel(pin?: string): string;
   bf16MatmulKernels(): string[];
   gemmTile(pin?: number): number;
+  gemmUnpacked(allowed?: boolean): boolean;
   /** Convolution as implicit GEMM (CUDA; on the CPU im2col + GEMM per tile of output rows, native/kernels/conv_tiled.cpp): mode 0 forward, 1 input gradient, 2 weight gradient. */
   convImplicit(mode: number): void;
   maxPool(): void;

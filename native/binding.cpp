@@ -1579,6 +1579,12 @@ Napi::Value GemmTile(const Napi::CallbackInfo& info) {
   }
   return Napi::Number::New(info.Env(), kernels().gemm_tile(-1));
 }
+// gemmUnpacked([allowed]) -> whether the float GEMM may skip packing for a small B, after setting it
+// when given (tests pin it off to reach the packed path at small sizes).
+Napi::Value GemmUnpacked(const Napi::CallbackInfo& info) {
+  if (info.Length() > 0 && info[0].IsBoolean()) kernels().gemm_unpacked(info[0].As<Napi::Boolean>().Value() ? 1 : 0);
+  return Napi::Boolean::New(info.Env(), kernels().gemm_unpacked(-1) != 0);
+}
 Napi::Value SetCpuLevel(const Napi::CallbackInfo& info) {
   const std::string name = info[0].ToString().Utf8Value();
   if (!select_kernel_level(name.c_str()))
@@ -1967,6 +1973,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   TF_ENTRY("bf16MatmulKernel", Bf16MatmulKernel, true);
   TF_ENTRY("bf16MatmulKernels", Bf16MatmulKernels, true);
   TF_ENTRY("gemmTile", GemmTile, true);
+  TF_ENTRY("gemmUnpacked", GemmUnpacked, true);
   TF_ENTRY("fmaPeak", FmaPeak, k.fma_burn);
 #else
   add_device_entries(env, exports);

@@ -60,6 +60,8 @@ struct KernelTable {
   // The float/double GEMM's register tile: -1 reads the pin, 0 unpins, 1 and 2 pin the first or the
   // second tile shape; -1 back when this level has no such shape (gemm.h).
   int (*gemm_tile)(int request);
+  // Whether the float/double GEMM may skip packing for a small B: -1 reads, 0 forbids, 1 allows (gemm.h).
+  int (*gemm_unpacked)(int request);
 
   // Indexing. `index` is int32 and already bounds-checked against x.shape[dim].
   // out[..., i, ...] = x[..., index[i], ...]                       (index 1-D, out.shape[dim] = len)

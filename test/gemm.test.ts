@@ -55,6 +55,8 @@ for (const level of levels) {
       tf.setCpuKernelLevel(level);
       tf.manualSeed(12);
       const tiles = tileShapes();
+      // Every product packed, small ones included (they would take the unpacked path below).
+      const unpacked = tf._setGemmUnpacked(false);
       try {
         for (const tile of tiles) {
           tf._setGemmTile(tile);
@@ -75,9 +77,57 @@ for (const level of levels) {
         }
       } finally {
         tf._setGemmTile(0);
+        tf._setGemmUnpacked(unpacked);
       }
       expect(tiles.length).toBe(level === 'avx512' ? 2 : 1);
       if (level !== 'avx512') expect(() => tf._setGemmTile(2)).toThrow(/gemmTile: tile shape 2 does not run at level/);
+    });
+
+    // Products whose B is at most 400 KiB, with A's and B's rows contiguous and K in one block, skip
+    // packing (Gemm::run_small): the kernel reads A's rows and B's rows in place, and copies only a
+    // ragged last panel of rows (4- or 8-row tiles) or of columns. Each result must match the packed
+    // path's within rounding and the float64 reference; threads take ranges of row panels.
+    it('unpacked path for a small B: ragged panels, every tile shape, epilogue, float64, threads', () => {
+      tf.setCpuKernelLevel(level);
+      tf.manualSeed(15);
+      const threads = tf.getNumThreads();
+      try {
+        for (const tile of tileShapes()) {
+          tf._setGemmTile(tile);
+          for (const [m, k, n] of [[2, 1, 3], [12, 64, 32], [13, 7, 33], [29, 31, 97], [64, 64, 64], [61, 200, 47], [256, 256, 256], [300, 768, 100], [8, 5, 48], [97, 53, 320]]) {
+            const a = tf.randn([m, k]), b = tf.randn([k, n]);
+            const ref = matmulRef(arr(a), arr(b));
+            const rtol = 1e-4 * Math.sqrt(k);
+            expectClose(a.matmul(b), ref, { rtol, atol: rtol });
+            // Strided rows (a column slice of a wider matrix) still count as contiguous rows.
+            const wide = tf.randn([m, k + 5]).narrow(1, 2, k);
+            expectClose(wide.matmul(b), matmulRef(arr(wide), arr(b)), { rtol, atol: rtol });
+          }
+          // Linear's fused bias + ReLU (B = weight^T, row-contiguous when weight is a transposed view).
+          const x = tf.randn([29, 40]), w = tf.randn([40, 50]), bias = tf.randn([50]);
+          const z = matmulRef(arr(x), arr(w)), bv = arr(bias).data;
+          const yRef = { shape: z.shape, data: z.data.map((v, i) => v + bv[i % 50]) };
+          expectClose(tf.nn.functional.linear(x, w.t(), bias), yRef, { rtol: 1e-4, atol: 1e-4 });
+          const relu = { shape: z.shape, data: yRef.data.map((v) => Math.max(0, v)) };
+          expectClose(tf.nn.functional.linear(x, w.t(), bias, { activation: 'relu' }), relu, { rtol: 1e-4, atol: 1e-4 });
+          const a64 = tf.randn([37, 41], { dtype: 'float64' }), b64 = tf.randn([41, 43], { dtype: 'float64' });
+          expectClose(a64.matmul(b64), matmulRef(arr(a64), arr(b64)), { rtol: 1e-12, atol: 1e-12 });
+        }
+        // Many row panels (each thread takes a range of them): the same bits on 1, 2 and 3 threads.
+        for (const [m, k, n] of [[300, 100, 200], [1000, 64, 37]]) {
+          const a = tf.randn([m, k]), b = tf.randn([k, n]);
+          tf.setNumThreads(1);
+          const one = a.matmul(b).dataSync();
+          expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol: 1e-3, atol: 1e-3 });
+          for (const t of [2, 3]) {
+            tf.setNumThreads(t);
+            expect(Array.from(a.matmul(b).dataSync()), `${m}x${k}x${n} on ${t} threads`).toEqual(Array.from(one));
+          }
+        }
+      } finally {
+        tf._setGemmTile(0);
+        tf.setNumThreads(threads);
+      }
     });
 
     it('threads split C into blocks: the same bits with 1, 2 and 3 threads', () => {

@@ -32,6 +32,7 @@ void register_all(KernelTable& t) {
   t.gemm_epilogue = gemm_epilogue;
   t.bf16_gemm_kernel = bf16_gemm_kernel;
   t.gemm_tile = gemm_tile;
+  t.gemm_unpacked = gemm_unpacked;
   t.bf16_gemm_has = bf16_gemm_has;
   t.index_select = index_select;
   t.index_add = index_add;
