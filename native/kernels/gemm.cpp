@@ -203,7 +203,7 @@ struct Gemm {
   // and B's rows contiguous and K in one block, skip packing and the blocked loops: the micro-kernel
   // reads 12 rows of A in place (its panel stays in L1 across B's panels) and B's rows in place
   // (from L2 after the first row panel); only a ragged last panel of rows or of columns is copied,
-  // zero-padded, since the kernel reads whole panels. Threads take ranges of row panels.
+  // zero-padded, since the kernel reads whole panels.
   // One thread against the packed path (alternating rounds): 64^3 1.13x, 32^3 1.10x, 128^3 1.08x,
   // 256^3 1.07x, 320^3 (400 KiB of B) 1.08x, (1024, 256, 256) 1.06x; 384^3 (576 KiB) 1.02x,
   // (256, 512, 256) (512 KiB) 1.01x, 512^3 0.91x. Two threads: 128^3 1.19x, 256^3 1.11x, 320^3 1.07x.
@@ -212,12 +212,8 @@ struct Gemm {
     return csa == 1 && csb == 1 && K >= 1 && K <= KC && double(K) * double(N) * sizeof(T) <= kSmallB;
   }
   static void run_small(int64_t M, int64_t N, int64_t K, const T* a, int64_t rsa, const T* b, int64_t rsb, T* c,
-                        int64_t rsc, int64_t csc, T alpha, T beta, const Epi<T>* ep) {
+                        int64_t rsc, int64_t csc, T alpha, T beta, const Epi<T>* ep, int64_t threads) {
     const int64_t mpanels = (M + MR - 1) / MR;
-    // At least ~2 MFLOP per thread, as Blocked::run.
-    const double flops = 2.0 * double(M) * double(N) * double(K);
-    int64_t threads = in_parallel_region() ? 1 : num_threads();
-    if (double(threads) > flops / 2e6) threads = flops < 2e6 ? 1 : int64_t(flops / 2e6);
     // parallel_for makes mpanels / grain chunks (rounded down): one per thread.
     parallel_for(0, mpanels, mpanels / threads > 1 ? mpanels / threads : 1, [&](int64_t lo, int64_t hi) {
       static thread_local Scratch pad;
@@ -246,8 +242,16 @@ struct Gemm {
 
   static void run(int64_t M, int64_t N, int64_t K, const T* a, int64_t rsa, int64_t csa, const T* b, int64_t rsb,
                   int64_t csb, T* c, int64_t rsc, int64_t csc, T alpha, T beta, const Epi<T>* ep = nullptr) {
-    if (M > 0 && N > 0 && is_small(N, K, csa, csb) && g_unpacked.load(std::memory_order_relaxed))
-      return run_small(M, N, K, a, rsa, b, rsb, c, rsc, csc, alpha, beta, ep);
+    if (M > 0 && N > 0 && is_small(N, K, csa, csb) && g_unpacked.load(std::memory_order_relaxed)) {
+      // Threads take ranges of row panels, at least four each (within 25% of even); with fewer the
+      // packed path, which splits columns. A grid with columns split here ran (64, 1500, 64),
+      // (96, 1000, 100) and (32, 3000, 27) on two threads at 0.74-0.84x the packed path. By rows, two
+      // threads: 256^3 1.12x, 128^3 1.13x, (96, 1000, 100) 1.14x, (80, 1200, 64) 1.10x,
+      // (1000, 32, 768) 1.34x, but (64, 1500, 64) 0.93x (four 8-row panels each).
+      const int64_t threads = gemm_threads(M, N, K);
+      if (threads == 1 || (M + MR - 1) / MR >= 4 * threads)
+        return run_small(M, N, K, a, rsa, b, rsb, c, rsc, csc, alpha, beta, ep, threads);
+    }
     Blocked<Gemm>::run(M, N, K, a, rsa, csa, b, rsb, csb, c, rsc, csc, alpha, beta, ep);
   }
 };

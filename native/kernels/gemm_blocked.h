@@ -159,6 +159,15 @@ struct Ahead {
 // equal within noise.
 constexpr double kBOnceBytes = double(8 << 20);
 
+// Threads for one product of M x N x K: at least ~2 MFLOP each, or waking the others costs more
+// than it saves; one inside another parallel op.
+inline int64_t gemm_threads(int64_t M, int64_t N, int64_t K) {
+  const double max_by_work = 2.0 * double(M) * double(N) * double(K) / 2e6;
+  const int64_t threads = in_parallel_region() ? 1 : num_threads();
+  if (double(threads) <= max_by_work) return threads;
+  return max_by_work < 1 ? 1 : int64_t(max_by_work);
+}
+
 template <class K_>
 struct Blocked {
   typedef typename K_::TA TA;
@@ -281,11 +290,7 @@ struct Blocked {
       return;
     }
     const int64_t mpanels = (M + MR - 1) / MR, npanels = (N + NR - 1) / NR;
-    // At least ~2 MFLOP per thread, or waking the others costs more than it saves.
-    const double flops = 2.0 * double(M) * double(N) * double(K);
-    int64_t threads = in_parallel_region() ? 1 : num_threads();
-    const double max_by_work = flops / 2e6;
-    if (double(threads) > max_by_work) threads = max_by_work < 1 ? 1 : int64_t(max_by_work);
+    const int64_t threads = gemm_threads(M, N, K);
     int64_t pm = 1, pn = threads;
     double best = -1;
     constexpr double kCheapBBytes = double(4 << 20);
