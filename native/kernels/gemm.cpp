@@ -201,12 +201,12 @@ struct Gemm {
 
   // Products whose B fits in L2 (kSmallB, beside A's rows and C's lines passing through), with A's
   // and B's rows contiguous and K in one block, skip packing and the blocked loops: the micro-kernel
-  // reads 12 rows of A in place (its panel stays in L1 across B's panels) and B's rows in place
-  // (from L2 after the first row panel); only a ragged last panel of rows or of columns is copied,
+  // reads MR rows of A in place (they stay in L1 across B's panels) and B's rows in place (from L2
+  // after the first row panel); only a ragged last panel of rows or of columns is copied,
   // zero-padded, since the kernel reads whole panels.
   // One thread against the packed path (alternating rounds): 64^3 1.13x, 32^3 1.10x, 128^3 1.08x,
-  // 256^3 1.07x, 320^3 (400 KiB of B) 1.08x, (1024, 256, 256) 1.06x; 384^3 (576 KiB) 1.02x,
-  // (256, 512, 256) (512 KiB) 1.01x, 512^3 0.91x. Two threads: 128^3 1.19x, 256^3 1.11x, 320^3 1.07x.
+  // 256^3 1.07x, 320^3 (400 KiB of B) 1.08x, (1024, 256, 256) 1.06x, (1000, 32, 768) 1.34x;
+  // 384^3 (576 KiB) 1.02x, (256, 512, 256) (512 KiB) 1.01x, 512^3 0.91x.
   static constexpr double kSmallB = 400 << 10;
   static bool is_small(int64_t N, int64_t K, int64_t csa, int64_t csb) {
     return csa == 1 && csb == 1 && K >= 1 && K <= KC && double(K) * double(N) * sizeof(T) <= kSmallB;
