@@ -84,9 +84,10 @@ for (const level of levels) {
     });
 
     // Products whose B is at most 400 KiB, with A's and B's rows contiguous and K in one block, skip
-    // packing (Gemm::run_small): the kernel reads A's rows and B's rows in place, and copies only a
-    // ragged last panel of rows (4- or 8-row tiles) or of columns. Each result must match the packed
-    // path's within rounding and the float64 reference; threads take ranges of row panels.
+    // packing (Gemm::run_small): the kernel reads A's rows and B's rows in place; a ragged last
+    // panel of rows goes through the 8- and 4-row tiles in place, and only the 1-3 rows left over,
+    // or a ragged last panel of columns, are copied. M covers every remainder of 12 and of 8 rows.
+    // Each result must match the float64 reference; threads take ranges of row panels.
     it('unpacked path for a small B: ragged panels, every tile shape, epilogue, float64, threads', () => {
       tf.setCpuKernelLevel(level);
       tf.manualSeed(15);
@@ -94,7 +95,7 @@ for (const level of levels) {
       try {
         for (const tile of tileShapes()) {
           tf._setGemmTile(tile);
-          for (const [m, k, n] of [[2, 1, 3], [12, 64, 32], [13, 7, 33], [29, 31, 97], [64, 64, 64], [61, 200, 47], [256, 256, 256], [300, 768, 100], [8, 5, 48], [97, 53, 320]]) {
+          for (const [m, k, n] of [[2, 1, 3], [12, 64, 32], [13, 7, 33], [29, 31, 97], [64, 64, 64], [61, 200, 47], [256, 256, 256], [300, 768, 100], [8, 5, 48], [97, 53, 320], [18, 9, 33], [19, 70, 64], [21, 17, 64], [22, 3, 31], [23, 30, 40], [47, 11, 32]]) {
             const a = tf.randn([m, k]), b = tf.randn([k, n]);
             const ref = matmulRef(arr(a), arr(b));
             const rtol = 1e-4 * Math.sqrt(k);
@@ -103,13 +104,28 @@ for (const level of levels) {
             const wide = tf.randn([m, k + 5]).narrow(1, 2, k);
             expectClose(wide.matmul(b), matmulRef(arr(wide), arr(b)), { rtol, atol: rtol });
           }
-          // Linear's fused bias + ReLU (B = weight^T, row-contiguous when weight is a transposed view).
-          const x = tf.randn([29, 40]), w = tf.randn([40, 50]), bias = tf.randn([50]);
-          const z = matmulRef(arr(x), arr(w)), bv = arr(bias).data;
-          const yRef = { shape: z.shape, data: z.data.map((v, i) => v + bv[i % 50]) };
-          expectClose(tf.nn.functional.linear(x, w.t(), bias), yRef, { rtol: 1e-4, atol: 1e-4 });
-          const relu = { shape: z.shape, data: yRef.data.map((v) => Math.max(0, v)) };
-          expectClose(tf.nn.functional.linear(x, w.t(), bias, { activation: 'relu' }), relu, { rtol: 1e-4, atol: 1e-4 });
+          // Linear's fused bias + ReLU (B = weight^T, row-contiguous when weight is a transposed view),
+          // on the rows of every tile of a ragged last panel.
+          for (const rows of [29, 23]) {
+            const x = tf.randn([rows, 40]), w = tf.randn([40, 50]), bias = tf.randn([50]);
+            const z = matmulRef(arr(x), arr(w)), bv = arr(bias).data;
+            const yRef = { shape: z.shape, data: z.data.map((v, i) => v + bv[i % 50]) };
+            expectClose(tf.nn.functional.linear(x, w.t(), bias), yRef, { rtol: 1e-4, atol: 1e-4 });
+            const relu = { shape: z.shape, data: yRef.data.map((v) => Math.max(0, v)) };
+            expectClose(tf.nn.functional.linear(x, w.t(), bias, { activation: 'relu' }), relu, { rtol: 1e-4, atol: 1e-4 });
+          }
+          // A bias along C's rows (gemmEpilogue's biasDim 1) lands on the right rows of every tile.
+          for (const [m, k, n] of [[23, 30, 40], [29, 7, 64], [64, 16, 33], [13, 5, 32]]) {
+            const a = tf.randn([m, k]), b = tf.randn([k, n]), bias = tf.randn([m]), c = tf.empty([m, n]);
+            meta();
+            for (const t of [c, a, b]) put({ t, offset: t._offset, shape: t.shape, strides: t._strides });
+            metaNum(1, 0, 1);
+            put({ t: bias, offset: bias._offset, shape: bias.shape, strides: bias._strides });
+            metaNum(1, 0);
+            native.gemmEpilogue();
+            const z = matmulRef(arr(a), arr(b)), bv = arr(bias).data;
+            expectClose(c, { shape: z.shape, data: z.data.map((v, i) => v + bv[Math.floor(i / n)]) }, { rtol: 1e-4, atol: 1e-4 });
+          }
           const a64 = tf.randn([37, 41], { dtype: 'float64' }), b64 = tf.randn([41, 43], { dtype: 'float64' });
           expectClose(a64.matmul(b64), matmulRef(arr(a64), arr(b64)), { rtol: 1e-12, atol: 1e-12 });
         }

@@ -51,6 +51,8 @@ struct Gemm {
   static constexpr int NR = NV * W;
   static constexpr int MR = MR_;
   static constexpr int64_t kSmallM = 8 * kMR;
+  // The smaller tiles a ragged panel of rows goes through (see micro).
+  static constexpr int R4 = MR > 4 ? 4 : MR, R8 = MR > 8 ? 8 : MR;
   // Blocking (see block()), in bytes of one row or column so float64 gets half the elements:
   // KC: the A panel (MR x KC, 36 KiB at 12 rows) stays in L1 beside B's streaming panels;
   // NC: the packed B block (KC x NC, 480 KiB) stays in L2 (half of Zen 5's, a quarter of Sapphire
@@ -143,7 +145,6 @@ struct Gemm {
   static void micro(int64_t kc, const T* ap, const T* bp, int64_t ldb, T* c, int64_t rsc, int64_t csc, int mr, int nr,
                     T alpha, T beta, const Epi<T>* ep = nullptr, int64_t i0 = 0, int64_t j0 = 0, T* bcopy = nullptr,
                     Ahead<T> next = {nullptr, nullptr}) {
-    constexpr int R4 = MR > 4 ? 4 : MR, R8 = MR > 8 ? 8 : MR;
     if (bcopy) return micro_rows<MR, true>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, bcopy, next);
     if (mr <= R4)
       return micro_rows<R4, false>(kc, ap, bp, ldb, c, rsc, csc, mr, nr, alpha, beta, ep, i0, j0, nullptr, next);
@@ -224,17 +225,25 @@ struct Gemm {
       if (nfull < N) pack_b_panel(bpad, b + nfull, rsb, 1, N - nfull, K);
       for (int64_t ir = lo * MR; ir < M && ir < hi * MR; ir += MR) {
         const int mr = int(M - ir < MR ? M - ir : MR);
-        if (mr < MR) pack_a(apad, a + ir * rsa, rsa, 1, mr, K);
+        // A ragged last panel (mr < MR): its first 8 or 4 rows in place through that tile, the 1-3
+        // rows left over copied, zero-padded (at M = 64: 5 panels of 12 rows, then 4 rows in place,
+        // where copying those 4 rows took 7% of the product).
+        const int rt = mr == MR ? MR : mr >= R8 ? R8 : mr >= R4 ? R4 : 0, rest = mr - rt;
+        if (rest) pack_a(apad, a + (ir + rt) * rsa, rsa, 1, rest, K);
         for (int64_t jr = 0; jr < N; jr += NR) {
           const int nr = int(N - jr < NR ? N - jr : NR);
           const T* bp = nr == NR ? b + jr : bpad;
           const int64_t ldb = nr == NR ? rsb : int64_t(NR);
           T* ct = c + ir * rsc + jr * csc;
-          if (mr == MR)
-            micro_rows<MR, false, true>(K, a + ir * rsa, bp, ldb, ct, rsc, csc, mr, nr, alpha, beta, ep, ir, jr,
-                                        nullptr, {nullptr, nullptr}, rsa);
-          else
-            micro(K, apad, bp, ldb, ct, rsc, csc, mr, nr, alpha, beta, ep, ir, jr);
+          const T* ai = a + ir * rsa;
+          const Ahead<T> none{nullptr, nullptr};
+          if (rt == MR)
+            micro_rows<MR, false, true>(K, ai, bp, ldb, ct, rsc, csc, rt, nr, alpha, beta, ep, ir, jr, nullptr, none, rsa);
+          else if (rt == R8)
+            micro_rows<R8, false, true>(K, ai, bp, ldb, ct, rsc, csc, rt, nr, alpha, beta, ep, ir, jr, nullptr, none, rsa);
+          else if (rt == R4)
+            micro_rows<R4, false, true>(K, ai, bp, ldb, ct, rsc, csc, rt, nr, alpha, beta, ep, ir, jr, nullptr, none, rsa);
+          if (rest) micro(K, apad, bp, ldb, ct + rt * rsc, rsc, csc, rest, nr, alpha, beta, ep, ir + rt, jr);
         }
       }
     });
