@@ -126,6 +126,21 @@ for (const level of levels) {
             const z = matmulRef(arr(a), arr(b)), bv = arr(bias).data;
             expectClose(c, { shape: z.shape, data: z.data.map((v, i) => v + bv[Math.floor(i / n)]) }, { rtol: 1e-4, atol: 1e-4 });
           }
+          // C = alpha * A @ B + beta * C on ragged column panels (a masked last vector), in place and
+          // packed, and with C's columns strided (C a transposed view).
+          for (const [m, k, n] of [[29, 31, 97], [23, 30, 40], [7, 900, 45], [40, 20, 10]]) {
+            for (const cT of [false, true]) {
+              const a = tf.randn([m, k]), b = tf.randn([k, n]);
+              const c = cT ? tf.randn([n, m]).t() : tf.randn([m, n]);
+              const c0 = arr(c), z = matmulRef(arr(a), arr(b));
+              meta();
+              for (const t of [c, a, b]) put({ t, offset: t._offset, shape: t.shape, strides: t._strides });
+              metaNum(0.75, 0.5);
+              native.gemm();
+              const want = { shape: z.shape, data: z.data.map((v, i) => 0.75 * v + 0.5 * c0.data[i]) };
+              expectClose(c, want, { rtol: 1e-4 * Math.sqrt(k), atol: 1e-4 * Math.sqrt(k) });
+            }
+          }
           const a64 = tf.randn([37, 41], { dtype: 'float64' }), b64 = tf.randn([41, 43], { dtype: 'float64' });
           expectClose(a64.matmul(b64), matmulRef(arr(a64), arr(b64)), { rtol: 1e-12, atol: 1e-12 });
         }

@@ -130,6 +130,21 @@ inline void store_tile(const typename Vec<T>::type (&acc)[MR][NV], T* c, int64_t
     }
     return;
   }
+  if (csc == 1) {
+    // A ragged tile, rows of C contiguous: each row's first nr columns a vector at a time, the last
+    // vector masked (the tile's columns went through memory and were stored one by one before).
+    for (int i = 0; i < mr; ++i) {
+      T* ci = c + i * rsc;
+      for (int v = 0; v < NV && v * W < nr; ++v) {
+        const int lanes = nr - v * W < W ? nr - v * W : W;
+        V r = acc[i][v] * alpha;
+        if (beta != T(0)) r += load_first<T>(ci + v * W, lanes) * beta;
+        store_first<T>(ci + v * W, r, lanes);
+      }
+      if (ep) ep->row(ci, 1, i0 + i, j0, nr);
+    }
+    return;
+  }
   T tile[MR][NR];
   for (int i = 0; i < MR; ++i)
     for (int v = 0; v < NV; ++v) __builtin_memcpy(&tile[i][v * W], &acc[i][v], sizeof(V));
