@@ -161,6 +161,42 @@ for (const level of levels) {
       }
     });
 
+    // Few columns (N <= 16, K >= 256 or N <= 4) with A's rows contiguous take the dot-product
+    // kernel: B's columns in place when contiguous in k (x @ W^T), else copied; the epilogue after.
+    it('few columns: dot products over K, B row-major, transposed or strided, epilogue, alpha/beta, threads', () => {
+      tf.setCpuKernelLevel(level);
+      tf.manualSeed(16);
+      const threads = tf.getNumThreads();
+      try {
+        for (const t of [1, 2]) {
+          tf.setNumThreads(t);
+          for (const [m, k, n] of [[300, 784, 10], [37, 300, 16], [101, 100, 3], [13, 1000, 2], [64, 257, 7]]) {
+            const a = tf.randn([m, k]);
+            const rtol = 1e-4 * Math.sqrt(k);
+            for (const layout of ['rows', 'wt', 'strided'] as const) {
+              const b = layout === 'rows' ? tf.randn([k, n]) : layout === 'wt' ? tf.randn([n, k]).t() : tf.randn([k, n + 3]).narrow(1, 1, n);
+              expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol, atol: rtol });
+            }
+            const w = tf.randn([n, k]), bias = tf.randn([n]);
+            const z = matmulRef(arr(a), arr(w.t())), bv = arr(bias).data;
+            const relu = { shape: z.shape, data: z.data.map((v, i) => Math.max(0, v + bv[i % n])) };
+            expectClose(tf.nn.functional.linear(a, w, bias, { activation: 'relu' }), relu, { rtol, atol: rtol });
+            const b = tf.randn([k, n]), c = tf.randn([m, n]);
+            const c0 = arr(c), zb = matmulRef(arr(a), arr(b));
+            meta();
+            for (const x of [c, a, b]) put({ t: x, offset: x._offset, shape: x.shape, strides: x._strides });
+            metaNum(0.75, 0.5);
+            native.gemm();
+            expectClose(c, { shape: zb.shape, data: zb.data.map((v, i) => 0.75 * v + 0.5 * c0.data[i]) }, { rtol, atol: rtol });
+          }
+          const a64 = tf.randn([40, 300], { dtype: 'float64' }), b64 = tf.randn([300, 9], { dtype: 'float64' });
+          expectClose(a64.matmul(b64), matmulRef(arr(a64), arr(b64)), { rtol: 1e-12, atol: 1e-12 });
+        }
+      } finally {
+        tf.setNumThreads(threads);
+      }
+    });
+
     it('threads split C into blocks: the same bits with 1, 2 and 3 threads', () => {
       tf.setCpuKernelLevel(level);
       tf.manualSeed(14);
