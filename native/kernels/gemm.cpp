@@ -379,10 +379,7 @@ struct DotGemm {
     }
     for (int i = 0; i < TM; ++i)
       for (int j = 0; j < TN; ++j) {
-        T lanes[W];
-        __builtin_memcpy(lanes, &acc[i][j], sizeof(V));
-        T sum = 0;
-        for (int l = 0; l < W; ++l) sum += lanes[l];
+        const T sum = sum_lanes<T>(acc[i][j]);
         T* cij = g.c + (i0 + i) * g.rsc + (j0 + j) * g.csc;
         *cij = g.beta == T(0) ? g.alpha * sum : g.alpha * sum + g.beta * *cij;
       }

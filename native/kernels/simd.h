@@ -86,6 +86,27 @@ inline typename Vec<T>::type load_first(const T* src, int n) {
   return v;
 }
 
+// v + v rotated by H lanes, then the same with H / 2, ... down to 1: lane 0 ends up holding the sum
+// of all W lanes (log2(W) shuffles and adds, where a lane-by-lane loop took W - 1 dependent adds).
+template <class V, int W, int H, size_t... L>
+inline V add_rotated(V v, std::index_sequence<L...>) {
+  return v + __builtin_shufflevector(v, v, int((L + H) % W)...);
+}
+template <class T, int H>
+inline typename Vec<T>::type fold_lanes(typename Vec<T>::type v) {
+  constexpr int W = kVecBytes / int(sizeof(T));
+  if constexpr (H >= 1)
+    return fold_lanes<T, H / 2>(add_rotated<typename Vec<T>::type, W, H>(v, std::make_index_sequence<W>{}));
+  else
+    return v;
+}
+// The sum of v's lanes.
+template <class T>
+inline T sum_lanes(typename Vec<T>::type v) {
+  constexpr int W = kVecBytes / int(sizeof(T));
+  return fold_lanes<T, W / 2>(v)[0];
+}
+
 // dst[0, n) = src[0, n) and dst[0, n) = 0, a vector at a time: rows of a few dozen elements, where
 // a call to memcpy or memset costs as much as the copy (in_register keeps GCC from turning the
 // loops into those calls).
