@@ -584,19 +584,25 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
     // against the packed path (alternating runs): x @ W^T at (1000, 784, 10) 2.2x, (4096, 512, 10)
     // 2.0x, (2000, 512, 16) 1.4x; x @ B, B row-major: (1000, 784, 10) 2.3x, (4096, 512, 10) 1.6x,
     // (1000, 100, 3) 1.56x, (2000, 512, 16) 1.1-1.2x; but (512, 768, 24) 0.87-1.0x, (1000, 784, 31)
-    // 0.82x, (256, 128, 10) 0.82x and (64, 84, 10) 0.67x.
+    // 0.82x, and with lanes summed one by one (before sum_lanes) (256, 128, 10) 0.82x, (64, 84, 10)
+    // 0.67x.
     const bool few_cols = N <= 16 && K >= 32 && (K >= 256 || N <= 4) && a.strides[nb + 1] == 1 &&
                           double(N) * double(K) * sizeof(T) <= double(256 << 10);
-    const bool dot_small = dot_layout && K >= 32 && double(M + N) * double(K) * sizeof(T) <= double(1 << 20);
+    // x @ W^T small enough to stay in L2 (A's rows and B's columns contiguous in k) takes the dot
+    // kernel where packing B (a transpose) would not be repaid: few rows (M <= 16), few columns
+    // (N <= 32, with K >= 128 to repay each tile's lane sums; N <= 12 from K = 64), or long rows
+    // (K >= 512) with M <= 64. Otherwise the packed kernel ran such products up to 2.3x faster:
+    // (100, 50, 30) 2.3x, (64, 120, 84) (LeNet's second layer) 1.8x, (128, 256, 64) 1.47x,
+    // (120, 400, 120) 1.19x (one thread, alternating rounds); the dot kernel stays ahead at
+    // (8, 784, 128) 2.4x, (16, 512, 128) 1.7x, (256, 128, 10) 1.65x, (32, 784, 64) 1.18x.
+    const bool dot_small = dot_layout && K >= 32 && double(M + N) * double(K) * sizeof(T) <= double(1 << 20) &&
+                           (M <= 16 || (N <= 32 && K >= 128) || (N <= 12 && K >= 64) || (M <= 64 && K >= 512));
     // B's columns made contiguous, where few_cols and B is not in the dot layout (out of memory: the
     // packed path).
     static thread_local Scratch bt_scratch;
     T* bt = nullptr;
     if (few_cols && !dot_layout) bt = static_cast<T*>(bt_scratch.get(sizeof(T) * size_t(N) * size_t(K)));
     if (dot_small || (few_cols && (dot_layout || bt))) {
-      // A's rows and B's columns contiguous in k (x @ W^T of a linear layer) and small enough to stay
-      // in L2, or few columns: the dot-product kernel needs no packing, where packing B would be a
-      // transpose.
       const T* bcols = pb;
       int64_t csb = b.strides[nb + 1];
       if (!dot_layout) {
