@@ -170,11 +170,16 @@ for (const level of levels) {
       try {
         for (const t of [1, 2]) {
           tf.setNumThreads(t);
-          for (const [m, k, n] of [[300, 784, 10], [37, 300, 16], [101, 100, 3], [13, 1000, 2], [64, 257, 7]]) {
+          for (const [m, k, n] of [[300, 784, 10], [37, 300, 16], [101, 100, 3], [13, 1000, 2], [64, 257, 7], [19, 1024, 16]]) {
             const a = tf.randn([m, k]);
             const rtol = 1e-4 * Math.sqrt(k);
-            for (const layout of ['rows', 'wt', 'strided'] as const) {
-              const b = layout === 'rows' ? tf.randn([k, n]) : layout === 'wt' ? tf.randn([n, k]).t() : tf.randn([k, n + 3]).narrow(1, 1, n);
+            // 'gapped': neither of B's strides is 1 (every other column of a wider B).
+            for (const layout of ['rows', 'wt', 'strided', 'gapped'] as const) {
+              const b =
+                layout === 'rows' ? tf.randn([k, n])
+                : layout === 'wt' ? tf.randn([n, k]).t()
+                : layout === 'strided' ? tf.randn([k, n + 3]).narrow(1, 1, n)
+                : tf.randn([k, 2 * n]).slice(1, 1, null, 2);
               expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol, atol: rtol });
             }
             const w = tf.randn([n, k]), bias = tf.randn([n]);
