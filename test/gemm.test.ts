@@ -30,17 +30,38 @@ function operand(rows: number, cols: number, transposed: boolean, dtype: tf.DTyp
 
 for (const level of levels) {
   describe(`gemm on ${level}`, () => {
-    it('matrix-vector paths: M == 1 and N == 1 with either memory order, long K and N', () => {
+    it('matrix-vector paths: M == 1 and N == 1 with either memory order, long K and N, strided vectors, epilogue, threads', () => {
       tf.setCpuKernelLevel(level);
       tf.manualSeed(11);
-      for (const [m, k, n] of [[1, 1500, 2100], [1, 7, 3], [2100, 1500, 1], [5, 3, 1]]) {
-        for (const ta of [false, true]) {
-          for (const tb of [false, true]) {
-            const a = operand(m, k, ta), b = operand(k, n, tb);
+      const threads = tf.getNumThreads();
+      try {
+        for (const t of [1, 2]) {
+          tf.setNumThreads(t);
+          const shapes = [[1, 1500, 2100], [1, 7, 3], [2100, 1500, 1], [5, 3, 1], [1, 100, 1000], [333, 257, 1], [1, 33, 17]];
+          for (const [m, k, n] of shapes) {
             const rtol = 1e-4 * Math.sqrt(k);
-            expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol, atol: rtol });
+            for (const ta of [false, true]) {
+              for (const tb of [false, true]) {
+                const a = operand(m, k, ta), b = operand(k, n, tb);
+                expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol, atol: rtol });
+              }
+            }
+            // The vector with a stride of 2 along K (neither operand in the dot-product layout).
+            const av = tf.randn([m, 2 * k]).slice(1, 0, null, 2), bv = tf.randn([2 * k, n]).slice(0, 1, null, 2);
+            expectClose(av.matmul(bv), matmulRef(arr(av), arr(bv)), { rtol, atol: rtol });
+          }
+          // x @ W^T + bias, ReLU (the epilogue after the dot-product kernel), and float64.
+          const x = tf.randn([1, 300]), w = tf.randn([70, 300]), bias = tf.randn([70]);
+          const z = matmulRef(arr(x), arr(w.t())), bz = arr(bias).data;
+          const relu = { shape: z.shape, data: z.data.map((v, i) => Math.max(0, v + bz[i])) };
+          expectClose(tf.nn.functional.linear(x, w, bias, { activation: 'relu' }), relu, { rtol: 2e-3, atol: 2e-3 });
+          for (const [m, n] of [[1, 45], [45, 1]]) {
+            const a64 = tf.randn([m, 301], { dtype: 'float64' }), b64 = tf.randn([n, 301], { dtype: 'float64' }).t();
+            expectClose(a64.matmul(b64), matmulRef(arr(a64), arr(b64)), { rtol: 1e-12, atol: 1e-12 });
           }
         }
+      } finally {
+        tf.setNumThreads(threads);
       }
     });
 

@@ -419,8 +419,14 @@ struct DotGemm {
       blk.a_off = g.a_off + r0;
       blk.b_off = g.b_off + r0;
       if (r0 > 0) blk.beta = T(1);
+      // Tiles in chunks of at least 64 K FMAs, several per thread for balance; but no more threads
+      // than gemm_threads allows for the block's work: below ~2 MFLOP each, waking a thread costs
+      // more than it saves (one thread against two, alternating rounds: (16, 16, 512) 2.6x faster,
+      // (64, 8, 300) and (64, 16, 1024) 1.55x, (200, 8, 300) 1.15x; from 4 MFLOP even).
       const int64_t work = blk.R * g.K * kDotTM * kDotTN;
-      const int64_t grain = work >= (1 << 16) ? 1 : (1 << 16) / (work + 1) + 1;
+      int64_t grain = work >= (1 << 16) ? 1 : (1 << 16) / (work + 1) + 1;
+      const int64_t threads = std::max(gemm_threads(g.M, g.N, blk.R * g.K), stream_threads(double(blk.R) * double(bytes_per_r)));
+      if (threads < num_threads()) grain = std::max(grain, (mt * nt + threads - 1) / threads);
       parallel_for_balanced(0, mt * nt, grain, [&](int64_t lo, int64_t hi) {
         for (int64_t t = lo; t < hi; ++t) {
           const int64_t i0 = t / nt * kDotTM, j0 = t % nt * kDotTN;
@@ -439,11 +445,12 @@ struct DotGemm {
 template <class T>
 void gemv(int64_t K, int64_t N, const T* x, int64_t xs, const T* mat, int64_t rs, int64_t cs, T* y, int64_t ys,
           T alpha, T beta) {
+  const int64_t threads = stream_threads(double(K) * double(N) * sizeof(T));
   if (cs == 1 || rs != 1) {
     // Rows of Mat are contiguous (or neither is): y += x[k] * Mat[k, :], threads own column ranges
     // (at least 256 columns each, so every thread streams its share of the matrix). Four rows of
     // Mat per pass over the accumulators: the pass is bound by loads and stores of acc, not FMAs.
-    const int64_t grain = N / num_threads() > 256 ? (N + num_threads() - 1) / num_threads() : 256;
+    const int64_t grain = N / threads > 256 ? (N + threads - 1) / threads : threads > 1 ? 256 : N;
     parallel_for(0, N, grain, [&](int64_t lo, int64_t hi) {
       constexpr int64_t kChunk = 1024;
       T acc[kChunk];
@@ -478,7 +485,7 @@ void gemv(int64_t K, int64_t N, const T* x, int64_t xs, const T* mat, int64_t rs
     });
   } else {
     // Columns of Mat are contiguous: y[j] = dot(x, Mat[:, j]).
-    parallel_for(0, N, 64, [&](int64_t lo, int64_t hi) {
+    parallel_for(0, N, threads > 1 ? 64 : N, [&](int64_t lo, int64_t hi) {
       for (int64_t j = lo; j < hi; ++j) {
         const T* col = mat + j * cs;
         T part[16] = {};
