@@ -87,7 +87,8 @@ inline typename Vec<T>::type load_first(const T* src, int n) {
 }
 
 // v + v rotated by H lanes, then the same with H / 2, ... down to 1: lane 0 ends up holding the sum
-// of all W lanes (log2(W) shuffles and adds, where a lane-by-lane loop took W - 1 dependent adds).
+// of lanes 0 .. 2H - 1 (all W at H = W / 2: log2(W) shuffles and adds, where a lane-by-lane loop
+// took W - 1 dependent adds), as every lane does of the 2H lanes from it.
 template <class V, int W, int H, size_t... L>
 inline V add_rotated(V v, std::index_sequence<L...>) {
   return v + __builtin_shufflevector(v, v, int((L + H) % W)...);
@@ -99,12 +100,6 @@ inline typename Vec<T>::type fold_lanes(typename Vec<T>::type v) {
     return fold_lanes<T, H / 2>(add_rotated<typename Vec<T>::type, W, H>(v, std::make_index_sequence<W>{}));
   else
     return v;
-}
-// The sum of v's lanes.
-template <class T>
-inline T sum_lanes(typename Vec<T>::type v) {
-  constexpr int W = kVecBytes / int(sizeof(T));
-  return fold_lanes<T, W / 2>(v)[0];
 }
 
 // dst[0, n) = src[0, n) and dst[0, n) = 0, a vector at a time: rows of a few dozen elements, where
@@ -189,6 +184,40 @@ template <class T>
 inline void transpose_square(typename Vec<T>::type* r) {
   constexpr int W = kVecBytes / int(sizeof(T));
   transpose_stages<typename Vec<T>::type, W, W / 2>(r);
+}
+
+// out[p] = the sum of r[p]'s lanes for P vectors (P a power of two), P lanes summed at once: stage
+// h (W/2, W/4, ...) pairs r[p] with r[p + n/2] and leaves, in every 2h-lane group, r[p]'s two
+// h-lane halves added in its lower h lanes and r[p + n/2]'s in its upper h, halving the vectors;
+// after log2(P) stages (fewer when P > W: W vectors at a time) one vector holds P groups of W / P
+// lanes, group g the partial sums of r[g], which add_rotated folds to its first lane. (P = 16 of 16
+// lanes: 15 pairs of shuffles and an add, against 64 shuffles and adds lane-summing one by one.)
+template <class V, int W, int H, size_t... L>
+inline V add_halves(V a, V b, std::index_sequence<L...>) {
+  return __builtin_shufflevector(a, b, swap_upper<W, H>(int(L))...) +
+         __builtin_shufflevector(a, b, swap_lower<W, H>(int(L))...);
+}
+template <class T, int P>
+inline void sum_lanes_each(typename Vec<T>::type* r, T* out) {
+  typedef typename Vec<T>::type V;
+  constexpr int W = kVecBytes / int(sizeof(T));
+  static_assert(P >= 1 && (P & (P - 1)) == 0, "P must be a power of two");
+  if constexpr (P > W) {
+    for (int p = 0; p < P; p += W) sum_lanes_each<T, W>(r + p, out + p);
+  } else {
+    // Stage h pairs the n live vectors' first and second halves: n = P at h = W/2, n/2 at W/4, ...
+    auto stage = [&](auto hc, int n) {
+      constexpr int H = decltype(hc)::value;
+      for (int p = 0; p < n / 2; ++p) r[p] = add_halves<V, W, H>(r[p], r[p + n / 2], std::make_index_sequence<W>{});
+    };
+    if constexpr (P >= 2) stage(std::integral_constant<int, W / 2>{}, P);
+    if constexpr (P >= 4) stage(std::integral_constant<int, W / 4>{}, P / 2);
+    if constexpr (P >= 8) stage(std::integral_constant<int, W / 8>{}, P / 4);
+    if constexpr (P >= 16) stage(std::integral_constant<int, W / 16>{}, P / 8);
+    static_assert(P <= 16, "at most 16 vectors at a time");
+    const V v = fold_lanes<T, W / P / 2>(r[0]);
+    for (int g = 0; g < P; ++g) out[g] = v[g * (W / P)];
+  }
 }
 
 // dst(p)[l] = src[l * cs + p] for channels l < lanes (at most W) and positions p < n (positions
