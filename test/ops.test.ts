@@ -1199,6 +1199,21 @@ describe('non-contiguous inputs give the same results as contiguous ones', () =>
     expectClose(col.sum(1), map(arr(col.select(1, 0)), (v) => 6 * v), { rtol: 1e-5, atol: 1e-5 });
   });
 
+  it('parallel ops run right after the thread pool workers spin, nap and block (idle 0, 20 and 150 ms)', async () => {
+    const n = tf.getNumThreads();
+    tf.setNumThreads(2);
+    try {
+      const x = tf.randn([512, 300]), w = tf.randn([300, 256]);
+      const ref = matmulRef(arr(x), arr(w));
+      for (const idle of [0, 20, 150, 0, 150, 20]) {
+        await new Promise((r) => setTimeout(r, idle));
+        expectClose(tf.matmul(x, w), ref, { rtol: 1e-4, atol: 1e-3 });
+      }
+    } finally {
+      tf.setNumThreads(n);
+    }
+  });
+
   it('results are the same with 1 thread and with all threads', () => {
     const n = tf.getNumThreads();
     const x = tf.randn([301, 257]);
