@@ -46,9 +46,12 @@ for (const level of levels) {
                 expectClose(a.matmul(b), matmulRef(arr(a), arr(b)), { rtol, atol: rtol });
               }
             }
-            // The vector with a stride of 2 along K (neither operand in the dot-product layout).
+            // The vector with a stride of 2 along K (not the dot-product layout), beside a matrix with
+            // rows or columns contiguous in k (gemv's row loop and its column loop).
             const av = tf.randn([m, 2 * k]).slice(1, 0, null, 2), bv = tf.randn([2 * k, n]).slice(0, 1, null, 2);
-            expectClose(av.matmul(bv), matmulRef(arr(av), arr(bv)), { rtol, atol: rtol });
+            for (const [x, y] of [[av, bv], [av, operand(k, n, true)], [operand(m, k, false), bv]]) {
+              expectClose(x.matmul(y), matmulRef(arr(x), arr(y)), { rtol, atol: rtol });
+            }
           }
           // x @ W^T + bias, ReLU (the epilogue after the dot-product kernel), and float64.
           const x = tf.randn([1, 300]), w = tf.randn([70, 300]), bias = tf.randn([70]);
