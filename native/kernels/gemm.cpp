@@ -378,8 +378,9 @@ struct DotGemm {
         for (int j = 0; j < TN; ++j) acc[i][j] += av[i] * bv[j];
     }
     // All TM * TN accumulators' lanes summed at once (zero vectors pad them to a power of two):
-    // against folding each accumulator's own lanes (log2(W) rotate-and-add steps each), one thread ran x @ W^T at (8, 784, 128)
-    // and (16, 512, 128) 1.08x faster, x @ B at (2000, 16, 512) 1.05x (alternating rounds).
+    // against folding each accumulator's own lanes (log2(W) rotate-and-add steps each), one thread
+    // ran x @ W^T at (8, 784, 128) and (16, 512, 128) 1.08x faster, x @ B at (2000, 16, 512) 1.05x
+    // (alternating rounds).
     constexpr int P = TM * TN <= 1 ? 1 : TM * TN <= 2 ? 2 : TM * TN <= 4 ? 4 : TM * TN <= 8 ? 8 : 16;
     static_assert(TM * TN <= 16, "tile too large for sum_lanes_each");
     V flat[P];
@@ -433,10 +434,12 @@ struct DotGemm {
       // Tiles in chunks of at least 64 K FMAs, several per thread for balance; but no more threads
       // than gemm_threads allows for the block's work: below ~2 MFLOP each, waking a thread costs
       // more than it saves (one thread against two, alternating rounds: (16, 16, 512) 2.6x faster,
-      // (64, 8, 300) and (64, 16, 1024) 1.55x, (200, 8, 300) 1.15x; from 4 MFLOP even).
+      // (64, 8, 300) and (64, 16, 1024) 1.5x, (200, 8, 300) 1.15x; from 4 MFLOP even); or, for a
+      // matrix-vector product, than stream_threads allows for what it reads.
       const int64_t work = blk.R * g.K * kDotTM * kDotTN;
       int64_t grain = work >= (1 << 16) ? 1 : (1 << 16) / (work + 1) + 1;
-      const int64_t threads = std::max(gemm_threads(g.M, g.N, blk.R * g.K), stream_threads(double(blk.R) * double(bytes_per_r)));
+      const int64_t threads =
+          std::max(gemm_threads(g.M, g.N, blk.R * g.K), stream_threads(double(blk.R) * double(bytes_per_r)));
       if (threads < num_threads()) grain = std::max(grain, (mt * nt + threads - 1) / threads);
       parallel_for_balanced(0, mt * nt, grain, [&](int64_t lo, int64_t hi) {
         for (int64_t t = lo; t < hi; ++t) {
@@ -608,8 +611,8 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
     // against the packed path (alternating runs): x @ W^T at (1000, 784, 10) 2.2x, (4096, 512, 10)
     // 2.0x, (2000, 512, 16) 1.4x; x @ B, B row-major: (1000, 784, 10) 2.3x, (4096, 512, 10) 1.6x,
     // (1000, 100, 3) 1.56x, (2000, 512, 16) 1.1-1.2x; but (512, 768, 24) 0.87-1.0x, (1000, 784, 31)
-    // 0.82x, and with lanes summed one by one (before shuffle-and-add sums) (256, 128, 10) 0.82x, (64, 84, 10)
-    // 0.67x.
+    // 0.82x, and with lanes summed one by one (before shuffle-and-add sums) (256, 128, 10) 0.82x,
+    // (64, 84, 10) 0.67x.
     const bool few_cols = N <= 16 && K >= 32 && (K >= 256 || N <= 4) && a.strides[nb + 1] == 1 &&
                           double(N) * double(K) * sizeof(T) <= double(256 << 10);
     // x @ W^T small enough to stay in L2 (A's rows and B's columns contiguous in k) takes the dot
@@ -631,8 +634,8 @@ void gemm_t(const TensorView& c, const TensorView& a, const TensorView& b, doubl
       int64_t csb = b.strides[nb + 1];
       if (!dot_layout) {
         // bt[j, k] = B[k, j], W values of k at a time so each write fills whole lines of bt (k by k,
-        // its N rows K * 4 bytes apart fell into one L1 set at K = 1024: (64, 16, 1024) spent 70%
-        // of its time in this copy).
+        // its N rows K * 4 bytes apart fell into one L1 set at K = 1024: x @ B at (64, 16, 1024)
+        // took 50.7 us, now 16.5; x @ W^T, which copies nothing, 14.0).
         const int64_t rsb = b.strides[nb], cs = b.strides[nb + 1];
         constexpr int64_t W = kVecBytes / int64_t(sizeof(T));
         for (int64_t k0 = 0; k0 < K; k0 += W) {

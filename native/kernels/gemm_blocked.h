@@ -174,23 +174,23 @@ struct Ahead {
 // equal within noise.
 constexpr double kBOnceBytes = double(8 << 20);
 
-// Threads for one product of M x N x K: at least ~2 MFLOP each, or waking the others costs more
-// than it saves; one inside another parallel op.
-inline int64_t gemm_threads(int64_t M, int64_t N, int64_t K) {
-  const double max_by_work = 2.0 * double(M) * double(N) * double(K) / 2e6;
+// Threads for work that splits into `shares` thread-sized shares: all of them up to that many, at
+// least one; one inside another parallel op.
+inline int64_t threads_for(double shares) {
   const int64_t threads = in_parallel_region() ? 1 : num_threads();
-  if (double(threads) <= max_by_work) return threads;
-  return max_by_work < 1 ? 1 : int64_t(max_by_work);
+  return shares < 1 ? 1 : shares < double(threads) ? int64_t(shares) : threads;
+}
+
+// Threads for one product of M x N x K: at least ~2 MFLOP each, or waking the others costs more
+// than it saves.
+inline int64_t gemm_threads(int64_t M, int64_t N, int64_t K) {
+  return threads_for(2.0 * double(M) * double(N) * double(K) / 2e6);
 }
 
 // Threads for a product bound by reading `bytes` of operands once (a matrix-vector product): at
 // least 512 KiB each. One thread against two, alternating rounds: (1, 512, 128) (256 KiB) 1.4x
-// faster, (1, 1024, 128) (512 KiB) even, (1, 2048, 128) and (1, 512, 512) (1 MiB) 0.8x.
-inline int64_t stream_threads(double bytes) {
-  const int64_t threads = in_parallel_region() ? 1 : num_threads();
-  const double by_bytes = bytes / double(512 << 10);
-  return by_bytes < 1 ? 1 : by_bytes < double(threads) ? int64_t(by_bytes) : threads;
-}
+// faster, (1, 1024, 128) (512 KiB) even, (1, 2048, 128) and (1, 512, 512) (1 MiB) 1.2-1.3x slower.
+inline int64_t stream_threads(double bytes) { return threads_for(bytes / double(512 << 10)); }
 
 template <class K_>
 struct Blocked {
